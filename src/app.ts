@@ -1,0 +1,35 @@
+import type { Config } from './config.js';
+import { openDatabase } from './db/database.js';
+import { createAuth, jwtSecret } from './edge/auth.js';
+import { createServer } from './edge/server.js';
+import { createEventBus } from './events/pubsub.js';
+import type { Logger } from './logger.js';
+import { seedDemoData } from '../prisma/seed.js';
+
+export type RunningOvation = { url: string; port: number; databaseUrl: string; stop(): Promise<void> };
+
+/** Starts one instance: database (embedded unless DATABASE_URL), migrations, demo data, pub/sub, server. */
+export async function startOvation(config: Config, log: Logger): Promise<RunningOvation> {
+  const database = await openDatabase(config, log);
+  try {
+    if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
+    const pubsub = createEventBus(config.redisUrl);
+    const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
+    const server = createServer({ db: database.prisma, pubsub, auth, log, development: config.env !== 'production' });
+    const { port } = await server.listen(config.port, config.host);
+    const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
+    return {
+      url: `http://${host}:${port}/graphql`,
+      port,
+      databaseUrl: database.url,
+      async stop() {
+        await server.close();
+        await pubsub.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

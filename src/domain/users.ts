@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import type { Database } from '../db/client.js';
+import { Prisma, Role, type User } from '../generated/prisma/client.js';
+import { HandleTakenError, NotFoundError } from './errors.js';
+import { validate } from './validation.js';
+
+const HANDLE = /^[a-z0-9_.]{3,24}$/;
+// Anyone may sign up to watch or to stream; brand and admin accounts are granted by an operator.
+const SELF_SERVICE_ROLES = [Role.VIEWER, Role.CREATOR] as const;
+
+const countryCode = z
+  .string()
+  .transform((code) => code.toUpperCase())
+  .pipe(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "US"'));
+
+const displayName = z.string().trim().min(1, 'must not be empty').max(50, 'must be at most 50 characters');
+
+const registration = z.object({
+  handle: z
+    .string()
+    .transform((handle) => handle.toLowerCase())
+    .pipe(z.string().regex(HANDLE, 'must be 3-24 characters: letters, digits, "_" or "."')),
+  displayName,
+  birthDate: z
+    .date()
+    .refine((date) => date.getTime() <= Date.now(), 'must be in the past')
+    .refine((date) => date.getUTCFullYear() >= 1900, 'must be after 1900'),
+  country: countryCode,
+  roles: z.array(z.enum(SELF_SERVICE_ROLES)).min(1, 'pick at least one role').default([Role.VIEWER]),
+});
+
+export type Registration = { handle: string; displayName: string; birthDate: Date; country: string; roles?: Role[] };
+
+export async function registerUser(db: Database, input: Registration): Promise<User> {
+  const data = validate(registration, input);
+  const roles = [...new Set<Role>([Role.VIEWER, ...data.roles])];
+  try {
+    return await db.user.create({ data: { ...data, roles } });
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      throw new HandleTakenError(data.handle);
+    }
+    throw error;
+  }
+}
+
+const profileChange = z.object({ displayName: displayName.optional(), country: countryCode.optional() });
+
+export type ProfileChange = { displayName?: string; country?: string };
+
+export async function updateProfile(db: Database, userId: string, input: ProfileChange): Promise<User> {
+  const data = validate(profileChange, input);
+  return db.user.update({ where: { id: userId }, data });
+}
+
+export async function userByHandle(db: Database, handle: string): Promise<User | null> {
+  return db.user.findUnique({ where: { handle: handle.toLowerCase() } });
+}
+

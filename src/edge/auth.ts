@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import type { Config } from '../config.js';
+import { NotAuthenticatedError } from '../domain/errors.js';
+import type { Viewer } from '../domain/viewer.js';
+import { Role } from '../generated/prisma/client.js';
+
+export type Auth = {
+  issueToken(viewer: Viewer): Promise<string>;
+  /** The viewer a bearer token speaks for; a bad token is a NotAuthenticatedError naming what is wrong. */
+  verifyToken(token: string): Promise<Viewer>;
+};
+
+const ISSUER = 'ovation';
+const ROLES = new Set<string>(Object.values(Role));
+
+export function createAuth(secret: string, ttlSeconds: number): Auth {
+  const key = new TextEncoder().encode(secret);
+  return {
+    issueToken: (viewer) =>
+      new SignJWT({ roles: viewer.roles })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(viewer.userId)
+        .setIssuer(ISSUER)
+        .setIssuedAt()
+        .setExpirationTime(`${ttlSeconds}s`)
+        .sign(key),
+    async verifyToken(token) {
+      try {
+        const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: ISSUER });
+        const roles = payload.roles;
+        if (!payload.sub || !Array.isArray(roles) || !roles.every((role) => ROLES.has(role))) {
+          throw new NotAuthenticatedError('The token does not name a user and roles');
+        }
+        return { userId: payload.sub, roles: roles as Role[] };
+      } catch (error) {
+        if (error instanceof NotAuthenticatedError) throw error;
+        if (error instanceof errors.JWTExpired) throw new NotAuthenticatedError('The token has expired');
+        throw new NotAuthenticatedError('The token is invalid');
+      }
+    },
+  };
+}
+
+/** Reads `Authorization: Bearer <token>`; undefined when absent, an error when malformed. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  if (!match) throw new NotAuthenticatedError('The Authorization header must be "Bearer <token>"');
+  return match[1];
+}
+
+/** The configured secret, or in development one generated once and kept with the local data. */
+export async function jwtSecret(config: Config): Promise<string> {
+  if (config.jwtSecret) return config.jwtSecret;
+  const file = path.join(config.dataDir, 'jwt-secret');
+  const existing = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (existing?.trim()) return existing.trim();
+  const secret = randomBytes(32).toString('base64url');
+  await fs.mkdir(config.dataDir, { recursive: true });
+  await fs.writeFile(file, secret, { mode: 0o600 });
+  return secret;
+}

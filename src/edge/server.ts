@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GraphQLError, type ExecutionArgs, type execute, type subscribe } from 'graphql';
+import { createYoga, maskError, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Database } from '../db/client.js';
+import { NotAuthenticatedError, OvationError } from '../domain/errors.js';
+import type { Viewer } from '../domain/viewer.js';
+import type { PubSub } from '../events/pubsub.js';
+import type { Logger } from '../logger.js';
+import type { Context } from '../schema/context.js';
+import { schema } from '../schema/index.js';
+import { bearerToken, type Auth } from './auth.js';
+
+export type ServerDeps = {
+  db: Database;
+  pubsub: PubSub;
+  auth: Auth;
+  log: Logger;
+  development: boolean;
+};
+
+export type OvationServer = {
+  httpServer: http.Server;
+  listen(port: number, host?: string): Promise<{ port: number }>;
+  /** Stops accepting, lets in-flight requests finish, then closes every socket. */
+  close(): Promise<void>;
+};
+
+type Initial = YogaInitialContext & { viewer?: Viewer | null };
+
+const GRAPHQL_PATH = '/graphql';
+
+/** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
+export function createServer({ db, pubsub, auth, log, development }: ServerDeps): OvationServer {
+  const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
+
+  const yoga = createYoga<object, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    healthCheckEndpoint: '/healthz',
+    landingPage: false,
+    graphiql: development ? { subscriptionsProtocol: 'WS', title: 'Ovation' } : false,
+    logging: {
+      debug: (...args) => log.debug({ yoga: args }),
+      info: (...args) => log.info({ yoga: args }),
+      warn: (...args) => log.warn({ yoga: args }),
+      error: (...args) => log.error({ yoga: args }),
+    },
+    maskedErrors: {
+      // Refusals carry their code to the client; the client's own malformed requests already read well
+      // and get a code; anything else is logged and masked, never a stack trace.
+      maskError(error, message, isDev) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof OvationError) {
+          return new GraphQLError(original.message, {
+            ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+            extensions: {
+              code: original.code,
+              ...(original instanceof NotAuthenticatedError ? { http: { status: 401 } } : {}),
+            },
+          });
+        }
+        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) {
+          if (error.extensions.code) return error;
+          return new GraphQLError(error.message, {
+            nodes: error.nodes,
+            path: error.path,
+            extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+          });
+        }
+        log.error({ err: original ?? error }, 'unexpected error');
+        return maskError(error, message, isDev);
+      },
+    },
+    context: async (initial: Initial) => ({
+      viewer: 'viewer' in initial ? (initial.viewer ?? null) : await viewerFrom(bearerToken(initial.request.headers.get('authorization'))),
+      db,
+      pubsub,
+      issueToken: auth.issueToken,
+      development,
+    }),
+    plugins: [
+      useReadinessCheck({
+        endpoint: '/readyz',
+        check: async () => {
+          await db.$queryRaw`SELECT 1`;
+        },
+      }),
+    ],
+  });
+
+  const httpServer = http.createServer((req, res) => {
+    const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+    const started = performance.now();
+    res.setHeader('x-request-id', requestId);
+    res.once('finish', () =>
+      log.debug({ requestId, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'),
+    );
+    yoga(req, res);
+  });
+
+  const sockets = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  useServer<Record<string, unknown>, { viewer: Viewer | null }>(
+    {
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      // The token comes in connectionParams; a bad one closes the socket with the reason.
+      onConnect: async (ctx) => {
+        try {
+          const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+          ctx.extra.viewer = await viewerFrom(bearerToken(typeof authorization === 'string' ? authorization : undefined));
+          return true;
+        } catch (error) {
+          ctx.extra.socket.close(4401, error instanceof OvationError ? error.message : 'Unauthorized');
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({ viewer: ctx.extra.viewer ?? null, params } as object);
+        let document;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the query')];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          document,
+          operationName: params.operationName,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        return args;
+      },
+    },
+    sockets,
+    // Pings find dead peers, so their subscriptions end instead of lingering.
+    15_000,
+  );
+
+  return {
+    httpServer,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => resolve({ port: (httpServer.address() as AddressInfo).port }));
+      }),
+    async close() {
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      for (const client of sockets.clients) client.close(1001, 'Server shutting down');
+      await new Promise<void>((resolve) => sockets.close(() => resolve()));
+      // In-flight HTTP requests get a moment to finish; streams (SSE) that never end are cut.
+      const deadline = setTimeout(() => httpServer.closeAllConnections(), 5_000);
+      await closed;
+      clearTimeout(deadline);
+      await yoga.dispose();
+    },
+  };
+}
+
+type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };

@@ -1,0 +1,7 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.js';
+import './errors.js';
+import './users.js';
+
+/** The whole API, sorted so the printed schema.graphql is stable. */
+export const schema = lexicographicSortSchema(builder.toSchema());

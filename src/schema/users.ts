@@ -1,0 +1,123 @@
+import { ForbiddenError, HandleTakenError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { registerUser, updateProfile, userByHandle } from '../domain/users.js';
+import { hasRole, type Viewer } from '../domain/viewer.js';
+import { Role, type User as UserRow } from '../generated/prisma/client.js';
+import { builder } from './builder.js';
+import type { Context } from './context.js';
+
+const RoleEnum = builder.enumType(Role, { name: 'Role' });
+
+const ownerOrAdmin = (user: UserRow, _args: unknown, context: Context) =>
+  context.viewer?.userId === user.id || hasRole(context.viewer, Role.ADMIN);
+
+export const User = builder.prismaNode('User', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    handle: t.exposeString('handle'),
+    displayName: t.exposeString('displayName'),
+    roles: t.field({ type: [RoleEnum], resolve: (user) => user.roles }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    birthDate: t.expose('birthDate', {
+      type: 'Date',
+      nullable: true,
+      description: 'Private: only the user and admins can read it.',
+      authScopes: ownerOrAdmin,
+    }),
+    country: t.exposeString('country', {
+      nullable: true,
+      description: 'ISO 3166-1 alpha-2. Private: only the user and admins can read it.',
+      authScopes: ownerOrAdmin,
+    }),
+  }),
+});
+
+const Session = builder.objectRef<{ token: string; user: UserRow }>('Session').implement({
+  description: 'A signed-in user and the bearer token to send as `Authorization: Bearer <token>`.',
+  fields: (t) => ({
+    token: t.exposeString('token'),
+    user: t.field({ type: User, resolve: (session) => session.user }),
+  }),
+});
+
+const viewerOf = (user: UserRow): Viewer => ({ userId: user.id, roles: user.roles });
+const sessionFor = async (user: UserRow, context: Context) => ({ token: await context.issueToken(viewerOf(user)), user });
+
+const RegisterInput = builder.inputType('RegisterInput', {
+  fields: (t) => ({
+    handle: t.string({ description: '3-24 characters: letters, digits, "_" or "."; stored lower-case.' }),
+    displayName: t.string(),
+    birthDate: t.field({ type: 'Date' }),
+    country: t.string({ description: 'ISO 3166-1 alpha-2, e.g. "US".' }),
+    roles: t.field({ type: [RoleEnum], required: false, description: 'VIEWER (default) and/or CREATOR.' }),
+  }),
+});
+
+const UpdateProfileInput = builder.inputType('UpdateProfileInput', {
+  fields: (t) => ({
+    displayName: t.string({ required: false }),
+    country: t.string({ required: false }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  me: t.prismaField({
+    type: 'User',
+    nullable: true,
+    description: 'The signed-in user, or null when signed out.',
+    resolve: (query, _root, _args, context) =>
+      context.viewer ? context.db.user.findUnique({ ...query, where: { id: context.viewer.userId } }) : null,
+  }),
+  user: t.field({
+    type: User,
+    nullable: true,
+    args: { handle: t.arg.string() },
+    resolve: (_root, { handle }, context) => userByHandle(context.db, handle),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  register: t.field({
+    type: Session,
+    description: 'Creates an account and signs it in.',
+    args: { input: t.arg({ type: RegisterInput }) },
+    errors: { types: [ValidationError, HandleTakenError] },
+    resolve: async (_root, { input }, context) =>
+      sessionFor(await registerUser(context.db, { ...input, roles: input.roles ?? undefined }), context),
+  }),
+  updateProfile: t.field({
+    type: User,
+    args: { input: t.arg({ type: UpdateProfileInput }) },
+    authScopes: { signedIn: true },
+    errors: { types: [NotAuthenticatedError, ValidationError] },
+    resolve: async (_root, { input }, context) => {
+      const user = await updateProfile(context.db, context.viewer!.userId, {
+        displayName: input.displayName ?? undefined,
+        country: input.country ?? undefined,
+      });
+      context.pubsub.publish('userUpdated', user.id, { userId: user.id });
+      return user;
+    },
+  }),
+  devToken: t.field({
+    type: Session,
+    description: 'Development only: a token for any existing user (demo accounts). Refused in production.',
+    args: { handle: t.arg.string() },
+    errors: { types: [ForbiddenError, NotFoundError] },
+    resolve: async (_root, { handle }, context) => {
+      if (!context.development) throw new ForbiddenError('devToken is disabled in production');
+      const user = await userByHandle(context.db, handle);
+      if (!user) throw new NotFoundError(`User @${handle}`);
+      return sessionFor(user, context);
+    },
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  userUpdated: t.field({
+    type: User,
+    description: "The signed-in user's profile, each time it changes.",
+    authScopes: { signedIn: true },
+    subscribe: (_root, _args, context) => context.pubsub.subscribe('userUpdated', context.viewer!.userId),
+    resolve: (event, _args, context) => context.db.user.findUniqueOrThrow({ where: { id: event.userId } }),
+  }),
+}));

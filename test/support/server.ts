@@ -1,0 +1,30 @@
+import { afterAll } from 'vitest';
+import { startOvation, type RunningOvation } from '../../src/app.js';
+import { readConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-42';
+
+export type TestServer = RunningOvation & TestDatabase;
+
+/**
+ * A real Ovation instance on a free port over this file's database. Pass `database` to start a second
+ * instance over the same one (e.g. with `redisUrl`, to prove events cross instances).
+ */
+export async function startTestServer(options: { database?: TestDatabase; redisUrl?: string; env?: 'development' | 'production' } = {}): Promise<TestServer> {
+  const database = options.database ?? (await createTestDatabase());
+  const config = readConfig({
+    NODE_ENV: options.env ?? 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    JWT_SECRET: TEST_JWT_SECRET,
+    SEED_DEMO_DATA: 'false',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+  });
+  const running = await startOvation(config, createLogger(config.logLevel));
+  afterAll(() => running.stop());
+  return { ...database, ...running };
+}
