@@ -1,9 +1,6 @@
-// Prints schema.graphql from the Pothos schema (sorted), the file front-end teams generate clients from.
+// Writes schema.graphql from the Pothos schema (sorted), the file front-end teams generate clients from.
 import fs from 'node:fs/promises';
-import { printSchema } from 'graphql';
-import { schema } from '../src/schema/index.js';
+import { SCHEMA_FILE, schemaFileText } from './schema-file.js';
 
-const SCHEMA_FILE = new URL('../schema.graphql', import.meta.url);
-
-await fs.writeFile(SCHEMA_FILE, `${printSchema(schema)}\n`);
+await fs.writeFile(SCHEMA_FILE, schemaFileText());
 console.log('Wrote schema.graphql');

@@ -16,6 +16,12 @@ function findUp(from: string, relative: string): string {
   }
 }
 
+/**
+ * Beside each migration.sql, the datamodel it was generated to (written by `npm run db:migration`), so
+ * the next migration is a datamodel diff that needs no database introspection.
+ */
+export const DATAMODEL_SNAPSHOT = 'datamodel.snapshot';
+
 // Prisma's own bookkeeping table, so `prisma migrate deploy` and this function agree on what is applied.
 const BOOKKEEPING = `
 CREATE TABLE IF NOT EXISTS "_prisma_migrations" (

@@ -36,12 +36,21 @@ export function createAuth(secret: string, ttlSeconds: number): Auth {
         }
         return { userId: payload.sub, roles: roles as Role[] };
       } catch (error) {
-        if (error instanceof NotAuthenticatedError) throw error;
-        if (error instanceof errors.JWTExpired) throw new NotAuthenticatedError('The token has expired');
-        throw new NotAuthenticatedError('The token is invalid');
+        throw refusal(error);
       }
     },
   };
+}
+
+/** Why a token was refused, in words a client developer can act on. */
+function refusal(error: unknown): NotAuthenticatedError {
+  if (error instanceof NotAuthenticatedError) return error;
+  if (error instanceof errors.JWTExpired) return new NotAuthenticatedError('The token has expired');
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new NotAuthenticatedError('The token signature is invalid');
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return new NotAuthenticatedError(error.claim === 'iss' ? 'The token was not issued by Ovation' : `The token's "${error.claim}" claim is invalid`);
+  }
+  return new NotAuthenticatedError('The token is invalid');
 }
 
 /** Reads `Authorization: Bearer <token>`; undefined when absent, an error when malformed. */

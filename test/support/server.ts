@@ -1,16 +1,24 @@
 import { afterAll } from 'vitest';
 import { startOvation, type RunningOvation } from '../../src/app.js';
 import { readConfig } from '../../src/config.js';
+import type { Database } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-42';
+export const TEST_WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
 
-export type TestServer = RunningOvation & TestDatabase;
+export type TestServer = RunningOvation & {
+  /** This file's database, for arranging and checking rows. */
+  db: Database;
+  /** Pass it to another startTestServer to run a second instance over the same database. */
+  database: TestDatabase;
+};
 
 /**
  * A real Ovation instance on a free port over this file's database. Pass `database` to start a second
- * instance over the same one (e.g. with `redisUrl`, to prove events cross instances).
+ * instance over the same one (e.g. with `redisUrl`, to prove events cross instances). A test may stop
+ * the instance itself; it is stopped once either way.
  */
 export async function startTestServer(options: { database?: TestDatabase; redisUrl?: string; env?: 'development' | 'production' } = {}): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
@@ -20,11 +28,14 @@ export async function startTestServer(options: { database?: TestDatabase; redisU
     HOST: '127.0.0.1',
     DATABASE_URL: database.url,
     JWT_SECRET: TEST_JWT_SECRET,
+    PAYMENT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     SEED_DEMO_DATA: 'false',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
   });
   const running = await startOvation(config, createLogger(config.logLevel));
-  afterAll(() => running.stop());
-  return { ...database, ...running };
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= running.stop());
+  afterAll(stop);
+  return { ...running, stop, db: database.db, database };
 }
