@@ -1,4 +1,10 @@
 import type { Database } from '../src/db/client.js';
+import { createBundle, type NewBundle } from '../src/domain/bundles.js';
+import { createGift, type NewGift } from '../src/domain/catalog.js';
+import { startLiveSession } from '../src/domain/live-sessions.js';
+import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
+import { DEFAULT_POLICY } from '../src/domain/policy.js';
+import { purchaseCoins } from '../src/domain/purchases.js';
 import { Role } from '../src/generated/prisma/client.js';
 
 /** Demo accounts, so a fresh server has someone to be. Get a token with `devToken(handle:)`. */
@@ -11,11 +17,48 @@ export const DEMO_USERS = [
   { handle: 'ops', displayName: 'Ops (admin)', birthDate: new Date('1985-06-01'), country: 'US', roles: [Role.VIEWER, Role.ADMIN] },
 ];
 
-/** Seeds once: a database that already has users is left alone. Returns whether it seeded. */
+const price = (region: string, amountMinor: bigint, currency: string) => ({ region, amountMinor, currency });
+
+const DEMO_BUNDLES: NewBundle[] = [
+  { name: '70 coins', coins: 70n, sortOrder: 1, prices: [price('DEFAULT', 99n, 'USD'), price('EU', 99n, 'EUR'), price('GB', 89n, 'GBP'), price('KR', 1400n, 'KRW')] },
+  { name: '350 coins', coins: 350n, sortOrder: 2, prices: [price('DEFAULT', 499n, 'USD'), price('EU', 499n, 'EUR'), price('GB', 449n, 'GBP'), price('KR', 6900n, 'KRW')] },
+  { name: '1,400 coins', coins: 1400n, bonusCoins: 70n, sortOrder: 3, prices: [price('DEFAULT', 1999n, 'USD'), price('EU', 1999n, 'EUR'), price('GB', 1799n, 'GBP')] },
+  { name: '7,000 coins', coins: 7000n, bonusCoins: 700n, sortOrder: 4, prices: [price('DEFAULT', 9999n, 'USD'), price('EU', 9999n, 'EUR')] },
+];
+
+const image = (name: string) => `https://cdn.ovation.example/gifts/${name}.png`;
+const DEMO_GIFTS: NewGift[] = [
+  { name: 'Rose', coins: 1n, imageUrl: image('rose'), sortOrder: 1 },
+  { name: 'Finger Heart', coins: 5n, imageUrl: image('finger-heart'), sortOrder: 2 },
+  { name: 'Doughnut', coins: 30n, imageUrl: image('doughnut'), sortOrder: 3 },
+  { name: 'Hat and Mustache', coins: 99n, imageUrl: image('hat-and-mustache'), sortOrder: 4 },
+  { name: 'Galaxy', coins: 1000n, imageUrl: image('galaxy'), animationUrl: image('galaxy-animation'), sortOrder: 5 },
+  { name: 'Taeguk', coins: 50n, imageUrl: image('taeguk'), sortOrder: 6, countries: ['KR'] },
+  { name: 'Lion', coins: 29_999n, imageUrl: image('lion'), animationUrl: image('lion-animation'), sortOrder: 7 },
+  { name: 'Universe', coins: 34_999n, imageUrl: image('universe'), animationUrl: image('universe-animation'), sortOrder: 8 },
+];
+
+/**
+ * Seeds once: a database that already has users is left alone. Users, bundles, the gift catalog,
+ * a live session by @max, and coins for @ada bought through the sandbox payment provider.
+ * Returns whether it seeded.
+ */
 export async function seedDemoData(db: Database): Promise<boolean> {
   if ((await db.user.count()) > 0) return false;
-  await db.$transaction(async (tx) => {
-    await tx.user.createMany({ data: DEMO_USERS });
-  });
+  await db.user.createMany({ data: DEMO_USERS });
+  const bundles = [];
+  for (const bundle of DEMO_BUNDLES) bundles.push(await createBundle(db, bundle));
+  for (const gift of DEMO_GIFTS) await createGift(db, gift);
+  const max = await db.user.findUniqueOrThrow({ where: { handle: 'max' } });
+  await startLiveSession(db, DEFAULT_POLICY, max.id, { title: 'Friday night live' });
+  const sandbox = createSandboxProvider('unused-for-charges');
+  for (const handle of ['ada', 'mina']) {
+    const buyer = await db.user.findUniqueOrThrow({ where: { handle } });
+    await purchaseCoins(db, DEFAULT_POLICY, sandbox, buyer.id, {
+      bundleId: bundles[3]!.id,
+      paymentMethod: SANDBOX_METHODS.succeeds,
+      idempotencyKey: `demo-seed-${handle}`,
+    });
+  }
   return true;
 }

@@ -3,6 +3,9 @@ import { openDatabase } from './db/database.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
 import { createServer } from './edge/server.js';
 import { createEventBus } from './events/pubsub.js';
+import { createGiftSender } from './domain/gifting.js';
+import { createSandboxProvider } from './domain/payments/sandbox.js';
+import type { Services } from './schema/context.js';
 import type { Logger } from './logger.js';
 import { seedDemoData } from '../prisma/seed.js';
 
@@ -15,7 +18,17 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
     const pubsub = createEventBus(config.redisUrl);
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
-    const server = createServer({ db: database.prisma, pubsub, auth, log, development: config.env !== 'production' });
+    const db = database.prisma;
+    const services: Services = {
+      db,
+      pubsub,
+      policy: config.policy,
+      gifts: createGiftSender(db, config.policy),
+      payments: createSandboxProvider(config.paymentWebhookSecret),
+      issueToken: auth.issueToken,
+      development: config.env !== 'production',
+    };
+    const server = createServer({ services, auth, log });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
     return {

@@ -1,22 +1,43 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
-const port = z.coerce.number().int().min(0).max(65535);
+const PORT_RANGE = 'must be a whole number from 0 to 65535';
+const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
 const environment = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: port.default(4000),
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
   OVATION_DATA_DIR: z.string().min(1).default('.ovation'),
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).default(7 * 24 * 3600),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO_DATA: z.stringbool().optional(),
+  AGE_GATES: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON such as {"DEFAULT":18,"KR":19}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.object({ DEFAULT: z.number().int().min(0) }).catchall(z.number().int().min(0)))
+    .optional(),
+  DAILY_SPEND_CAP_COINS: z.coerce.bigint().positive().optional(),
+  WEEKLY_SPEND_CAP_COINS: z.coerce.bigint().positive().optional(),
+  LIMIT_COOLING_OFF_HOURS: z.coerce.number().min(0).optional(),
+  PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
+
+// Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
+export const DEVELOPMENT_WEBHOOK_SECRET = 'whsec_ovation_sandbox_development';
 
 export type Config = {
   env: 'development' | 'production' | 'test';
@@ -33,6 +54,9 @@ export type Config = {
   logLevel: string;
   /** Demo data is seeded once into an empty database; on by default except in production. */
   seedDemoData: boolean;
+  policy: Policy;
+  /** Verifies the payment provider's webhooks (HMAC-SHA256). */
+  paymentWebhookSecret: string;
 };
 
 export class ConfigError extends Error {
@@ -40,14 +64,19 @@ export class ConfigError extends Error {
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = environment.safeParse(env);
+  // An empty variable (`PORT=` in a .env or compose file) means unset, not port 0 or an invalid URL.
+  const parsed = environment.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
-  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
-    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: required in production (at least 32 characters)');
+  if (e.NODE_ENV === 'production') {
+    const missing = [
+      ...(e.JWT_SECRET ? [] : ['  JWT_SECRET: required in production (at least 32 characters)']),
+      ...(e.PAYMENT_WEBHOOK_SECRET ? [] : ['  PAYMENT_WEBHOOK_SECRET: required in production (at least 16 characters)']),
+    ];
+    if (missing.length) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
   }
   return {
     env: e.NODE_ENV,
@@ -61,5 +90,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA ?? e.NODE_ENV !== 'production',
+    paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,
+    policy: {
+      ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
+      platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,
+      platformWeeklyCapCoins: e.WEEKLY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformWeeklyCapCoins,
+      limitRaiseCoolingOffMs:
+        e.LIMIT_COOLING_OFF_HOURS === undefined ? DEFAULT_POLICY.limitRaiseCoolingOffMs : e.LIMIT_COOLING_OFF_HOURS * 3600_000,
+    },
   };
 }

@@ -42,3 +42,118 @@ export class HandleTakenError extends OvationError {
     super(`The handle "${handle}" is taken`);
   }
 }
+
+export class InsufficientCoinsError extends OvationError {
+  readonly code = 'INSUFFICIENT_COINS';
+  constructor(
+    readonly neededCoins: bigint,
+    readonly balanceCoins: bigint,
+  ) {
+    super(`This needs ${neededCoins} coins; the wallet holds ${balanceCoins}`);
+  }
+}
+
+export class OutstandingDebtError extends OvationError {
+  readonly code = 'OUTSTANDING_DEBT';
+  constructor(readonly debtCoins: bigint) {
+    super(`A chargeback left a debt of ${debtCoins} coins; buy coins to cover it before spending`);
+  }
+}
+
+export class SessionNotLiveError extends OvationError {
+  readonly code = 'SESSION_NOT_LIVE';
+  constructor() {
+    super('The live session has ended');
+  }
+}
+
+export class GiftUnavailableError extends OvationError {
+  readonly code = 'GIFT_UNAVAILABLE';
+  constructor(reason = 'This gift is not available') {
+    super(reason);
+  }
+}
+
+export class BundleUnavailableError extends OvationError {
+  readonly code = 'BUNDLE_UNAVAILABLE';
+  constructor(reason = 'This coin bundle is not for sale') {
+    super(reason);
+  }
+}
+
+export class AgeRestrictedError extends OvationError {
+  readonly code = 'AGE_RESTRICTED';
+  constructor(
+    readonly minimumAge: number,
+    action: string,
+  ) {
+    super(`You must be ${minimumAge} or older to ${action}`);
+  }
+}
+
+export class SpendingLimitError extends OvationError {
+  readonly code = 'SPENDING_LIMIT_REACHED';
+  constructor(
+    readonly limit: 'USER_DAILY' | 'PLATFORM_DAILY' | 'PLATFORM_WEEKLY',
+    readonly limitCoins: bigint,
+    readonly remainingCoins: bigint,
+  ) {
+    super(`This would pass the ${limit.toLowerCase().replace('_', ' ')} limit of ${limitCoins} coins (${remainingCoins} left)`);
+  }
+}
+
+export class AccountRestrictedError extends OvationError {
+  readonly code = 'ACCOUNT_RESTRICTED';
+  constructor(
+    readonly restriction: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class IdempotencyConflictError extends OvationError {
+  readonly code = 'IDEMPOTENCY_CONFLICT';
+  constructor() {
+    super('This idempotency key was already used with different input');
+  }
+}
+
+export class IdempotencyInProgressError extends OvationError {
+  readonly code = 'IDEMPOTENCY_IN_PROGRESS';
+  constructor() {
+    super('The first request with this idempotency key is still running; retry shortly');
+  }
+}
+
+export class PaymentDeclinedError extends OvationError {
+  readonly code = 'PAYMENT_DECLINED';
+  constructor(reason = 'The payment was declined') {
+    super(reason);
+  }
+}
+
+type ErrorClass = abstract new (...args: never[]) => OvationError;
+
+const REPLAYABLE: Record<string, ErrorClass> = Object.fromEntries(
+  [
+    ValidationError, NotAuthenticatedError, ForbiddenError, NotFoundError, InsufficientCoinsError, OutstandingDebtError,
+    SessionNotLiveError, GiftUnavailableError, BundleUnavailableError, AgeRestrictedError, SpendingLimitError,
+    AccountRestrictedError, PaymentDeclinedError,
+  ].map((errorClass) => [errorClass.name, errorClass]),
+);
+
+/** A refusal as stored with an idempotency key: every own field, bigints as strings. */
+export function errorToJson(error: OvationError): Record<string, unknown> {
+  return JSON.parse(JSON.stringify({ ...error, type: error.constructor.name, message: error.message }, (_key, value) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  ));
+}
+
+/** The same refusal again, for a retry with the same idempotency key. */
+export function errorFromJson(json: Record<string, unknown>): OvationError {
+  const { type, ...fields } = json;
+  const errorClass = REPLAYABLE[type as string];
+  if (!errorClass) throw new Error(`Cannot replay error ${String(type)}`);
+  return Object.assign(Object.create(errorClass.prototype) as OvationError, fields);
+}

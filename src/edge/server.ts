@@ -5,22 +5,15 @@ import { GraphQLError, type ExecutionArgs, type execute, type subscribe } from '
 import { createYoga, maskError, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Database } from '../db/client.js';
 import { NotAuthenticatedError, OvationError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
-import type { PubSub } from '../events/pubsub.js';
 import type { Logger } from '../logger.js';
-import type { Context } from '../schema/context.js';
+import type { Context, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
+import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
-export type ServerDeps = {
-  db: Database;
-  pubsub: PubSub;
-  auth: Auth;
-  log: Logger;
-  development: boolean;
-};
+export type ServerDeps = { services: Services; auth: Auth; log: Logger };
 
 export type OvationServer = {
   httpServer: http.Server;
@@ -34,7 +27,8 @@ type Initial = YogaInitialContext & { viewer?: Viewer | null };
 const GRAPHQL_PATH = '/graphql';
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
-export function createServer({ db, pubsub, auth, log, development }: ServerDeps): OvationServer {
+export function createServer({ services, auth, log }: ServerDeps): OvationServer {
+  const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
   const yoga = createYoga<object, Context>({
@@ -77,10 +71,7 @@ export function createServer({ db, pubsub, auth, log, development }: ServerDeps)
     },
     context: async (initial: Initial) => ({
       viewer: 'viewer' in initial ? (initial.viewer ?? null) : await viewerFrom(bearerToken(initial.request.headers.get('authorization'))),
-      db,
-      pubsub,
-      issueToken: auth.issueToken,
-      development,
+      ...services,
     }),
     plugins: [
       useReadinessCheck({
@@ -92,13 +83,21 @@ export function createServer({ db, pubsub, auth, log, development }: ServerDeps)
     ],
   });
 
+  let stopping = false;
   const httpServer = http.createServer((req, res) => {
     const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
     const started = performance.now();
     res.setHeader('x-request-id', requestId);
-    res.once('finish', () =>
-      log.debug({ requestId, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request'),
-    );
+    res.once('finish', () => {
+      log.debug({ requestId, method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started) }, 'request');
+      // httpServer.close() only drops connections idle at that moment; one whose answer was still on its
+      // way would otherwise sit in keep-alive and hold the shutdown until the grace period runs out.
+      if (stopping) httpServer.closeIdleConnections();
+    });
+    if (req.method === 'POST' && req.url === WEBHOOK_PATH) {
+      void handlePaymentWebhook(req, res, db, services.payments, log);
+      return;
+    }
     yoga(req, res);
   });
 
@@ -152,6 +151,7 @@ export function createServer({ db, pubsub, auth, log, development }: ServerDeps)
         httpServer.listen(port, host, () => resolve({ port: (httpServer.address() as AddressInfo).port }));
       }),
     async close() {
+      stopping = true;
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
       for (const client of sockets.clients) client.close(1001, 'Server shutting down');

@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import { GraphQLError, Kind } from 'graphql';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
@@ -22,6 +23,7 @@ export const builder = new SchemaBuilder<{
     Date: { Input: Date; Output: Date };
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string };
+    BigInt: { Input: bigint; Output: bigint };
   };
 }>({
   // Relay first so auth sees decoded ids; errors before scope-auth so refusals become typed results,
@@ -59,6 +61,20 @@ export const builder = new SchemaBuilder<{
 
 builder.addScalarType('Date', DateResolver);
 builder.addScalarType('DateTime', DateTimeResolver);
+builder.scalarType('BigInt', {
+  description: 'A whole number of coins, diamonds or minor currency units, sent as a decimal string so it stays exact.',
+  serialize: (value) => value.toString(),
+  parseValue: (value) => {
+    if ((typeof value === 'string' && /^-?\d{1,30}$/.test(value)) || (typeof value === 'number' && Number.isSafeInteger(value))) {
+      return BigInt(value);
+    }
+    throw new GraphQLError('BigInt must be a whole number, as a string of digits');
+  },
+  parseLiteral: (node) => {
+    if ((node.kind === Kind.STRING && /^-?\d{1,30}$/.test(node.value)) || node.kind === Kind.INT) return BigInt(node.value);
+    throw new GraphQLError('BigInt must be a whole number, as a string of digits');
+  },
+});
 
 builder.queryType({});
 builder.mutationType({});

@@ -1,13 +1,21 @@
 import type { Database } from '../db/client.js';
+import type { GiftSender } from '../domain/gifting.js';
+import type { PaymentProvider } from '../domain/payments/provider.js';
+import type { Policy } from '../domain/policy.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { PubSub } from '../events/pubsub.js';
 
-/** What every resolver sees. The edge builds one per HTTP request or graphql-ws operation. */
-export type Context = {
-  viewer: Viewer | null;
+/** The services of one running instance, shared by every request. */
+export type Services = {
   db: Database;
   pubsub: PubSub;
+  policy: Policy;
+  gifts: GiftSender;
+  payments: PaymentProvider;
   issueToken(viewer: Viewer): Promise<string>;
   /** False in production, where development conveniences (demo tokens) are refused. */
   development: boolean;
 };
+
+/** What every resolver sees. The edge builds one per HTTP request or graphql-ws operation. */
+export type Context = Services & { viewer: Viewer | null };

@@ -1,9 +1,27 @@
-import { ForbiddenError, HandleTakenError, NotAuthenticatedError, NotFoundError, OvationError, ValidationError } from '../domain/errors.js';
+import {
+  AccountRestrictedError,
+  AgeRestrictedError,
+  BundleUnavailableError,
+  ForbiddenError,
+  GiftUnavailableError,
+  HandleTakenError,
+  IdempotencyConflictError,
+  IdempotencyInProgressError,
+  InsufficientCoinsError,
+  NotAuthenticatedError,
+  NotFoundError,
+  OutstandingDebtError,
+  OvationError,
+  PaymentDeclinedError,
+  SessionNotLiveError,
+  SpendingLimitError,
+  ValidationError,
+} from '../domain/errors.js';
 import { builder } from './builder.js';
 
 /** The one error shape: every refusal has a stable code and a human message. */
 export const ErrorInterface = builder.interfaceRef<OvationError>('Error').implement({
-  description: 'A refusal. `code` is stable for programs; `message` is for people.',
+  description: 'A refusal. `code` is stable for programs; `message` is for people. Nothing was changed.',
   fields: (t) => ({
     code: t.exposeString('code'),
     message: t.exposeString('message'),
@@ -24,11 +42,65 @@ builder.objectType(ValidationError, {
   fields: (t) => ({ problems: t.field({ type: [Problem], resolve: (error) => error.problems }) }),
 });
 
+builder.objectType(InsufficientCoinsError, {
+  name: 'InsufficientCoinsError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    neededCoins: t.field({ type: 'BigInt', resolve: (error) => BigInt(error.neededCoins) }),
+    balanceCoins: t.field({ type: 'BigInt', resolve: (error) => BigInt(error.balanceCoins) }),
+  }),
+});
+
+builder.objectType(OutstandingDebtError, {
+  name: 'OutstandingDebtError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ debtCoins: t.field({ type: 'BigInt', resolve: (error) => BigInt(error.debtCoins) }) }),
+});
+
+const SpendingLimit = builder.enumType('SpendingLimit', {
+  values: {
+    USER_DAILY: { description: "The user's own daily limit." },
+    PLATFORM_DAILY: { description: "The platform's daily cap." },
+    PLATFORM_WEEKLY: { description: "The platform's cap over the last 7 days." },
+  },
+});
+
+builder.objectType(SpendingLimitError, {
+  name: 'SpendingLimitError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    limit: t.field({ type: SpendingLimit, resolve: (error) => error.limit }),
+    limitCoins: t.field({ type: 'BigInt', resolve: (error) => BigInt(error.limitCoins) }),
+    remainingCoins: t.field({ type: 'BigInt', resolve: (error) => BigInt(error.remainingCoins) }),
+  }),
+});
+
+builder.objectType(AgeRestrictedError, {
+  name: 'AgeRestrictedError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ minimumAge: t.exposeInt('minimumAge') }),
+});
+
+builder.objectType(AccountRestrictedError, {
+  name: 'AccountRestrictedError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ restriction: t.exposeString('restriction') }),
+});
+
 for (const [errorClass, name] of [
   [NotAuthenticatedError, 'NotAuthenticatedError'],
   [ForbiddenError, 'ForbiddenError'],
   [NotFoundError, 'NotFoundError'],
   [HandleTakenError, 'HandleTakenError'],
+  [SessionNotLiveError, 'SessionNotLiveError'],
+  [GiftUnavailableError, 'GiftUnavailableError'],
+  [BundleUnavailableError, 'BundleUnavailableError'],
+  [IdempotencyConflictError, 'IdempotencyConflictError'],
+  [IdempotencyInProgressError, 'IdempotencyInProgressError'],
+  [PaymentDeclinedError, 'PaymentDeclinedError'],
 ] as const) {
   builder.objectType(errorClass as typeof NotFoundError, { name, interfaces: [ErrorInterface], fields: () => ({}) });
 }
+
+/** Every refusal a money mutation can give, besides its own validation. */
+export const MONEY_ERRORS = [NotAuthenticatedError, ForbiddenError, ValidationError, NotFoundError, IdempotencyConflictError, IdempotencyInProgressError];

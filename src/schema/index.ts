@@ -2,6 +2,10 @@ import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.js';
 import './errors.js';
 import './users.js';
+import './gifting.js';
+import './wallet.js';
+import './purchases.js';
+import './admin.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,90 @@
+// npm run bench:gifts: gifts per second over HTTP GraphQL against the trivial-query ceiling.
+// Target: gifts/s >= 70% of the ceiling, p99 < 100 ms, ledger audit clean.
+import autocannon from 'autocannon';
+import { Role } from '../src/generated/prisma/client.js';
+import { createBundle } from '../src/domain/bundles.js';
+import { createGift } from '../src/domain/catalog.js';
+import { startLiveSession } from '../src/domain/live-sessions.js';
+import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
+import { DEFAULT_POLICY } from '../src/domain/policy.js';
+import { purchaseCoins } from '../src/domain/purchases.js';
+import { auth, inParallel, printAudit, startBenchServer } from './support.js';
+
+const SENDERS = Number(process.env.SENDERS ?? 1000);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
+const SECONDS = Number(process.env.SECONDS ?? 15);
+
+const server = await startBenchServer();
+try {
+  console.log(`Setting up: ${SENDERS} senders with coins, one creator live...`);
+  const { db } = server;
+  const creator = await db.user.create({
+    data: { handle: 'bench_creator', displayName: 'Bench Creator', birthDate: new Date('1990-01-01'), country: 'US', roles: [Role.VIEWER, Role.CREATOR] },
+  });
+  const session = await startLiveSession(db, DEFAULT_POLICY, creator.id, { title: 'Benchmark live' });
+  const rose = await createGift(db, { name: 'Rose', coins: 1n, imageUrl: 'https://cdn.example/rose.png' });
+  const bundle = await createBundle(db, { name: '7,000 coins', coins: 7000n, prices: [{ region: 'DEFAULT', amountMinor: 9999n, currency: 'USD' }] });
+  await db.user.createMany({
+    data: Array.from({ length: SENDERS }, (_, i) => ({ handle: `bench_sender_${i}`, displayName: `Sender ${i}`, birthDate: new Date('1990-01-01'), country: 'US' })),
+  });
+  const senders = await db.user.findMany({ where: { handle: { startsWith: 'bench_sender_' } } });
+  const sandbox = createSandboxProvider('unused');
+  await inParallel(senders, 16, (sender) =>
+    purchaseCoins(db, DEFAULT_POLICY, sandbox, sender.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: `bench-fund-${sender.id}` }),
+  );
+  const tokens = await Promise.all(senders.map((sender) => auth.issueToken({ userId: sender.id, roles: sender.roles })));
+  const liveSessionId = Buffer.from(`LiveSession:${session.id}`).toString('base64');
+  const giftId = Buffer.from(`Gift:${rose.id}`).toString('base64');
+
+  const run = (title: string, options: Partial<autocannon.Options>) =>
+    new Promise<autocannon.Result>((resolve, reject) => {
+      console.log(`${title}: ${CONNECTIONS} connections for ${SECONDS}s...`);
+      autocannon({ url: server.url, connections: CONNECTIONS, duration: SECONDS, method: 'POST', headers: { 'content-type': 'application/json' }, ...options }, (error, result) =>
+        error ? reject(error) : resolve(result),
+      );
+    });
+
+  const trivialBody = JSON.stringify({ query: '{ __typename }' });
+  await run('Warm-up (trivial)', { body: trivialBody, duration: 3 });
+  const ceiling = await run('Ceiling: { __typename }', { body: trivialBody });
+
+  const sendGift = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id coins } ... on Error { code } } }`;
+  let sequence = 0;
+  let sent = 0;
+  const refusals = new Map<string, number>();
+  const giftRequest = {
+    setupRequest: (request: autocannon.Request) => {
+      const i = sequence++;
+      return {
+        ...request,
+        headers: { ...request.headers, authorization: `Bearer ${tokens[i % tokens.length]}` },
+        body: JSON.stringify({ query: sendGift, variables: { input: { liveSessionId, giftId, quantity: 1, idempotencyKey: `bench-gift-${i}` } } }),
+      };
+    },
+    onResponse: (status: number, body: string) => {
+      if (status === 200 && body.includes('"__typename":"SentGift"')) sent++;
+      else {
+        const reason = /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? `HTTP ${status}`;
+        refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
+      }
+    },
+  };
+  await run('Warm-up (gifts)', { requests: [giftRequest], duration: 3 });
+  sent = 0;
+  refusals.clear();
+  const gifts = await run('Gifts: sendGift', { requests: [giftRequest] });
+
+  const committed = await db.sentGift.count();
+  const ratio = gifts.requests.average / ceiling.requests.average;
+  console.log('');
+  console.log(`Trivial query ceiling : ${ceiling.requests.average.toFixed(0)} req/s  p50 ${ceiling.latency.p50} ms  p99 ${ceiling.latency.p99} ms  errors ${ceiling.errors + ceiling.non2xx}`);
+  console.log(`sendGift              : ${gifts.requests.average.toFixed(0)} gifts/s  p50 ${gifts.latency.p50} ms  p99 ${gifts.latency.p99} ms  errors ${gifts.errors + gifts.non2xx}`);
+  console.log(`Gifts / ceiling       : ${(ratio * 100).toFixed(1)}%  (target >= 70%, p99 < 100 ms)`);
+  console.log(`Gifts committed       : ${committed} in all (measured run: ${sent} sent, refusals ${JSON.stringify(Object.fromEntries(refusals))})`);
+  const clean = await printAudit(db);
+  const met = ratio >= 0.7 && gifts.latency.p99 < 100 && clean && refusals.size === 0;
+  console.log(met ? 'TARGET MET' : 'TARGET NOT MET');
+  process.exitCode = clean ? 0 : 1;
+} finally {
+  await server.stop();
+}

@@ -1,0 +1,101 @@
+// Shared by the benchmarks: a production-mode server in its own process over an embedded PostgreSQL,
+// and a way to fill wallets through the real purchase path.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createPrismaClient, type Database } from '../src/db/client.js';
+import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { applyMigrations } from '../src/db/migrate.js';
+import { auditLedger } from '../src/domain/audit.js';
+import { createAuth } from '../src/edge/auth.js';
+
+export const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
+export const auth = createAuth(JWT_SECRET, 3600);
+
+export type BenchServer = { url: string; db: Database; pid: number; stop(): Promise<void> };
+
+/**
+ * Starts PostgreSQL (embedded, durable settings, as `npm start` runs it) and the built server
+ * (`node dist/src/main.js`, NODE_ENV=production) in a child process. Run `npm run build` first.
+ */
+export async function startBenchServer(): Promise<BenchServer> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ovation-bench-'));
+  const postgres = await startEmbeddedPostgres({ dataDir });
+  const databaseUrl = postgres.url;
+  await applyMigrations(databaseUrl);
+  const port = await freePort();
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_PROFILE] : []), 'dist/src/main.js'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl,
+      DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE ?? '20',
+      JWT_SECRET,
+      PAYMENT_WEBHOOK_SECRET: 'bench-webhook-secret-0123456789',
+      LOG_LEVEL: 'warn',
+      SEED_DEMO_DATA: 'false',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}/graphql`;
+  await waitForReady(`http://127.0.0.1:${port}/readyz`, child);
+  const db = createPrismaClient(databaseUrl, 20);
+  return {
+    url,
+    db,
+    pid: child.pid!,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await db.$disconnect();
+      await postgres.stop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForReady(url: string, child: ChildProcess) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`Server exited with code ${child.exitCode}`);
+    const ok = await fetch(url).then((response) => response.ok, () => false);
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('Server did not become ready');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `work` over `items` with at most `limit` at once. */
+export async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    }),
+  );
+}
+
+/** Runs the ledger audit and prints its verdict; returns whether it is clean. */
+export async function printAudit(db: Database): Promise<boolean> {
+  const violations = await auditLedger(db);
+  console.log(violations.length === 0 ? 'Ledger audit: clean' : `Ledger audit: ${violations.length} violations`);
+  for (const violation of violations.slice(0, 20)) console.log(`  ${violation.invariant}: ${violation.detail}`);
+  return violations.length === 0;
+}
+
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;

@@ -1,0 +1,87 @@
+import type { Database } from '../db/client.js';
+import { PLATFORM } from './ledger.js';
+
+export type Violation = { invariant: string; detail: string };
+
+const json = (value: unknown) => JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
+
+/**
+ * Checks every invariant of ledger.md against the whole database and reports each violation found.
+ * Read-only; run at REPEATABLE READ so all checks see one consistent moment.
+ */
+export async function auditLedger(db: Database): Promise<Violation[]> {
+  return db.$transaction(
+    async (tx) => {
+      const violations: Violation[] = [];
+      const report = (invariant: string, rows: unknown[]) => {
+        for (const row of rows) violations.push({ invariant, detail: json(row) });
+      };
+
+      report(
+        'Each entry sums to zero per asset',
+        await tx.$queryRaw`
+          SELECT "entryId", asset, sum(amount) AS sum FROM "Posting" GROUP BY "entryId", asset HAVING sum(amount) <> 0`,
+      );
+      report(
+        'Each entry has at least two postings',
+        await tx.$queryRaw`
+          SELECT e.id FROM "JournalEntry" e LEFT JOIN "Posting" p ON p."entryId" = e.id GROUP BY e.id HAVING count(p.id) < 2`,
+      );
+      report(
+        "Each account's balance equals the sum of its postings",
+        await tx.$queryRaw`
+          SELECT a.id, a.balance, coalesce(sum(p.amount), 0) AS postings
+          FROM "Account" a LEFT JOIN "Posting" p ON p."accountId" = a.id
+          GROUP BY a.id HAVING a.balance <> coalesce(sum(p.amount), 0)`,
+      );
+      report(
+        'Postings are in the asset of their account',
+        await tx.$queryRaw`SELECT p.id, p.asset, a.asset AS "accountAsset" FROM "Posting" p JOIN "Account" a ON a.id = p."accountId" WHERE p.asset <> a.asset`,
+      );
+      // Sums are numeric in PostgreSQL: read as text, compared as BigInt.
+      const [coins] = await tx.$queryRaw<{ outstanding: string; wallets: string; debts: string }[]>`
+        SELECT
+          (-(SELECT balance FROM "Account" WHERE id = ${PLATFORM.coinIssuance}::uuid)
+            - (SELECT balance FROM "Account" WHERE id = ${PLATFORM.coinRevenue}::uuid))::text AS outstanding,
+          coalesce((SELECT sum(balance) FROM "Account" WHERE owner = 'USER' AND asset = 'COIN' AND balance > 0), 0)::text AS wallets,
+          coalesce((SELECT -sum(balance) FROM "Account" WHERE owner = 'USER' AND asset = 'COIN' AND balance < 0), 0)::text AS debts`;
+      if (coins && BigInt(coins.outstanding) !== BigInt(coins.wallets) - BigInt(coins.debts)) {
+        report('Coins outstanding = coins in wallets - debts', [coins]);
+      }
+      const [diamonds] = await tx.$queryRaw<{ issued: string; held: string }[]>`
+        SELECT (-(SELECT balance FROM "Account" WHERE id = ${PLATFORM.diamondIssuance}::uuid))::text AS issued,
+               coalesce((SELECT sum(balance) FROM "Account" WHERE owner = 'USER' AND asset = 'DIAMOND'), 0)::text AS held`;
+      if (diamonds && BigInt(diamonds.issued) !== BigInt(diamonds.held)) {
+        report('Diamonds issued = diamonds held by creators', [diamonds]);
+      }
+      report(
+        'No user balance is negative without a recorded chargeback debt',
+        await tx.$queryRaw`
+          SELECT a.id, a."userId", a.asset, a.balance, coalesce(d.coins, 0) AS "recordedDebt"
+          FROM "Account" a
+          LEFT JOIN (SELECT "userId", sum(coins) AS coins FROM "ChargebackDebt" GROUP BY "userId") d ON d."userId" = a."userId"
+          WHERE a.owner = 'USER' AND a.balance < 0 AND (a.asset <> 'COIN' OR -a.balance > coalesce(d.coins, 0))`,
+      );
+      report(
+        'Each idempotency key has at most one entry',
+        await tx.$queryRaw`
+          SELECT outcome->'ok' AS result, count(*) AS keys FROM "IdempotencyKey"
+          WHERE outcome ? 'ok' GROUP BY outcome->'ok' HAVING count(*) > 1`,
+      );
+      report(
+        'Each gift entry belongs to exactly one sent gift, and each sent gift has its entry',
+        await tx.$queryRaw`
+          SELECT e.id AS "entryId", g.id AS "sentGiftId" FROM "JournalEntry" e FULL JOIN "SentGift" g ON g."entryId" = e.id
+          WHERE (e.kind = 'GIFT' OR g.id IS NOT NULL) AND (e.id IS NULL OR g.id IS NULL)`,
+      );
+      report(
+        'Each purchase entry credits exactly one purchase',
+        await tx.$queryRaw`
+          SELECT e.id FROM "JournalEntry" e LEFT JOIN "Purchase" p ON p."creditEntryId" = e.id
+          WHERE e.kind = 'PURCHASE' AND p.id IS NULL`,
+      );
+      return violations;
+    },
+    { isolationLevel: 'RepeatableRead', timeout: 120_000 },
+  );
+}

@@ -1,0 +1,300 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Database } from '../db/client.js';
+import { transaction, type Tx } from '../db/transaction.js';
+import { Asset, EntryKind, LiveSessionStatus, RestrictionKind, type Gift, type SentGift, type User } from '../generated/prisma/client.js';
+import {
+  GiftUnavailableError,
+  InsufficientCoinsError,
+  NotFoundError,
+  OutstandingDebtError,
+  OvationError,
+  SessionNotLiveError,
+  ValidationError,
+} from './errors.js';
+import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from './idempotency.js';
+import { applyBalances, lockUserAccounts, PLATFORM, userAccountIds, writeEntries, type EntryDraft } from './ledger.js';
+import { convertDown, DIAMONDS_PER_COIN, type Policy } from './policy.js';
+import { checkAge, checkNotRestricted, checkSpendingLimits, spendDay } from './safeguards.js';
+import { validate } from './validation.js';
+
+export const MAX_COMBO_QUANTITY = 99;
+
+const sendGiftInput = z.object({
+  liveSessionId: z.uuid('is not a live session id'),
+  giftId: z.uuid('is not a gift id'),
+  quantity: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_COMBO_QUANTITY, `must be at most ${MAX_COMBO_QUANTITY}`),
+  comboId: z.string().trim().min(1).max(64, 'must be at most 64 characters').nullish(),
+  idempotencyKey,
+});
+
+export type SendGiftInput = z.input<typeof sendGiftInput>;
+
+type Request = {
+  senderId: string;
+  input: z.output<typeof sendGiftInput>;
+  resolve: (gift: SentGift) => void;
+  reject: (error: unknown) => void;
+};
+
+export type GiftSender = {
+  /** Sends a gift as one all-or-nothing money movement; resolves with it once committed. */
+  send(senderId: string, input: SendGiftInput): Promise<SentGift>;
+};
+
+type Options = {
+  /** Gifts applied together in one transaction at most. */
+  maxBatch?: number;
+  /** Transactions in flight at once. */
+  maxInFlight?: number;
+  /** Called after each commit with the gifts it made (never for a rolled-back batch). */
+  onCommitted?: (gifts: SentGift[]) => void;
+  now?: () => Date;
+};
+
+/**
+ * Gifting with group commit. Each gift is checked on its own, but gifts arriving together are written
+ * in one transaction, so a hot creator's and the platform's balance rows are updated once per batch
+ * rather than once per gift (see ledger.md, "hot accounts"). A batch holds at most one gift per sender,
+ * so every gift's checks (balance, limits) see the effects of that sender's earlier gifts.
+ * When idle, a gift is written at once, alone: batching only happens under load.
+ */
+export function createGiftSender(db: Database, policy: Policy, options: Options = {}): GiftSender {
+  const { maxBatch = 100, maxInFlight = Number(process.env.GIFT_IN_FLIGHT ?? 2), onCommitted = () => {}, now = () => new Date() } = options;
+  const queue: Request[] = [];
+  let inFlight = 0;
+
+  function takeBatch(): Request[] {
+    const senders = new Set<string>();
+    const batch: Request[] = [];
+    for (let i = 0; i < queue.length && batch.length < maxBatch; ) {
+      const request = queue[i]!;
+      if (senders.has(request.senderId)) {
+        i++;
+        continue;
+      }
+      senders.add(request.senderId);
+      batch.push(request);
+      queue.splice(i, 1);
+    }
+    return batch;
+  }
+
+  function pump() {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = takeBatch();
+      inFlight++;
+      void run(batch).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  async function run(batch: Request[]) {
+    let results: Settled[];
+    try {
+      results = await transaction(db, (tx) => applyBatch(tx, policy, batch, now()));
+    } catch (error) {
+      // An unexpected failure must not sink the other gifts with it: each is retried on its own.
+      if (batch.length > 1) {
+        await Promise.all(batch.map((request) => run([request])));
+      } else {
+        batch[0]!.reject(error);
+      }
+      return;
+    }
+    batch.forEach((request, index) => {
+      const result = results[index]!;
+      if ('gift' in result) request.resolve(result.gift);
+      else request.reject(result.error);
+    });
+    const committed = results.flatMap((result) => ('gift' in result && result.fresh ? [result.gift] : []));
+    if (committed.length > 0) onCommitted(committed);
+  }
+
+  return {
+    send(senderId, input) {
+      const parsed = validate(sendGiftInput, input);
+      return new Promise<SentGift>((resolve, reject) => {
+        queue.push({ senderId, input: parsed, resolve, reject });
+        pump();
+      });
+    },
+  };
+}
+
+type Settled = { gift: SentGift; fresh: boolean } | { error: unknown };
+
+type Accepted = { index: number; gift: SentGift; entry: EntryDraft };
+
+async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): Promise<Settled[]> {
+  const claims = await claimKeys<{ sentGiftId: string }>(
+    tx,
+    batch.map(({ senderId, input }) => ({ callerId: senderId, key: input.idempotencyKey, operation: 'sendGift', input: { ...input, idempotencyKey: undefined } })),
+  );
+  const results: Settled[] = new Array(batch.length);
+  const replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[] = [];
+  const fresh: number[] = [];
+  claims.forEach((claim, index) => {
+    if (claim.kind === 'first') fresh.push(index);
+    else if (claim.kind === 'refused') results[index] = { error: claim.error };
+    else replays.push({ index, outcome: claim.outcome });
+  });
+  await replayGifts(tx, replays, results);
+  if (fresh.length === 0) return results;
+
+  const requests = fresh.map((index) => batch[index]!);
+  const senderIds = requests.map((request) => request.senderId);
+  const sessionIds = [...new Set(requests.map((request) => request.input.liveSessionId))];
+  const giftIds = [...new Set(requests.map((request) => request.input.giftId))];
+  const day = spendDay(now);
+  const weekStart = new Date(day.getTime() - 6 * 86_400_000);
+  // Sender wallets are locked first: from here to commit, nobody else spends their coins.
+  const wallets = await lockUserAccounts(tx, senderIds, Asset.COIN);
+  const [sessions, gifts, spends] = await Promise.all([
+    tx.liveSession.findMany({ where: { id: { in: sessionIds } }, include: { creator: true } }),
+    tx.gift.findMany({ where: { id: { in: giftIds } } }),
+    tx.dailySpend.findMany({ where: { userId: { in: senderIds }, day: { gte: weekStart } } }),
+  ]);
+  const senders = await tx.user.findMany({ where: { id: { in: senderIds } } });
+  const sessionById = new Map(sessions.map((session) => [session.id, session]));
+  const giftById = new Map(gifts.map((gift) => [gift.id, gift]));
+  const senderById = new Map(senders.map((sender) => [sender.id, sender]));
+  const creatorIds = sessions.map((session) => session.creatorId);
+  const diamondAccounts = await userAccountIds(tx, creatorIds, Asset.DIAMOND);
+
+  const accepted: Accepted[] = [];
+  const outcomes: { callerId: string; key: string; outcome: Outcome<{ sentGiftId: string }> }[] = [];
+  fresh.forEach((index, position) => {
+    const request = requests[position]!;
+    try {
+      const sender = senderById.get(request.senderId);
+      if (!sender) throw new NotFoundError('Sender');
+      const spent = spends.filter((spend) => spend.userId === sender.id);
+      const gift = checkGift({
+        policy,
+        now,
+        sender,
+        wallet: wallets.get(sender.id),
+        spent: {
+          today: spent.filter((spend) => spend.day.getTime() === day.getTime()).reduce((sum, spend) => sum + spend.coins, 0n),
+          lastSevenDays: spent.reduce((sum, spend) => sum + spend.coins, 0n),
+        },
+        session: sessionById.get(request.input.liveSessionId),
+        gift: giftById.get(request.input.giftId),
+        input: request.input,
+      });
+      const entryId = randomUUID();
+      const sentGift: SentGift = { id: randomUUID(), entryId, createdAt: now, comboId: request.input.comboId ?? null, ...gift };
+      accepted.push({
+        index,
+        gift: sentGift,
+        entry: {
+          id: entryId,
+          kind: EntryKind.GIFT,
+          memo: `Gift ${sentGift.id}`,
+          postings: [
+            { accountId: wallets.get(sender.id)!.accountId, asset: Asset.COIN, amount: -gift.coins },
+            { accountId: PLATFORM.coinRevenue, asset: Asset.COIN, amount: gift.coins },
+            ...(gift.diamonds > 0n
+              ? [
+                  { accountId: PLATFORM.diamondIssuance, asset: Asset.DIAMOND, amount: -gift.diamonds },
+                  { accountId: diamondAccounts.get(gift.creatorId)!, asset: Asset.DIAMOND, amount: gift.diamonds },
+                ]
+              : []),
+          ],
+        },
+      });
+      results[index] = { gift: sentGift, fresh: true };
+      outcomes.push({ callerId: sender.id, key: request.input.idempotencyKey, outcome: { ok: { sentGiftId: sentGift.id } } });
+    } catch (error) {
+      if (!(error instanceof OvationError)) throw error;
+      results[index] = { error };
+      outcomes.push({ callerId: request.senderId, key: request.input.idempotencyKey, outcome: failure(error) });
+    }
+  });
+
+  const { changes } = await writeEntries(tx, accepted.map((item) => item.entry));
+  if (accepted.length > 0) {
+    await insertSentGifts(tx, accepted.map((item) => item.gift));
+    await addToDailySpend(tx, day, accepted.map((item) => ({ userId: item.gift.senderId, coins: item.gift.coins })));
+  }
+  await storeOutcomes(tx, outcomes);
+  // Last, so the hot rows (the creator's diamonds, the platform's accounts) stay locked for the least time.
+  await applyBalances(tx, changes);
+  return results;
+}
+
+type GiftCheck = {
+  policy: Policy;
+  now: Date;
+  sender: User;
+  wallet: { accountId: string; balance: bigint } | undefined;
+  spent: { today: bigint; lastSevenDays: bigint };
+  session: { id: string; status: LiveSessionStatus; creatorId: string; creator: User } | undefined;
+  gift: Gift | undefined;
+  input: z.output<typeof sendGiftInput>;
+};
+
+/** Every rule a gift must pass, in the order a sender would want to hear about them. */
+function checkGift({ policy, now, sender, wallet, spent, session, gift, input }: GiftCheck) {
+  if (!session) throw new NotFoundError('Live session');
+  if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+  if (session.creatorId === sender.id) {
+    throw new ValidationError([{ field: 'liveSessionId', message: 'you cannot send gifts to yourself' }]);
+  }
+  if (!gift || !gift.active) throw new GiftUnavailableError();
+  if (gift.countries.length > 0 && !gift.countries.includes(sender.country)) {
+    throw new GiftUnavailableError('This gift is not offered in your country');
+  }
+  checkNotRestricted(sender, RestrictionKind.GIFTING);
+  checkAge(policy, sender, 'send gifts', now);
+  checkNotRestricted(session.creator, RestrictionKind.RECEIVING);
+  checkAge(policy, session.creator, 'receive gifts', now);
+  const coins = gift.coins * BigInt(input.quantity);
+  const balance = wallet?.balance ?? 0n;
+  if (balance < 0n) throw new OutstandingDebtError(-balance);
+  if (balance < coins) throw new InsufficientCoinsError(coins, balance);
+  checkSpendingLimits(policy, sender, spent, coins, now);
+  return {
+    liveSessionId: session.id,
+    senderId: sender.id,
+    creatorId: session.creatorId,
+    giftId: gift.id,
+    quantity: input.quantity,
+    coins,
+    diamonds: convertDown(coins, DIAMONDS_PER_COIN),
+  };
+}
+
+async function insertSentGifts(tx: Tx, gifts: SentGift[]) {
+  const column = <K extends keyof SentGift>(key: K) => gifts.map((gift) => gift[key]);
+  await tx.$executeRaw`
+    INSERT INTO "SentGift" (id, "liveSessionId", "senderId", "creatorId", "giftId", quantity, coins, diamonds, "comboId", "entryId", "createdAt")
+    SELECT * FROM unnest(${column('id')}::uuid[], ${column('liveSessionId')}::uuid[], ${column('senderId')}::uuid[],
+      ${column('creatorId')}::uuid[], ${column('giftId')}::uuid[], ${column('quantity')}::int[],
+      ${column('coins').map(String)}::bigint[], ${column('diamonds').map(String)}::bigint[], ${column('comboId')}::text[],
+      ${column('entryId')}::uuid[], ${column('createdAt')}::timestamptz[])`;
+}
+
+async function addToDailySpend(tx: Tx, day: Date, spends: { userId: string; coins: bigint }[]) {
+  await tx.$executeRaw`
+    INSERT INTO "DailySpend" ("userId", day, coins)
+    SELECT u, ${day}::date, c FROM unnest(${spends.map((s) => s.userId)}::uuid[], ${spends.map((s) => s.coins.toString())}::bigint[]) AS d(u, c)
+    ON CONFLICT ("userId", day) DO UPDATE SET coins = "DailySpend".coins + EXCLUDED.coins`;
+}
+
+async function replayGifts(tx: Tx, replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[], results: Settled[]) {
+  if (replays.length === 0) return;
+  const ids = replays.flatMap(({ outcome }) => ('ok' in outcome ? [outcome.ok.sentGiftId] : []));
+  const gifts = new Map((await tx.sentGift.findMany({ where: { id: { in: ids } } })).map((gift) => [gift.id, gift]));
+  for (const { index, outcome } of replays) {
+    try {
+      const { sentGiftId } = replay(outcome);
+      results[index] = { gift: gifts.get(sentGiftId)!, fresh: false };
+    } catch (error) {
+      results[index] = { error };
+    }
+  }
+}

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { Tx } from '../db/transaction.js';
+import { errorFromJson, errorToJson, IdempotencyConflictError, IdempotencyInProgressError, OvationError } from './errors.js';
+
+/** Every money mutation's client key: unique per caller. */
+export const idempotencyKey = z.string().trim().min(8, 'must be at least 8 characters').max(200, 'must be at most 200 characters');
+
+export type Claim = { callerId: string; key: string; operation: string; input: unknown };
+
+/** What the first call with a key ended in, kept with the key and replayed to every retry. */
+export type Outcome<T> = { ok: T } | { error: Record<string, unknown> };
+
+export type ClaimResult<T> = { kind: 'first' } | { kind: 'replay'; outcome: Outcome<T> } | { kind: 'refused'; error: OvationError };
+
+/**
+ * Claims keys inside the caller's transaction. A key another transaction holds uncommitted makes this
+ * one wait for it, so concurrent retries resolve to one effect. Keys are claimed in a fixed order.
+ */
+export async function claimKeys<T>(tx: Tx, claims: Claim[]): Promise<ClaimResult<T>[]> {
+  if (claims.length === 0) return [];
+  const hashes = claims.map((claim) => requestHash(claim.operation, claim.input));
+  const order = claims.map((_, index) => index).sort((a, b) => compareKeys(claims[a]!, claims[b]!));
+  const pick = <V>(values: V[]) => order.map((index) => values[index]!);
+  const inserted = await tx.$queryRaw<{ callerId: string; key: string }[]>`
+    INSERT INTO "IdempotencyKey" ("callerId", key, operation, "requestHash")
+    SELECT * FROM unnest(${pick(claims.map((c) => c.callerId))}::uuid[], ${pick(claims.map((c) => c.key))}::text[],
+                         ${pick(claims.map((c) => c.operation))}::text[], ${pick(hashes)}::text[])
+    ON CONFLICT DO NOTHING
+    RETURNING "callerId", key`;
+  const fresh = new Set(inserted.map((row) => `${row.callerId}/${row.key}`));
+  const seenBefore = claims.filter((claim) => !fresh.has(`${claim.callerId}/${claim.key}`));
+  const existing = seenBefore.length
+    ? await tx.idempotencyKey.findMany({
+        where: { OR: seenBefore.map(({ callerId, key }) => ({ callerId, key })) },
+      })
+    : [];
+  const byKey = new Map(existing.map((row) => [`${row.callerId}/${row.key}`, row]));
+  return claims.map((claim, index) => {
+    const row = byKey.get(`${claim.callerId}/${claim.key}`);
+    if (!row) return { kind: 'first' };
+    if (row.operation !== claim.operation || row.requestHash !== hashes[index]) {
+      return { kind: 'refused', error: new IdempotencyConflictError() };
+    }
+    if (row.outcome === null) return { kind: 'refused', error: new IdempotencyInProgressError() };
+    return { kind: 'replay', outcome: row.outcome as Outcome<T> };
+  });
+}
+
+/** Stores what claimed calls ended in (a result or a refusal) with their keys. */
+export async function storeOutcomes<T>(tx: Tx, items: { callerId: string; key: string; outcome: Outcome<T> }[]): Promise<void> {
+  if (items.length === 0) return;
+  const sorted = [...items].sort(compareKeys);
+  await tx.$executeRaw`
+    UPDATE "IdempotencyKey" AS k SET outcome = d.outcome
+    FROM unnest(${sorted.map((i) => i.callerId)}::uuid[], ${sorted.map((i) => i.key)}::text[],
+                ${sorted.map((i) => JSON.stringify(i.outcome))}::jsonb[]) AS d("callerId", key, outcome)
+    WHERE k."callerId" = d."callerId" AND k.key = d.key`;
+}
+
+export const failure = (error: OvationError): Outcome<never> => ({ error: errorToJson(error) });
+
+/** The first call's result again, or its refusal thrown again. */
+export function replay<T>(outcome: Outcome<T>): T {
+  if ('error' in outcome) throw errorFromJson(outcome.error);
+  return outcome.ok;
+}
+
+function compareKeys(a: { callerId: string; key: string }, b: { callerId: string; key: string }): number {
+  return a.callerId.localeCompare(b.callerId) || a.key.localeCompare(b.key);
+}
+
+/** sha256 of the input as canonical JSON (sorted keys, bigints as strings). */
+export function requestHash(operation: string, input: unknown): string {
+  return createHash('sha256').update(`${operation}:${canonical(input)}`).digest('hex');
+}
+
+function canonical(value: unknown): string {
+  if (typeof value === 'bigint') return JSON.stringify(value.toString());
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}

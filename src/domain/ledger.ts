@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type { Tx } from '../db/transaction.js';
+import { Asset, type EntryKind } from '../generated/prisma/client.js';
+
+/** Platform accounts have fixed ids (created by the money_core migration). */
+export const PLATFORM = {
+  coinIssuance: '00000000-0000-4000-8000-000000000001',
+  coinRevenue: '00000000-0000-4000-8000-000000000002',
+  diamondIssuance: '00000000-0000-4000-8000-000000000003',
+} as const;
+
+const PLATFORM_IDS = new Set<string>(Object.values(PLATFORM));
+
+export type PostingDraft = { accountId: string; asset: Asset; amount: bigint };
+export type EntryDraft = { id?: string; kind: EntryKind; memo: string; postings: PostingDraft[] };
+
+/** Per-account sums of a set of entries, applied to the balances last (they lock hot rows). */
+export type BalanceChanges = Map<string, { asset: Asset; amount: bigint }>;
+
+export class LedgerError extends Error {
+  override name = 'LedgerError';
+}
+
+/**
+ * Writes journal entries and their postings (immutable, never updated), after checking that each entry
+ * sums to zero per asset. Returns the entry ids and the balance changes still to apply.
+ */
+export async function writeEntries(tx: Tx, drafts: EntryDraft[]): Promise<{ entryIds: string[]; changes: BalanceChanges }> {
+  const changes: BalanceChanges = new Map();
+  const entries = drafts.map((draft) => ({ id: draft.id ?? randomUUID(), kind: draft.kind, memo: draft.memo }));
+  const postings = drafts.flatMap((draft, index) => {
+    const sums = new Map<Asset, bigint>();
+    for (const posting of draft.postings) {
+      if (posting.amount === 0n) throw new LedgerError(`A posting of zero in "${draft.memo}"`);
+      sums.set(posting.asset, (sums.get(posting.asset) ?? 0n) + posting.amount);
+      const change = changes.get(posting.accountId) ?? { asset: posting.asset, amount: 0n };
+      change.amount += posting.amount;
+      changes.set(posting.accountId, change);
+    }
+    if (draft.postings.length < 2 || [...sums.values()].some((sum) => sum !== 0n)) {
+      throw new LedgerError(`Entry "${draft.memo}" does not balance`);
+    }
+    return draft.postings.map((posting) => ({ ...posting, entryId: entries[index]!.id }));
+  });
+  // Raw multi-row inserts: on the gift path these run once per batch, and Prisma's createMany costs
+  // far more CPU per row than PostgreSQL does.
+  await tx.$executeRaw`
+    INSERT INTO "JournalEntry" (id, kind, memo)
+    SELECT * FROM unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.kind)}::"EntryKind"[], ${entries.map((e) => e.memo)}::text[])`;
+  await tx.$executeRaw`
+    INSERT INTO "Posting" ("entryId", "accountId", asset, amount)
+    SELECT * FROM unnest(${postings.map((p) => p.entryId)}::uuid[], ${postings.map((p) => p.accountId)}::uuid[],
+                         ${postings.map((p) => p.asset)}::"Asset"[], ${postings.map((p) => p.amount.toString())}::bigint[])`;
+  return { entryIds: entries.map((entry) => entry.id), changes };
+}
+
+/**
+ * Applies balance changes with one conditional write: a user's balance may not fall below zero unless
+ * the account is listed in `mayGoNegative` (a chargeback). Rows are locked in one global order (user
+ * coins, user diamonds, then platform) so concurrent transactions never deadlock, and with NO KEY UPDATE:
+ * a posting's foreign key holds KEY SHARE on its account, which FOR UPDATE would wait on.
+ */
+export async function applyBalances(tx: Tx, changes: BalanceChanges, mayGoNegative: string[] = []): Promise<void> {
+  const ids = [...changes.keys()].sort((a, b) => lockRank(a, changes) - lockRank(b, changes) || a.localeCompare(b));
+  if (ids.length === 0) return;
+  await tx.$queryRaw`SELECT 1 FROM "Account" WHERE id = ANY(${ids}::uuid[]) ORDER BY array_position(${ids}::uuid[], id) FOR NO KEY UPDATE`;
+  const amounts = ids.map((id) => changes.get(id)!.amount.toString());
+  const updated = await tx.$executeRaw`
+    UPDATE "Account" AS a SET balance = a.balance + d.amount
+    FROM unnest(${ids}::uuid[], ${amounts}::bigint[]) AS d(id, amount)
+    WHERE a.id = d.id
+      AND (a.owner = 'PLATFORM' OR d.amount >= 0 OR a.balance + d.amount >= 0 OR a.id = ANY(${mayGoNegative}::uuid[]))`;
+  // Callers check balances under lock before writing; a refused debit here means a rule was skipped.
+  if (updated !== ids.length) throw new LedgerError('A debit would have made a balance negative');
+}
+
+function lockRank(id: string, changes: BalanceChanges): number {
+  if (PLATFORM_IDS.has(id)) return 2;
+  return changes.get(id)!.asset === Asset.COIN ? 0 : 1;
+}
+
+/** Writes entries and applies their balances: the whole of one money movement. */
+export async function record(tx: Tx, drafts: EntryDraft[], mayGoNegative: string[] = []): Promise<string[]> {
+  const { entryIds, changes } = await writeEntries(tx, drafts);
+  await applyBalances(tx, changes, mayGoNegative);
+  return entryIds;
+}
+
+/**
+ * Each user's account for an asset, opened on first use, in one statement for any number of users and
+ * without locking existing rows (a popular creator's account is hot).
+ */
+export async function userAccountIds(tx: Tx, userIds: string[], asset: Asset): Promise<Map<string, string>> {
+  const wanted = [...new Set(userIds)].sort();
+  const found = new Map<string, string>();
+  // A second pass finds an account another transaction opened while this statement ran.
+  for (let pass = 0; pass < 2 && found.size < wanted.length; pass++) {
+    const rows = await tx.$queryRaw<{ id: string; userId: string }[]>`
+      WITH opened AS (
+        INSERT INTO "Account" (id, owner, "userId", asset)
+        SELECT gen_random_uuid(), 'USER', u, ${asset}::"Asset" FROM unnest(${wanted}::uuid[]) AS u
+        WHERE NOT EXISTS (SELECT 1 FROM "Account" WHERE "userId" = u AND asset = ${asset}::"Asset")
+        ON CONFLICT ("userId", asset) DO NOTHING
+        RETURNING id, "userId")
+      SELECT id, "userId" FROM opened
+      UNION ALL SELECT id, "userId" FROM "Account" WHERE "userId" = ANY(${wanted}::uuid[]) AND asset = ${asset}::"Asset"`;
+    for (const row of rows) found.set(row.userId, row.id);
+  }
+  if (found.size < wanted.length) throw new LedgerError('Could not open accounts');
+  return found;
+}
+
+/** The user's account ids for each asset and their balances, locked for this transaction. */
+export async function lockUserAccounts(tx: Tx, userIds: string[], asset: Asset): Promise<Map<string, { accountId: string; balance: bigint }>> {
+  const sorted = [...new Set(userIds)].sort();
+  const rows = await tx.$queryRaw<{ id: string; userId: string; balance: bigint }[]>`
+    SELECT id, "userId", balance FROM "Account"
+    WHERE "userId" = ANY(${sorted}::uuid[]) AND asset = ${asset}::"Asset"
+    ORDER BY id FOR NO KEY UPDATE`;
+  return new Map(rows.map((row) => [row.userId, { accountId: row.id, balance: row.balance }]));
+}

@@ -1,0 +1,18 @@
+/** What a payment provider does for Ovation. One implementation per provider; `sandbox` is built in. */
+export type PaymentProvider = {
+  name: string;
+  /** Charges for a purchase. `pending` means the outcome arrives later by webhook. */
+  charge(request: ChargeRequest): Promise<ChargeResult>;
+  /** Verifies a webhook's signature over the raw body and reads it; throws WebhookRejectedError if it must not be trusted. */
+  readWebhook(rawBody: string, headers: Headers, now: Date): PaymentEvent;
+};
+
+export type ChargeRequest = { purchaseId: string; amountMinor: bigint; currency: string; paymentMethod: string };
+export type ChargeResult = { status: 'succeeded' | 'declined' | 'pending'; providerPaymentId: string; declineReason?: string };
+
+export type PaymentEventType = 'payment.succeeded' | 'payment.failed' | 'payment.refunded' | 'payment.charged_back';
+export type PaymentEvent = { eventId: string; type: PaymentEventType; providerPaymentId: string };
+
+export class WebhookRejectedError extends Error {
+  override name = 'WebhookRejectedError';
+}

@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import type { Database } from '../db/client.js';
+import { transaction, type Tx } from '../db/transaction.js';
+import { Asset, EntryKind, PurchaseStatus, RestrictionKind, type Purchase } from '../generated/prisma/client.js';
+import { priceFor } from './bundles.js';
+import { BundleUnavailableError, NotFoundError, OvationError, PaymentDeclinedError } from './errors.js';
+import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from './idempotency.js';
+import { lockUserAccounts, PLATFORM, record, userAccountIds } from './ledger.js';
+import type { PaymentEvent, PaymentProvider } from './payments/provider.js';
+import type { Policy } from './policy.js';
+import { checkAge, checkNotRestricted } from './safeguards.js';
+import { validate } from './validation.js';
+
+const purchaseInput = z.object({
+  bundleId: z.uuid('is not a coin bundle id'),
+  paymentMethod: z.string().trim().min(1, 'must not be empty').max(200),
+  idempotencyKey,
+});
+
+export type PurchaseInput = z.input<typeof purchaseInput>;
+
+type PurchaseOutcome = Outcome<{ purchaseId: string }>;
+
+/**
+ * Buys a coin bundle at the buyer's regional price. Coins are credited exactly once, when the payment
+ * succeeds: now, or later by webhook. The provider is called between two transactions (never inside
+ * one); a retry meanwhile gets IdempotencyInProgressError.
+ */
+export async function purchaseCoins(
+  db: Database,
+  policy: Policy,
+  provider: PaymentProvider,
+  buyerId: string,
+  input: PurchaseInput,
+  now = new Date(),
+): Promise<Purchase> {
+  const data = validate(purchaseInput, input);
+  const claim = { callerId: buyerId, key: data.idempotencyKey, operation: 'purchaseCoins', input: { ...data, idempotencyKey: undefined } };
+
+  const started = await transaction<{ replayed: PurchaseOutcome } | { purchase: Purchase }>(db, async (tx) => {
+    const claimed = (await claimKeys<{ purchaseId: string }>(tx, [claim]))[0]!;
+    if (claimed.kind === 'refused') throw claimed.error;
+    if (claimed.kind === 'replay') return { replayed: claimed.outcome };
+    try {
+      const buyer = await tx.user.findUniqueOrThrow({ where: { id: buyerId } });
+      checkNotRestricted(buyer, RestrictionKind.BUYING);
+      checkAge(policy, buyer, 'buy coins', now);
+      const bundle = await tx.coinBundle.findUnique({ where: { id: data.bundleId }, include: { prices: true } });
+      if (!bundle) throw new NotFoundError('Coin bundle');
+      if (bundle.retiredAt) throw new BundleUnavailableError('This coin bundle has been retired');
+      const price = priceFor(bundle.prices, buyer.country);
+      if (!price) throw new BundleUnavailableError('This coin bundle is not sold in your country');
+      const purchase = await tx.purchase.create({
+        data: {
+          buyerId,
+          bundleId: bundle.id,
+          coins: bundle.coins + bundle.bonusCoins,
+          amountMinor: price.amountMinor,
+          currency: price.currency,
+          provider: provider.name,
+        },
+      });
+      return { purchase };
+    } catch (error) {
+      if (!(error instanceof OvationError)) throw error;
+      // A refusal is the key's outcome too: the same retry gets the same answer.
+      await storeOutcomes<{ purchaseId: string }>(tx, [{ callerId: buyerId, key: data.idempotencyKey, outcome: failure(error) }]);
+      return { replayed: failure(error) };
+    }
+  });
+  if ('replayed' in started) return db.purchase.findUniqueOrThrow({ where: { id: replay(started.replayed).purchaseId } });
+
+  const charge = await provider.charge({
+    purchaseId: started.purchase.id,
+    amountMinor: started.purchase.amountMinor,
+    currency: started.purchase.currency,
+    paymentMethod: data.paymentMethod,
+  });
+
+  const outcome = await transaction(db, async (tx) => {
+    const purchase = await tx.purchase.update({ where: { id: started.purchase.id }, data: { providerPaymentId: charge.providerPaymentId } });
+    let result: PurchaseOutcome = { ok: { purchaseId: purchase.id } };
+    if (charge.status === 'succeeded') await creditPurchase(tx, purchase);
+    if (charge.status === 'declined') {
+      await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.DECLINED } });
+      result = failure(new PaymentDeclinedError(charge.declineReason));
+    }
+    await storeOutcomes(tx, [{ callerId: buyerId, key: data.idempotencyKey, outcome: result }]);
+    return result;
+  });
+  return db.purchase.findUniqueOrThrow({ where: { id: replay(outcome).purchaseId } });
+}
+
+/** Credits a pending purchase's coins: issued by the platform into the buyer's wallet. */
+async function creditPurchase(tx: Tx, purchase: Purchase): Promise<void> {
+  const wallet = (await userAccountIds(tx, [purchase.buyerId], Asset.COIN)).get(purchase.buyerId)!;
+  const [entryId] = await record(tx, [
+    {
+      kind: EntryKind.PURCHASE,
+      memo: `Purchase ${purchase.id}`,
+      postings: [
+        { accountId: PLATFORM.coinIssuance, asset: Asset.COIN, amount: -purchase.coins },
+        { accountId: wallet, asset: Asset.COIN, amount: purchase.coins },
+      ],
+    },
+  ]);
+  await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.SUCCEEDED, creditEntryId: entryId } });
+}
+
+/**
+ * Takes a purchase's coins back (refund or chargeback). Coins already spent leave the wallet negative,
+ * recorded as a debt that blocks spending until later purchases cover it.
+ */
+async function takeBack(tx: Tx, purchase: Purchase, kind: typeof EntryKind.REFUND | typeof EntryKind.CHARGEBACK): Promise<void> {
+  const wallet = (await lockUserAccounts(tx, [purchase.buyerId], Asset.COIN)).get(purchase.buyerId)!;
+  await record(
+    tx,
+    [
+      {
+        kind,
+        memo: `${kind === EntryKind.REFUND ? 'Refund' : 'Chargeback'} of purchase ${purchase.id}`,
+        postings: [
+          { accountId: wallet.accountId, asset: Asset.COIN, amount: -purchase.coins },
+          { accountId: PLATFORM.coinIssuance, asset: Asset.COIN, amount: purchase.coins },
+        ],
+      },
+    ],
+    [wallet.accountId],
+  );
+  const spentAlready = wallet.balance >= purchase.coins ? 0n : purchase.coins - (wallet.balance > 0n ? wallet.balance : 0n);
+  if (spentAlready > 0n) await tx.chargebackDebt.create({ data: { userId: purchase.buyerId, purchaseId: purchase.id, coins: spentAlready } });
+  await tx.purchase.update({
+    where: { id: purchase.id },
+    data: { status: kind === EntryKind.REFUND ? PurchaseStatus.REFUNDED : PurchaseStatus.CHARGED_BACK },
+  });
+}
+
+export type WebhookResult = 'applied' | 'duplicate' | 'ignored';
+
+/**
+ * Applies a verified payment-provider event exactly once: the event id is recorded in the same
+ * transaction as its effect, so a replay finds it and changes nothing.
+ */
+export async function applyPaymentEvent(db: Database, provider: PaymentProvider, event: PaymentEvent): Promise<WebhookResult> {
+  return transaction(db, async (tx) => {
+    const fresh = await tx.$executeRaw`
+      INSERT INTO "WebhookEvent" (provider, "eventId", type) VALUES (${provider.name}, ${event.eventId}, ${event.type})
+      ON CONFLICT DO NOTHING`;
+    if (fresh === 0) return 'duplicate';
+    const [locked] = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM "Purchase" WHERE provider = ${provider.name} AND "providerPaymentId" = ${event.providerPaymentId} FOR NO KEY UPDATE`;
+    if (!locked) return 'ignored';
+    const purchase = await tx.purchase.findUniqueOrThrow({ where: { id: locked.id } });
+    switch (event.type) {
+      case 'payment.succeeded':
+        if (purchase.status !== PurchaseStatus.PENDING) return 'ignored';
+        await creditPurchase(tx, purchase);
+        return 'applied';
+      case 'payment.failed':
+        if (purchase.status !== PurchaseStatus.PENDING) return 'ignored';
+        await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.DECLINED } });
+        return 'applied';
+      case 'payment.refunded':
+      case 'payment.charged_back':
+        if (purchase.status !== PurchaseStatus.SUCCEEDED) return 'ignored';
+        await takeBack(tx, purchase, event.type === 'payment.refunded' ? EntryKind.REFUND : EntryKind.CHARGEBACK);
+        return 'applied';
+    }
+  });
+}

@@ -1,0 +1,140 @@
+import { createBundle, priceSheet, repriceBundle, retireBundle, type PricedBundle } from '../domain/bundles.js';
+import { AccountRestrictedError, AgeRestrictedError, BundleUnavailableError, PaymentDeclinedError } from '../domain/errors.js';
+import { purchaseCoins } from '../domain/purchases.js';
+import { PurchaseStatus, Role } from '../generated/prisma/client.js';
+import { builder } from './builder.js';
+import { MONEY_ERRORS } from './errors.js';
+import { idOf } from './ids.js';
+
+const Price = builder.prismaObject('BundlePrice', {
+  name: 'Price',
+  description: 'A price in one region, in minor units of its currency (e.g. 99 USD = $0.99).',
+  fields: (t) => ({
+    region: t.exposeString('region', { description: 'The country, region group (e.g. EU) or DEFAULT it applies to.' }),
+    amountMinor: t.expose('amountMinor', { type: 'BigInt' }),
+    currency: t.exposeString('currency', { description: 'ISO 4217.' }),
+  }),
+});
+
+export const CoinBundleRef = builder.prismaNode('CoinBundle', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    coins: t.expose('coins', { type: 'BigInt' }),
+    bonusCoins: t.expose('bonusCoins', { type: 'BigInt' }),
+    sortOrder: t.exposeInt('sortOrder'),
+    retired: t.boolean({ resolve: (bundle) => bundle.retiredAt !== null }),
+    prices: t.relation('prices', { type: Price, description: 'Every regional price.' }),
+  }),
+});
+
+const PricedBundleRef = builder.objectRef<PricedBundle>('PricedBundle').implement({
+  description: 'A bundle at the price that applies in the asked country.',
+  fields: (t) => ({
+    bundle: t.field({ type: CoinBundleRef, resolve: (priced) => priced }),
+    totalCoins: t.field({ type: 'BigInt', description: 'Coins plus bonus.', resolve: (priced) => priced.coins + priced.bonusCoins }),
+    price: t.field({ type: Price, resolve: (priced) => priced.price }),
+  }),
+});
+
+const PurchaseStatusEnum = builder.enumType(PurchaseStatus, { name: 'PurchaseStatus' });
+
+export const PurchaseRef = builder.prismaNode('Purchase', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    status: t.expose('status', { type: PurchaseStatusEnum }),
+    coins: t.expose('coins', { type: 'BigInt', description: 'Coins credited on success (bundle coins plus bonus).' }),
+    amountMinor: t.expose('amountMinor', { type: 'BigInt', description: 'The price paid, in minor units.' }),
+    currency: t.exposeString('currency'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    bundle: t.relation('bundle'),
+  }),
+});
+
+const PriceInput = builder.inputType('PriceInput', {
+  fields: (t) => ({
+    region: t.string({ description: 'A country code, a region group such as EU, or DEFAULT.' }),
+    amountMinor: t.field({ type: 'BigInt' }),
+    currency: t.string(),
+  }),
+});
+
+const BundleInput = builder.inputType('CoinBundleInput', {
+  fields: (t) => ({
+    name: t.string(),
+    coins: t.field({ type: 'BigInt' }),
+    bonusCoins: t.field({ type: 'BigInt', required: false }),
+    sortOrder: t.int({ required: false }),
+    prices: t.field({ type: [PriceInput] }),
+  }),
+});
+
+const PurchaseInput = builder.inputType('PurchaseCoinsInput', {
+  fields: (t) => ({
+    bundleId: t.id(),
+    paymentMethod: t.string({ description: 'From the payment provider; sandbox: pm_sandbox_success, pm_sandbox_declined, pm_sandbox_webhook.' }),
+    idempotencyKey: t.string({ description: 'Unique per attempt; a retry with the same key returns the first result.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  coinBundles: t.field({
+    type: [PricedBundleRef],
+    description: "The price sheet for `country` (default: the signed-in user's country, else DEFAULT prices).",
+    args: { country: t.arg.string({ required: false }) },
+    resolve: async (_root, { country }, context) => {
+      const own = context.viewer
+        ? (await context.db.user.findUnique({ where: { id: context.viewer.userId }, select: { country: true } }))?.country
+        : undefined;
+      return priceSheet(context.db, (country ?? own ?? 'DEFAULT').toUpperCase());
+    },
+  }),
+  purchases: t.prismaConnection({
+    type: 'Purchase',
+    cursor: 'id',
+    description: 'Your purchases, newest first.',
+    authScopes: { signedIn: true },
+    resolve: (query, _root, _args, context) =>
+      context.db.purchase.findMany({ ...query, where: { buyerId: context.viewer!.userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  purchaseCoins: t.field({
+    type: PurchaseRef,
+    description: 'Buys a coin bundle at your regional price. Coins are credited once, when the payment succeeds.',
+    args: { input: t.arg({ type: PurchaseInput }) },
+    authScopes: { signedIn: true },
+    errors: { types: [...MONEY_ERRORS, BundleUnavailableError, PaymentDeclinedError, AgeRestrictedError, AccountRestrictedError] },
+    resolve: (_root, { input }, context) =>
+      purchaseCoins(context.db, context.policy, context.payments, context.viewer!.userId, {
+        bundleId: idOf(input.bundleId, 'CoinBundle', 'bundleId'),
+        paymentMethod: input.paymentMethod,
+        idempotencyKey: input.idempotencyKey,
+      }),
+  }),
+  createCoinBundle: t.field({
+    type: CoinBundleRef,
+    authScopes: { role: Role.ADMIN },
+    args: { input: t.arg({ type: BundleInput }) },
+    errors: { types: MONEY_ERRORS },
+    resolve: (_root, { input }, context) =>
+      createBundle(context.db, { ...input, bonusCoins: input.bonusCoins ?? undefined, sortOrder: input.sortOrder ?? undefined }),
+  }),
+  repriceCoinBundle: t.field({
+    type: CoinBundleRef,
+    description: 'Sets prices for the given regions. Past purchases keep the price they paid.',
+    authScopes: { role: Role.ADMIN },
+    args: { bundleId: t.arg.id(), prices: t.arg({ type: [PriceInput] }) },
+    errors: { types: MONEY_ERRORS },
+    resolve: (_root, { bundleId, prices }, context) => repriceBundle(context.db, idOf(bundleId, 'CoinBundle', 'bundleId'), prices),
+  }),
+  retireCoinBundle: t.field({
+    type: CoinBundleRef,
+    description: 'Takes a bundle off sale for good.',
+    authScopes: { role: Role.ADMIN },
+    args: { bundleId: t.arg.id() },
+    errors: { types: MONEY_ERRORS },
+    resolve: (_root, { bundleId }, context) => retireBundle(context.db, idOf(bundleId, 'CoinBundle', 'bundleId')),
+  }),
+}));

@@ -1,0 +1,130 @@
+import { ForbiddenError, NotAuthenticatedError, ValidationError } from '../domain/errors.js';
+import { DIAMONDS_PER_COIN, USD_CENTS_PER_DIAMOND } from '../domain/policy.js';
+import { personalDailyLimit, setDailyLimit, spendDay } from '../domain/safeguards.js';
+import { balancesOf, type Balances } from '../domain/wallet.js';
+import { EntryKind } from '../generated/prisma/client.js';
+import { builder } from './builder.js';
+import { SentGiftRef } from './gifting.js';
+import { AssetEnum, cashValueOf, CashValue, Rate } from './money.js';
+
+const EntryKindEnum = builder.enumType(EntryKind, { name: 'EntryKind' });
+
+const WalletActivity = builder.prismaNode('Posting', {
+  name: 'WalletActivity',
+  id: { field: 'id' },
+  description: 'One line of a wallet history: a posting to one of your accounts.',
+  fields: (t) => ({
+    asset: t.expose('asset', { type: AssetEnum }),
+    amount: t.expose('amount', { type: 'BigInt', description: 'Signed: positive in, negative out.' }),
+    cashValue: t.field({
+      type: CashValue,
+      nullable: true,
+      description: 'For diamonds, what they are worth.',
+      resolve: (posting) => (posting.asset === 'DIAMOND' ? cashValueOf(posting.amount < 0n ? -posting.amount : posting.amount) : null),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    kind: t.field({ type: EntryKindEnum, select: { entry: { select: { kind: true } } }, resolve: (posting) => posting.entry.kind }),
+    memo: t.string({ select: { entry: { select: { memo: true } } }, resolve: (posting) => posting.entry.memo }),
+    sentGift: t.field({
+      type: SentGiftRef,
+      nullable: true,
+      select: { entry: { select: { sentGift: true } } },
+      resolve: (posting) => posting.entry.sentGift,
+    }),
+  }),
+});
+
+type WalletOwner = { userId: string };
+type WalletShape = WalletOwner & Balances;
+
+const SpendingLimits = builder.objectRef<WalletOwner>('SpendingLimits').implement({
+  description: 'What you may still spend. Lowering your limit applies at once; raising it waits out a cooling-off period.',
+  fields: (t) => ({
+    dailyLimitCoins: t.field({
+      type: 'BigInt',
+      nullable: true,
+      description: 'Your own daily limit in force now; null when you have none.',
+      resolve: async ({ userId }, _args, context) => personalDailyLimit(await context.db.user.findUniqueOrThrow({ where: { id: userId } }), new Date()),
+    }),
+    pendingDailyLimitCoins: t.field({
+      type: 'BigInt',
+      nullable: true,
+      resolve: async ({ userId }, _args, context) => {
+        const user = await context.db.user.findUniqueOrThrow({ where: { id: userId } });
+        return user.pendingLimitActiveAt && user.pendingLimitActiveAt > new Date() ? user.pendingDailyLimit : null;
+      },
+    }),
+    pendingFrom: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When a raised (or removed) limit takes effect.',
+      resolve: async ({ userId }, _args, context) => {
+        const user = await context.db.user.findUniqueOrThrow({ where: { id: userId } });
+        return user.pendingLimitActiveAt && user.pendingLimitActiveAt > new Date() ? user.pendingLimitActiveAt : null;
+      },
+    }),
+    spentTodayCoins: t.field({
+      type: 'BigInt',
+      resolve: async ({ userId }, _args, context) =>
+        (await context.db.dailySpend.findUnique({ where: { userId_day: { userId, day: spendDay(new Date()) } } }))?.coins ?? 0n,
+    }),
+    platformDailyCapCoins: t.field({ type: 'BigInt', resolve: (_owner, _args, context) => context.policy.platformDailyCapCoins }),
+    platformWeeklyCapCoins: t.field({ type: 'BigInt', resolve: (_owner, _args, context) => context.policy.platformWeeklyCapCoins }),
+  }),
+});
+
+const Wallet = builder.objectRef<WalletShape>('Wallet').implement({
+  description: "The signed-in user's money.",
+  fields: (t) => ({
+    coins: t.field({ type: 'BigInt', resolve: (wallet) => (wallet.coins < 0n ? 0n : wallet.coins) }),
+    diamonds: t.field({ type: 'BigInt', resolve: (wallet) => wallet.diamonds }),
+    diamondsCashValue: t.field({ type: CashValue, resolve: (wallet) => cashValueOf(wallet.diamonds) }),
+    debtCoins: t.field({
+      type: 'BigInt',
+      description: 'Coins owed after a chargeback; spending is blocked until purchases cover it.',
+      resolve: (wallet) => (wallet.coins < 0n ? -wallet.coins : 0n),
+    }),
+    limits: t.field({ type: SpendingLimits, resolve: ({ userId }) => ({ userId }) }),
+    history: t.prismaConnection({
+      type: 'Posting',
+      cursor: 'id',
+      description: 'Every movement of your coins and diamonds, newest first.',
+      resolve: (query, { userId }, _args, context) =>
+        context.db.posting.findMany({ ...query, where: { account: { userId } }, orderBy: { id: 'desc' } }),
+    }),
+  }),
+});
+
+const ExchangeRates = builder.objectRef<object>('ExchangeRates').implement({
+  description: 'The published rates: nothing about what a creator earns is hidden.',
+  fields: (t) => ({
+    diamondsPerCoin: t.field({ type: Rate, description: 'Diamonds a creator earns per coin gifted, rounded down.', resolve: () => DIAMONDS_PER_COIN }),
+    usdCentsPerDiamond: t.field({ type: Rate, description: 'Cash value of one diamond in US cents.', resolve: () => USD_CENTS_PER_DIAMOND }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  wallet: t.field({
+    type: Wallet,
+    authScopes: { signedIn: true },
+    resolve: async (_root, _args, context) => ({
+      userId: context.viewer!.userId,
+      ...(await balancesOf(context.db, context.viewer!.userId)),
+    }),
+  }),
+  exchangeRates: t.field({ type: ExchangeRates, resolve: () => ({}) }),
+}));
+
+builder.mutationFields((t) => ({
+  setDailySpendingLimit: t.field({
+    type: SpendingLimits,
+    description: 'Sets your own daily limit in coins (null removes it). Lowering applies at once; raising after the cooling-off period.',
+    args: { dailyLimitCoins: t.arg({ type: 'BigInt', required: false }) },
+    authScopes: { signedIn: true },
+    errors: { types: [NotAuthenticatedError, ForbiddenError, ValidationError] },
+    resolve: async (_root, { dailyLimitCoins }, context) => {
+      await setDailyLimit(context.db, context.policy, context.viewer!.userId, dailyLimitCoins ?? null);
+      return { userId: context.viewer!.userId };
+    },
+  }),
+}));
