@@ -16,7 +16,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
   const database = await openDatabase(config, log);
   try {
     if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
-    const pubsub = createEventBus(config.redisUrl);
+    const pubsub = createEventBus(config.redisUrl, log);
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
     const db = database.prisma;
     const services: Services = {

@@ -145,46 +145,20 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
   if (fresh.length === 0) return results;
 
   const requests = fresh.map((index) => batch[index]!);
-  const senderIds = requests.map((request) => request.senderId);
-  const sessionIds = [...new Set(requests.map((request) => request.input.liveSessionId))];
-  const giftIds = [...new Set(requests.map((request) => request.input.giftId))];
   const day = spendDay(now);
-  const weekStart = new Date(day.getTime() - 6 * 86_400_000);
   // Sender wallets are locked first: from here to commit, nobody else spends their coins.
-  const wallets = await lockUserAccounts(tx, senderIds, Asset.COIN);
-  const [sessions, gifts, spends] = await Promise.all([
-    tx.liveSession.findMany({ where: { id: { in: sessionIds } }, include: { creator: true } }),
-    tx.gift.findMany({ where: { id: { in: giftIds } } }),
-    tx.dailySpend.findMany({ where: { userId: { in: senderIds }, day: { gte: weekStart } } }),
-  ]);
-  const senders = await tx.user.findMany({ where: { id: { in: senderIds } } });
-  const sessionById = new Map(sessions.map((session) => [session.id, session]));
-  const giftById = new Map(gifts.map((gift) => [gift.id, gift]));
-  const senderById = new Map(senders.map((sender) => [sender.id, sender]));
-  const creatorIds = sessions.map((session) => session.creatorId);
-  const diamondAccounts = await userAccountIds(tx, creatorIds, Asset.DIAMOND);
+  const wallets = await lockUserAccounts(tx, requests.map((request) => request.senderId), Asset.COIN);
+  const contexts = await loadContexts(tx, requests, day);
+  const diamondAccounts = await userAccountIds(tx, contexts.flatMap((context) => (context.session ? [context.session.creatorId] : [])), Asset.DIAMOND);
 
   const accepted: Accepted[] = [];
   const outcomes: { callerId: string; key: string; outcome: Outcome<{ sentGiftId: string }> }[] = [];
   fresh.forEach((index, position) => {
     const request = requests[position]!;
     try {
-      const sender = senderById.get(request.senderId);
+      const { sender, session, gift: catalogGift, spent } = contexts[position]!;
       if (!sender) throw new NotFoundError('Sender');
-      const spent = spends.filter((spend) => spend.userId === sender.id);
-      const gift = checkGift({
-        policy,
-        now,
-        sender,
-        wallet: wallets.get(sender.id),
-        spent: {
-          today: spent.filter((spend) => spend.day.getTime() === day.getTime()).reduce((sum, spend) => sum + spend.coins, 0n),
-          lastSevenDays: spent.reduce((sum, spend) => sum + spend.coins, 0n),
-        },
-        session: sessionById.get(request.input.liveSessionId),
-        gift: giftById.get(request.input.giftId),
-        input: request.input,
-      });
+      const gift = checkGift({ policy, now, sender, wallet: wallets.get(sender.id), spent, session, gift: catalogGift, input: request.input });
       const entryId = randomUUID();
       const sentGift: SentGift = { id: randomUUID(), entryId, createdAt: now, comboId: request.input.comboId ?? null, ...gift };
       accepted.push({
@@ -217,8 +191,7 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
 
   const { changes } = await writeEntries(tx, accepted.map((item) => item.entry));
   if (accepted.length > 0) {
-    await insertSentGifts(tx, accepted.map((item) => item.gift));
-    await addToDailySpend(tx, day, accepted.map((item) => ({ userId: item.gift.senderId, coins: item.gift.coins })));
+    await insertSentGifts(tx, accepted.map((item) => item.gift), day);
   }
   await storeOutcomes(tx, outcomes);
   // Last, so the hot rows (the creator's diamonds, the platform's accounts) stay locked for the least time.
@@ -226,14 +199,22 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
   return results;
 }
 
+type Person = Pick<User, 'id' | 'birthDate' | 'country' | 'restrictions'>;
+type Sender = Person & Pick<User, 'dailyLimitCoins' | 'pendingDailyLimit' | 'pendingLimitActiveAt'>;
+type Session = { id: string; status: LiveSessionStatus; creatorId: string; creator: Person };
+type CatalogGift = Pick<Gift, 'id' | 'coins' | 'active' | 'countries'>;
+
+/** What one gift's checks need to know, read for the whole batch in one statement. */
+type GiftContext = { sender?: Sender; spent: { today: bigint; lastSevenDays: bigint }; session?: Session; gift?: CatalogGift };
+
 type GiftCheck = {
   policy: Policy;
   now: Date;
-  sender: User;
+  sender: Sender;
   wallet: { accountId: string; balance: bigint } | undefined;
   spent: { today: bigint; lastSevenDays: bigint };
-  session: { id: string; status: LiveSessionStatus; creatorId: string; creator: User } | undefined;
-  gift: Gift | undefined;
+  session: Session | undefined;
+  gift: CatalogGift | undefined;
   input: z.output<typeof sendGiftInput>;
 };
 
@@ -268,20 +249,64 @@ function checkGift({ policy, now, sender, wallet, spent, session, gift, input }:
   };
 }
 
-async function insertSentGifts(tx: Tx, gifts: SentGift[]) {
-  const column = <K extends keyof SentGift>(key: K) => gifts.map((gift) => gift[key]);
-  await tx.$executeRaw`
-    INSERT INTO "SentGift" (id, "liveSessionId", "senderId", "creatorId", "giftId", quantity, coins, diamonds, "comboId", "entryId", "createdAt")
-    SELECT * FROM unnest(${column('id')}::uuid[], ${column('liveSessionId')}::uuid[], ${column('senderId')}::uuid[],
-      ${column('creatorId')}::uuid[], ${column('giftId')}::uuid[], ${column('quantity')}::int[],
-      ${column('coins').map(String)}::bigint[], ${column('diamonds').map(String)}::bigint[], ${column('comboId')}::text[],
-      ${column('entryId')}::uuid[], ${column('createdAt')}::timestamptz[])`;
+async function loadContexts(tx: Tx, requests: Request[], day: Date): Promise<GiftContext[]> {
+  const weekStart = new Date(day.getTime() - 6 * 86_400_000);
+  const rows = await tx.$queryRaw<
+    {
+      senderId: string | null; senderBirthDate: Date; senderCountry: string; senderRestrictions: RestrictionKind[];
+      dailyLimitCoins: bigint | null; pendingDailyLimit: bigint | null; pendingLimitActiveAt: Date | null;
+      spentToday: bigint; spentWeek: bigint;
+      sessionId: string | null; status: LiveSessionStatus; creatorId: string; creatorBirthDate: Date; creatorCountry: string; creatorRestrictions: RestrictionKind[];
+      giftId: string | null; coins: bigint; active: boolean; countries: string[];
+    }[]
+  >`
+    SELECT r.n,
+      u.id AS "senderId", u."birthDate" AS "senderBirthDate", u.country::text AS "senderCountry", u.restrictions::text[] AS "senderRestrictions",
+      u."dailyLimitCoins", u."pendingDailyLimit", u."pendingLimitActiveAt",
+      coalesce(spend.today, 0)::bigint AS "spentToday", coalesce(spend.week, 0)::bigint AS "spentWeek",
+      s.id AS "sessionId", s.status::text AS status, s."creatorId",
+      c."birthDate" AS "creatorBirthDate", c.country::text AS "creatorCountry", c.restrictions::text[] AS "creatorRestrictions",
+      g.id AS "giftId", g.coins, g.active, g.countries
+    FROM unnest(${requests.map((r) => r.senderId)}::uuid[], ${requests.map((r) => r.input.liveSessionId)}::uuid[],
+                ${requests.map((r) => r.input.giftId)}::uuid[]) WITH ORDINALITY AS r(sender, session, gift, n)
+    LEFT JOIN "User" u ON u.id = r.sender
+    LEFT JOIN LATERAL (
+      SELECT sum(coins) FILTER (WHERE day = ${day}::date) AS today, sum(coins) AS week
+      FROM "DailySpend" WHERE "userId" = r.sender AND day >= ${weekStart}::date) spend ON true
+    LEFT JOIN "LiveSession" s ON s.id = r.session
+    LEFT JOIN "User" c ON c.id = s."creatorId"
+    LEFT JOIN "Gift" g ON g.id = r.gift
+    ORDER BY r.n`;
+  return rows.map((row) => ({
+    sender: row.senderId
+      ? {
+          id: row.senderId, birthDate: row.senderBirthDate, country: row.senderCountry, restrictions: row.senderRestrictions,
+          dailyLimitCoins: row.dailyLimitCoins, pendingDailyLimit: row.pendingDailyLimit, pendingLimitActiveAt: row.pendingLimitActiveAt,
+        }
+      : undefined,
+    spent: { today: row.spentToday, lastSevenDays: row.spentWeek },
+    session: row.sessionId
+      ? {
+          id: row.sessionId, status: row.status, creatorId: row.creatorId,
+          creator: { id: row.creatorId, birthDate: row.creatorBirthDate, country: row.creatorCountry, restrictions: row.creatorRestrictions },
+        }
+      : undefined,
+    gift: row.giftId ? { id: row.giftId, coins: row.coins, active: row.active, countries: row.countries } : undefined,
+  }));
 }
 
-async function addToDailySpend(tx: Tx, day: Date, spends: { userId: string; coins: bigint }[]) {
+/** Records the sent gifts and adds them to their senders' spending for the day, in one statement. */
+async function insertSentGifts(tx: Tx, gifts: SentGift[], day: Date) {
+  const column = <K extends keyof SentGift>(key: K) => gifts.map((gift) => gift[key]);
   await tx.$executeRaw`
+    WITH sent AS (
+      INSERT INTO "SentGift" (id, "liveSessionId", "senderId", "creatorId", "giftId", quantity, coins, diamonds, "comboId", "entryId", "createdAt")
+      SELECT * FROM unnest(${column('id')}::uuid[], ${column('liveSessionId')}::uuid[], ${column('senderId')}::uuid[],
+        ${column('creatorId')}::uuid[], ${column('giftId')}::uuid[], ${column('quantity')}::int[],
+        ${column('coins').map(String)}::bigint[], ${column('diamonds').map(String)}::bigint[], ${column('comboId')}::text[],
+        ${column('entryId')}::uuid[], ${column('createdAt')}::timestamptz[]))
     INSERT INTO "DailySpend" ("userId", day, coins)
-    SELECT u, ${day}::date, c FROM unnest(${spends.map((s) => s.userId)}::uuid[], ${spends.map((s) => s.coins.toString())}::bigint[]) AS d(u, c)
+    SELECT u, ${day}::date, c FROM unnest(${column('senderId')}::uuid[], ${column('coins').map(String)}::bigint[]) AS d(u, c)
     ON CONFLICT ("userId", day) DO UPDATE SET coins = "DailySpend".coins + EXCLUDED.coins`;
 }
 

@@ -42,12 +42,13 @@ export async function writeEntries(tx: Tx, drafts: EntryDraft[]): Promise<{ entr
     }
     return draft.postings.map((posting) => ({ ...posting, entryId: entries[index]!.id }));
   });
-  // Raw multi-row inserts: on the gift path these run once per batch, and Prisma's createMany costs
-  // far more CPU per row than PostgreSQL does.
+  // One raw multi-row statement: on the gift path it runs once per batch, and Prisma's createMany costs
+  // far more CPU per row than PostgreSQL does. The postings' foreign keys are checked at the end of the
+  // statement, when their entries exist.
   await tx.$executeRaw`
-    INSERT INTO "JournalEntry" (id, kind, memo)
-    SELECT * FROM unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.kind)}::"EntryKind"[], ${entries.map((e) => e.memo)}::text[])`;
-  await tx.$executeRaw`
+    WITH entries AS (
+      INSERT INTO "JournalEntry" (id, kind, memo)
+      SELECT * FROM unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.kind)}::"EntryKind"[], ${entries.map((e) => e.memo)}::text[]))
     INSERT INTO "Posting" ("entryId", "accountId", asset, amount)
     SELECT * FROM unnest(${postings.map((p) => p.entryId)}::uuid[], ${postings.map((p) => p.accountId)}::uuid[],
                          ${postings.map((p) => p.asset)}::"Asset"[], ${postings.map((p) => p.amount.toString())}::bigint[])`;
@@ -63,13 +64,18 @@ export async function writeEntries(tx: Tx, drafts: EntryDraft[]): Promise<{ entr
 export async function applyBalances(tx: Tx, changes: BalanceChanges, mayGoNegative: string[] = []): Promise<void> {
   const ids = [...changes.keys()].sort((a, b) => lockRank(a, changes) - lockRank(b, changes) || a.localeCompare(b));
   if (ids.length === 0) return;
-  await tx.$queryRaw`SELECT 1 FROM "Account" WHERE id = ANY(${ids}::uuid[]) ORDER BY array_position(${ids}::uuid[], id) FOR NO KEY UPDATE`;
   const amounts = ids.map((id) => changes.get(id)!.amount.toString());
-  const updated = await tx.$executeRaw`
-    UPDATE "Account" AS a SET balance = a.balance + d.amount
-    FROM unnest(${ids}::uuid[], ${amounts}::bigint[]) AS d(id, amount)
-    WHERE a.id = d.id
-      AND (a.owner = 'PLATFORM' OR d.amount >= 0 OR a.balance + d.amount >= 0 OR a.id = ANY(${mayGoNegative}::uuid[]))`;
+  const [result] = await tx.$queryRaw<{ updated: number }[]>`
+    WITH locked AS (
+      SELECT id FROM "Account" WHERE id = ANY(${ids}::uuid[]) ORDER BY array_position(${ids}::uuid[], id) FOR NO KEY UPDATE),
+    updated AS (
+      UPDATE "Account" AS a SET balance = a.balance + d.amount
+      FROM unnest(${ids}::uuid[], ${amounts}::bigint[]) AS d(id, amount), locked
+      WHERE a.id = d.id AND locked.id = d.id
+        AND (a.owner = 'PLATFORM' OR d.amount >= 0 OR a.balance + d.amount >= 0 OR a.id = ANY(${mayGoNegative}::uuid[]))
+      RETURNING a.id)
+    SELECT count(*)::int AS updated FROM updated`;
+  const updated = result!.updated;
   // Callers check balances under lock before writing; a refused debit here means a rule was skipped.
   if (updated !== ids.length) throw new LedgerError('A debit would have made a balance negative');
 }

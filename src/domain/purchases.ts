@@ -3,7 +3,7 @@ import type { Database } from '../db/client.js';
 import { transaction, type Tx } from '../db/transaction.js';
 import { Asset, EntryKind, PurchaseStatus, RestrictionKind, type Purchase } from '../generated/prisma/client.js';
 import { priceFor } from './bundles.js';
-import { BundleUnavailableError, NotFoundError, OvationError, PaymentDeclinedError } from './errors.js';
+import { BundleUnavailableError, IdempotencyInProgressError, NotFoundError, OvationError, PaymentDeclinedError } from './errors.js';
 import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from './idempotency.js';
 import { lockUserAccounts, PLATFORM, record, userAccountIds } from './ledger.js';
 import type { PaymentEvent, PaymentProvider } from './payments/provider.js';
@@ -24,7 +24,7 @@ type PurchaseOutcome = Outcome<{ purchaseId: string }>;
 /**
  * Buys a coin bundle at the buyer's regional price. Coins are credited exactly once, when the payment
  * succeeds: now, or later by webhook. The provider is called between two transactions (never inside
- * one); a retry meanwhile gets IdempotencyInProgressError.
+ * one); a retry meanwhile waits for the first call's result (IdempotencyInProgressError if that takes too long).
  */
 export async function purchaseCoins(
   db: Database,
@@ -37,7 +37,7 @@ export async function purchaseCoins(
   const data = validate(purchaseInput, input);
   const claim = { callerId: buyerId, key: data.idempotencyKey, operation: 'purchaseCoins', input: { ...data, idempotencyKey: undefined } };
 
-  const started = await transaction<{ replayed: PurchaseOutcome } | { purchase: Purchase }>(db, async (tx) => {
+  const started = await waitingForFirstCall(() => transaction<{ replayed: PurchaseOutcome } | { purchase: Purchase }>(db, async (tx) => {
     const claimed = (await claimKeys<{ purchaseId: string }>(tx, [claim]))[0]!;
     if (claimed.kind === 'refused') throw claimed.error;
     if (claimed.kind === 'replay') return { replayed: claimed.outcome };
@@ -67,7 +67,7 @@ export async function purchaseCoins(
       await storeOutcomes<{ purchaseId: string }>(tx, [{ callerId: buyerId, key: data.idempotencyKey, outcome: failure(error) }]);
       return { replayed: failure(error) };
     }
-  });
+  }));
   if ('replayed' in started) return db.purchase.findUniqueOrThrow({ where: { id: replay(started.replayed).purchaseId } });
 
   const charge = await provider.charge({
@@ -89,6 +89,26 @@ export async function purchaseCoins(
     return result;
   });
   return db.purchase.findUniqueOrThrow({ where: { id: replay(outcome).purchaseId } });
+}
+
+/** How long a retry waits for the first call with its key (which may be talking to the provider) to finish. */
+const FIRST_CALL_WAIT_MS = 10_000;
+
+/**
+ * Runs `attempt` again while the first call with the same key is still running, so a retry (a double tap,
+ * a client timeout) gets the first call's result rather than a refusal; IdempotencyInProgressError only
+ * when the first call takes longer than FIRST_CALL_WAIT_MS.
+ */
+async function waitingForFirstCall<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + FIRST_CALL_WAIT_MS;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof IdempotencyInProgressError) || Date.now() + pause > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }
 
 /** Credits a pending purchase's coins: issued by the platform into the buyer's wallet. */

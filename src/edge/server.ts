@@ -25,6 +25,8 @@ export type OvationServer = {
 type Initial = YogaInitialContext & { viewer?: Viewer | null };
 
 const GRAPHQL_PATH = '/graphql';
+// A client's request id is echoed and logged only if it looks like one.
+const REQUEST_ID = /^[\w.-]{1,128}$/;
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
 export function createServer({ services, auth, log }: ServerDeps): OvationServer {
@@ -41,7 +43,8 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
       debug: (...args) => log.debug({ yoga: args }),
       info: (...args) => log.info({ yoga: args }),
       warn: (...args) => log.warn({ yoga: args }),
-      error: (...args) => log.error({ yoga: args }),
+      // Unexpected errors are logged once, with their stack, by maskError below.
+      error: (...args) => log.debug({ yoga: args }),
     },
     maskedErrors: {
       // Refusals carry their code to the client; the client's own malformed requests already read well
@@ -76,8 +79,15 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
     plugins: [
       useReadinessCheck({
         endpoint: '/readyz',
+        // The database and (with Redis) the event bus must answer; details go to the log, not the probe.
         check: async () => {
-          await db.$queryRaw`SELECT 1`;
+          try {
+            await db.$queryRaw`SELECT 1`;
+            return await services.pubsub.ready();
+          } catch (error) {
+            log.warn({ err: error }, 'not ready');
+            return false;
+          }
         },
       }),
     ],
@@ -85,7 +95,8 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
 
   let stopping = false;
   const httpServer = http.createServer((req, res) => {
-    const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     const started = performance.now();
     res.setHeader('x-request-id', requestId);
     res.once('finish', () => {

@@ -12,6 +12,7 @@ import type { Role } from '../generated/prisma/client.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { Context } from './context.js';
+import { parseGlobalId } from './ids.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -34,6 +35,7 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    decodeGlobalID: (globalId) => parseGlobalId(globalId),
   },
   errors: {
     defaultTypes: [],

@@ -178,3 +178,13 @@ builder.mutationFields((t) => ({
     resolve: (_root, { giftId, input }, context) => updateGift(context.db, idOf(giftId, 'Gift', 'giftId'), defined(input)),
   }),
 }));
+
+builder.prismaObjectField('User', 'currentLiveSession', (t) =>
+  t.prismaField({
+    type: 'LiveSession',
+    nullable: true,
+    description: "The creator's session that is live now, if any.",
+    resolve: (query, user, _args, context) =>
+      context.db.liveSession.findFirst({ ...query, where: { creatorId: user.id, status: LiveSessionStatus.LIVE } }),
+  }),
+);

@@ -1,13 +1,23 @@
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { ValidationError } from '../domain/errors.js';
 
-/** The one id encoding: Relay global ids. Decodes one for a given type, or names the bad field. */
-export function idOf(globalId: string, typename: string, field: string): string {
+// Every record id is a UUID; the global id wraps it with its type name.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The one id encoding: Relay global ids. Decodes one, refusing any that doesn't hold a record id. */
+export function parseGlobalId(globalId: string, field = 'id'): { typename: string; id: string } {
   try {
     const decoded = decodeGlobalID(globalId);
-    if (decoded.typename === typename) return decoded.id;
+    if (UUID.test(decoded.id)) return decoded;
   } catch {
     // Falls through to the typed error below.
   }
-  throw new ValidationError([{ field, message: `is not a ${typename} id` }]);
+  throw new ValidationError([{ field, message: 'is not a valid id' }]);
+}
+
+/** Decodes a global id that must be of one type, or names the bad field. */
+export function idOf(globalId: string, typename: string, field: string): string {
+  const decoded = parseGlobalId(globalId, field);
+  if (decoded.typename !== typename) throw new ValidationError([{ field, message: `is not a ${typename} id` }]);
+  return decoded.id;
 }
