@@ -2,6 +2,8 @@ import type { Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
 import { createServer } from './edge/server.js';
+import { announceGifts } from './events/announce.js';
+import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
 import { createGiftSender } from './domain/gifting.js';
 import { createSandboxProvider } from './domain/payments/sandbox.js';
@@ -17,13 +19,15 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
   try {
     if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
     const pubsub = createEventBus(config.redisUrl, log);
+    const presence = createPresence(database.prisma, pubsub, log);
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
     const db = database.prisma;
     const services: Services = {
       db,
       pubsub,
+      presence,
       policy: config.policy,
-      gifts: createGiftSender(db, config.policy),
+      gifts: createGiftSender(db, config.policy, { onCommitted: (events) => announceGifts(pubsub, events) }),
       payments: createSandboxProvider(config.paymentWebhookSecret),
       issueToken: auth.issueToken,
       development: config.env !== 'production',
@@ -37,6 +41,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       databaseUrl: database.url,
       async stop() {
         await server.close();
+        await presence.close();
         await pubsub.close();
         await database.close();
       },

@@ -80,6 +80,18 @@ export async function auditLedger(db: Database): Promise<Violation[]> {
           SELECT e.id FROM "JournalEntry" e LEFT JOIN "Purchase" p ON p."creditEntryId" = e.id
           WHERE e.kind = 'PURCHASE' AND p.id IS NULL`,
       );
+      report(
+        'Each committed gift has exactly one room event',
+        await tx.$queryRaw`
+          SELECT g.id AS "sentGiftId" FROM "SentGift" g LEFT JOIN "RoomEvent" e ON e."sentGiftId" = g.id WHERE e."sentGiftId" IS NULL`,
+      );
+      report(
+        "Each room's events are numbered 1..n without gaps",
+        await tx.$queryRaw`
+          SELECT s.id, s."lastSequence", count(e.sequence)::int AS events, coalesce(max(e.sequence), 0) AS highest
+          FROM "LiveSession" s LEFT JOIN "RoomEvent" e ON e."liveSessionId" = s.id
+          GROUP BY s.id HAVING count(e.sequence) <> s."lastSequence" OR coalesce(max(e.sequence), 0) <> s."lastSequence"`,
+      );
       return violations;
     },
     { isolationLevel: 'RepeatableRead', timeout: 120_000 },

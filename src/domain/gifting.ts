@@ -16,6 +16,7 @@ import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome
 import { applyBalances, lockUserAccounts, PLATFORM, userAccountIds, writeEntries, type EntryDraft } from './ledger.js';
 import { convertDown, DIAMONDS_PER_COIN, type Policy } from './policy.js';
 import { checkAge, checkNotRestricted, checkSpendingLimits, spendDay } from './safeguards.js';
+import { recordRoomEvents, SessionEndedMeanwhileError, type RoomGift, type RoomGiftEvent } from './rooms.js';
 import { validate } from './validation.js';
 
 export const MAX_COMBO_QUANTITY = 99;
@@ -47,8 +48,8 @@ type Options = {
   maxBatch?: number;
   /** Transactions in flight at once. */
   maxInFlight?: number;
-  /** Called after each commit with the gifts it made (never for a rolled-back batch). */
-  onCommitted?: (gifts: SentGift[]) => void;
+  /** Called after each commit with the room events of the gifts it made (never for a rolled-back batch). */
+  onCommitted?: (events: RoomGiftEvent[]) => void;
   now?: () => Date;
 };
 
@@ -92,25 +93,26 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
   }
 
   async function run(batch: Request[]) {
-    let results: Settled[];
+    let applied: { results: Settled[]; events: RoomGiftEvent[] };
     try {
-      results = await transaction(db, (tx) => applyBatch(tx, policy, batch, now()));
+      applied = await transaction(db, (tx) => applyBatch(tx, policy, batch, now()));
     } catch (error) {
-      // An unexpected failure must not sink the other gifts with it: each is retried on its own.
-      if (batch.length > 1) {
+      // An unexpected failure must not sink the other gifts with it: each is retried on its own. A
+      // session that ended meanwhile is seen as ended by the retry, which refuses its gifts.
+      if (batch.length > 1 || error instanceof SessionEndedMeanwhileError) {
         await Promise.all(batch.map((request) => run([request])));
       } else {
         batch[0]!.reject(error);
       }
       return;
     }
+    const { results, events } = applied;
     batch.forEach((request, index) => {
       const result = results[index]!;
       if ('gift' in result) request.resolve(result.gift);
       else request.reject(result.error);
     });
-    const committed = results.flatMap((result) => ('gift' in result && result.fresh ? [result.gift] : []));
-    if (committed.length > 0) onCommitted(committed);
+    if (events.length > 0) onCommitted(events);
   }
 
   return {
@@ -126,9 +128,9 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
 
 type Settled = { gift: SentGift; fresh: boolean } | { error: unknown };
 
-type Accepted = { index: number; gift: SentGift; entry: EntryDraft };
+type Accepted = { index: number; gift: SentGift; entry: EntryDraft; roomGift: RoomGift };
 
-async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): Promise<Settled[]> {
+async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): Promise<{ results: Settled[]; events: RoomGiftEvent[] }> {
   const claims = await claimKeys<{ sentGiftId: string }>(
     tx,
     batch.map(({ senderId, input }) => ({ callerId: senderId, key: input.idempotencyKey, operation: 'sendGift', input: { ...input, idempotencyKey: undefined } })),
@@ -142,7 +144,7 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
     else replays.push({ index, outcome: claim.outcome });
   });
   await replayGifts(tx, replays, results);
-  if (fresh.length === 0) return results;
+  if (fresh.length === 0) return { results, events: [] };
 
   const requests = fresh.map((index) => batch[index]!);
   const day = spendDay(now);
@@ -164,6 +166,11 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
       accepted.push({
         index,
         gift: sentGift,
+        roomGift: {
+          sentGift,
+          sender: { id: sender.id, handle: sender.handle, displayName: sender.displayName },
+          gift: { id: catalogGift!.id, name: catalogGift!.name, imageUrl: catalogGift!.imageUrl, animationUrl: catalogGift!.animationUrl },
+        },
         entry: {
           id: entryId,
           kind: EntryKind.GIFT,
@@ -194,15 +201,17 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
     await insertSentGifts(tx, accepted.map((item) => item.gift), day);
   }
   await storeOutcomes(tx, outcomes);
-  // Last, so the hot rows (the creator's diamonds, the platform's accounts) stay locked for the least time.
+  // Last, so the hot rows (the creator's diamonds, the platform's accounts, the room's sequence) stay
+  // locked for the least time.
   await applyBalances(tx, changes);
-  return results;
+  const events = await recordRoomEvents(tx, accepted.map((item) => item.roomGift), now);
+  return { results, events };
 }
 
 type Person = Pick<User, 'id' | 'birthDate' | 'country' | 'restrictions'>;
-type Sender = Person & Pick<User, 'dailyLimitCoins' | 'pendingDailyLimit' | 'pendingLimitActiveAt'>;
+type Sender = Person & Pick<User, 'handle' | 'displayName' | 'dailyLimitCoins' | 'pendingDailyLimit' | 'pendingLimitActiveAt'>;
 type Session = { id: string; status: LiveSessionStatus; creatorId: string; creator: Person };
-type CatalogGift = Pick<Gift, 'id' | 'coins' | 'active' | 'countries'>;
+type CatalogGift = Pick<Gift, 'id' | 'name' | 'imageUrl' | 'animationUrl' | 'coins' | 'active' | 'countries'>;
 
 /** What one gift's checks need to know, read for the whole batch in one statement. */
 type GiftContext = { sender?: Sender; spent: { today: bigint; lastSevenDays: bigint }; session?: Session; gift?: CatalogGift };
@@ -253,20 +262,20 @@ async function loadContexts(tx: Tx, requests: Request[], day: Date): Promise<Gif
   const weekStart = new Date(day.getTime() - 6 * 86_400_000);
   const rows = await tx.$queryRaw<
     {
-      senderId: string | null; senderBirthDate: Date; senderCountry: string; senderRestrictions: RestrictionKind[];
+      senderId: string | null; handle: string; displayName: string; senderBirthDate: Date; senderCountry: string; senderRestrictions: RestrictionKind[];
       dailyLimitCoins: bigint | null; pendingDailyLimit: bigint | null; pendingLimitActiveAt: Date | null;
       spentToday: bigint; spentWeek: bigint;
       sessionId: string | null; status: LiveSessionStatus; creatorId: string; creatorBirthDate: Date; creatorCountry: string; creatorRestrictions: RestrictionKind[];
-      giftId: string | null; coins: bigint; active: boolean; countries: string[];
+      giftId: string | null; name: string; imageUrl: string; animationUrl: string | null; coins: bigint; active: boolean; countries: string[];
     }[]
   >`
     SELECT r.n,
-      u.id AS "senderId", u."birthDate" AS "senderBirthDate", u.country::text AS "senderCountry", u.restrictions::text[] AS "senderRestrictions",
+      u.id AS "senderId", u.handle, u."displayName", u."birthDate" AS "senderBirthDate", u.country::text AS "senderCountry", u.restrictions::text[] AS "senderRestrictions",
       u."dailyLimitCoins", u."pendingDailyLimit", u."pendingLimitActiveAt",
       coalesce(spend.today, 0)::bigint AS "spentToday", coalesce(spend.week, 0)::bigint AS "spentWeek",
       s.id AS "sessionId", s.status::text AS status, s."creatorId",
       c."birthDate" AS "creatorBirthDate", c.country::text AS "creatorCountry", c.restrictions::text[] AS "creatorRestrictions",
-      g.id AS "giftId", g.coins, g.active, g.countries
+      g.id AS "giftId", g.name, g."imageUrl", g."animationUrl", g.coins, g.active, g.countries
     FROM unnest(${requests.map((r) => r.senderId)}::uuid[], ${requests.map((r) => r.input.liveSessionId)}::uuid[],
                 ${requests.map((r) => r.input.giftId)}::uuid[]) WITH ORDINALITY AS r(sender, session, gift, n)
     LEFT JOIN "User" u ON u.id = r.sender
@@ -280,7 +289,7 @@ async function loadContexts(tx: Tx, requests: Request[], day: Date): Promise<Gif
   return rows.map((row) => ({
     sender: row.senderId
       ? {
-          id: row.senderId, birthDate: row.senderBirthDate, country: row.senderCountry, restrictions: row.senderRestrictions,
+          id: row.senderId, handle: row.handle, displayName: row.displayName, birthDate: row.senderBirthDate, country: row.senderCountry, restrictions: row.senderRestrictions,
           dailyLimitCoins: row.dailyLimitCoins, pendingDailyLimit: row.pendingDailyLimit, pendingLimitActiveAt: row.pendingLimitActiveAt,
         }
       : undefined,
@@ -291,7 +300,9 @@ async function loadContexts(tx: Tx, requests: Request[], day: Date): Promise<Gif
           creator: { id: row.creatorId, birthDate: row.creatorBirthDate, country: row.creatorCountry, restrictions: row.creatorRestrictions },
         }
       : undefined,
-    gift: row.giftId ? { id: row.giftId, coins: row.coins, active: row.active, countries: row.countries } : undefined,
+    gift: row.giftId
+      ? { id: row.giftId, name: row.name, imageUrl: row.imageUrl, animationUrl: row.animationUrl, coins: row.coins, active: row.active, countries: row.countries }
+      : undefined,
   }));
 }
 

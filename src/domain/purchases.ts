@@ -155,7 +155,7 @@ async function takeBack(tx: Tx, purchase: Purchase, kind: typeof EntryKind.REFUN
   });
 }
 
-export type WebhookResult = 'applied' | 'duplicate' | 'ignored';
+export type WebhookResult = { result: 'applied' | 'duplicate' | 'ignored'; buyerId: string | null };
 
 /**
  * Applies a verified payment-provider event exactly once: the event id is recorded in the same
@@ -166,25 +166,27 @@ export async function applyPaymentEvent(db: Database, provider: PaymentProvider,
     const fresh = await tx.$executeRaw`
       INSERT INTO "WebhookEvent" (provider, "eventId", type) VALUES (${provider.name}, ${event.eventId}, ${event.type})
       ON CONFLICT DO NOTHING`;
-    if (fresh === 0) return 'duplicate';
+    if (fresh === 0) return { result: 'duplicate', buyerId: null };
     const [locked] = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM "Purchase" WHERE provider = ${provider.name} AND "providerPaymentId" = ${event.providerPaymentId} FOR NO KEY UPDATE`;
-    if (!locked) return 'ignored';
+    if (!locked) return { result: 'ignored', buyerId: null };
     const purchase = await tx.purchase.findUniqueOrThrow({ where: { id: locked.id } });
+    const applied = { result: 'applied', buyerId: purchase.buyerId } as const;
+    const ignored = { result: 'ignored', buyerId: null } as const;
     switch (event.type) {
       case 'payment.succeeded':
-        if (purchase.status !== PurchaseStatus.PENDING) return 'ignored';
+        if (purchase.status !== PurchaseStatus.PENDING) return ignored;
         await creditPurchase(tx, purchase);
-        return 'applied';
+        return applied;
       case 'payment.failed':
-        if (purchase.status !== PurchaseStatus.PENDING) return 'ignored';
+        if (purchase.status !== PurchaseStatus.PENDING) return ignored;
         await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.DECLINED } });
-        return 'applied';
+        return applied;
       case 'payment.refunded':
       case 'payment.charged_back':
-        if (purchase.status !== PurchaseStatus.SUCCEEDED) return 'ignored';
+        if (purchase.status !== PurchaseStatus.SUCCEEDED) return ignored;
         await takeBack(tx, purchase, event.type === 'payment.refunded' ? EntryKind.REFUND : EntryKind.CHARGEBACK);
-        return 'applied';
+        return applied;
     }
   });
 }

@@ -101,8 +101,9 @@ export async function changeRestriction(
 ): Promise<User> {
   const { reason } = validate(restrictionInput, { reason: change.reason });
   return transaction(db, async (tx) => {
+    // As text[]: the driver does not know the enum array type and would hand back the literal "{...}".
     const [user] = await tx.$queryRaw<{ restrictions: RestrictionKind[] }[]>`
-      SELECT restrictions FROM "User" WHERE id = ${change.userId}::uuid FOR NO KEY UPDATE`;
+      SELECT restrictions::text[] AS restrictions FROM "User" WHERE id = ${change.userId}::uuid FOR NO KEY UPDATE`;
     if (!user) throw new NotFoundError('User');
     const restrictions = new Set(user.restrictions);
     if (change.placed) restrictions.add(change.kind);

@@ -106,7 +106,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
       if (stopping) httpServer.closeIdleConnections();
     });
     if (req.method === 'POST' && req.url === WEBHOOK_PATH) {
-      void handlePaymentWebhook(req, res, db, services.payments, log);
+      void handlePaymentWebhook(req, res, services, log);
       return;
     }
     yoga(req, res);

@@ -1,8 +1,8 @@
 import type http from 'node:http';
-import type { Database } from '../db/client.js';
-import { WebhookRejectedError, type PaymentProvider } from '../domain/payments/provider.js';
+import { WebhookRejectedError } from '../domain/payments/provider.js';
 import { applyPaymentEvent } from '../domain/purchases.js';
 import type { Logger } from '../logger.js';
+import type { Services } from '../schema/context.js';
 
 export const WEBHOOK_PATH = '/webhooks/payments';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -11,7 +11,7 @@ const MAX_BODY_BYTES = 64 * 1024;
  * The payment provider's webhook: the signature is checked over the raw body, exactly as received.
  * 200 once applied (or already applied: providers retry until they get a 2xx), 400 when untrusted.
  */
-export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.ServerResponse, db: Database, provider: PaymentProvider, log: Logger) {
+export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.ServerResponse, { db, payments: provider, pubsub }: Services, log: Logger) {
   const reply = (status: number, body: object) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -27,7 +27,8 @@ export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.
   for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
   try {
     const event = provider.readWebhook(Buffer.concat(chunks).toString('utf8'), headers, new Date());
-    const result = await applyPaymentEvent(db, provider, event);
+    const { result, buyerId } = await applyPaymentEvent(db, provider, event);
+    if (buyerId) pubsub.publish('walletUpdated', buyerId, { userId: buyerId });
     log.info({ eventId: event.eventId, type: event.type, result }, 'payment webhook');
     reply(200, { received: true, result });
   } catch (error) {

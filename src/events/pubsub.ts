@@ -1,15 +1,27 @@
 import { Redis } from 'ioredis';
 import { createPubSub } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import type { RoomGiftEvent } from '../domain/rooms.js';
 import type { Logger } from '../logger.js';
 
 /**
- * The typed topics. Payloads carry ids, never rows: subscribers refetch what they show, so an event
- * never leaks fields the subscriber may not read, and it survives JSON through Redis.
+ * The typed topics. Payloads are plain JSON (they cross Redis). Private data travels as ids only, and
+ * subscribers refetch it with their own permissions; room events are public to the room, so they carry
+ * what the room shows, which spares ten thousand viewers a read each.
  */
 export type Topics = {
   userUpdated: [userId: string, event: { userId: string }];
+  /** Everything a live room hears, in one topic per room so ordering holds within it. */
+  room: [liveSessionId: string, message: RoomMessage];
+  /** A user's coins or diamonds changed. */
+  walletUpdated: [userId: string, event: { userId: string }];
 };
+
+/** Gift events are the durable, numbered ones; viewer counts and the end are announcements. */
+export type RoomMessage =
+  | { kind: 'gifts'; events: RoomGiftEvent[] }
+  | { kind: 'viewers'; viewers: number }
+  | { kind: 'ended'; lastSequence: number };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & {
   /** Whether events can reach the other instances (always, in-process). */

@@ -3,12 +3,14 @@ import type { GiftSender } from '../domain/gifting.js';
 import type { PaymentProvider } from '../domain/payments/provider.js';
 import type { Policy } from '../domain/policy.js';
 import type { Viewer } from '../domain/viewer.js';
+import type { Presence } from '../events/presence.js';
 import type { PubSub } from '../events/pubsub.js';
 
 /** The services of one running instance, shared by every request. */
 export type Services = {
   db: Database;
   pubsub: PubSub;
+  presence: Presence;
   policy: Policy;
   gifts: GiftSender;
   payments: PaymentProvider;

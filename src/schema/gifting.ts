@@ -158,8 +158,12 @@ builder.mutationFields((t) => ({
     args: { liveSessionId: t.arg.id() },
     authScopes: { signedIn: true },
     errors: { types: MONEY_ERRORS },
-    resolve: (_root, { liveSessionId }, context) =>
-      endLiveSession(context.db, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId')),
+    resolve: async (_root, { liveSessionId }, context) => {
+      const session = await endLiveSession(context.db, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId'));
+      // Completes every subscriber's stream, after the room's last gift.
+      context.pubsub.publish('room', session.id, { kind: 'ended', lastSequence: session.lastSequence });
+      return session;
+    },
   }),
   createGift: t.field({
     type: GiftRef,

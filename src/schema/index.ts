@@ -6,6 +6,7 @@ import './gifting.js';
 import './wallet.js';
 import './purchases.js';
 import './admin.js';
+import './rooms.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

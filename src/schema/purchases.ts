@@ -1,6 +1,7 @@
 import { createBundle, priceSheet, repriceBundle, retireBundle, type PricedBundle } from '../domain/bundles.js';
 import { AccountRestrictedError, AgeRestrictedError, BundleUnavailableError, PaymentDeclinedError } from '../domain/errors.js';
 import { purchaseCoins } from '../domain/purchases.js';
+import { hasRole } from '../domain/viewer.js';
 import { PurchaseStatus, Role } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
 import { MONEY_ERRORS } from './errors.js';
@@ -41,6 +42,8 @@ const PurchaseStatusEnum = builder.enumType(PurchaseStatus, { name: 'PurchaseSta
 
 export const PurchaseRef = builder.prismaNode('Purchase', {
   id: { field: 'id' },
+  // Private: a purchase (found by id through `node`, say) is its buyer's and operators' alone.
+  authScopes: (purchase, context) => purchase.buyerId === context.viewer?.userId || hasRole(context.viewer, Role.ADMIN),
   fields: (t) => ({
     status: t.expose('status', { type: PurchaseStatusEnum }),
     coins: t.expose('coins', { type: 'BigInt', description: 'Coins credited on success (bundle coins plus bonus).' }),
@@ -106,12 +109,15 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: PurchaseInput }) },
     authScopes: { signedIn: true },
     errors: { types: [...MONEY_ERRORS, BundleUnavailableError, PaymentDeclinedError, AgeRestrictedError, AccountRestrictedError] },
-    resolve: (_root, { input }, context) =>
-      purchaseCoins(context.db, context.policy, context.payments, context.viewer!.userId, {
+    resolve: async (_root, { input }, context) => {
+      const purchase = await purchaseCoins(context.db, context.policy, context.payments, context.viewer!.userId, {
         bundleId: idOf(input.bundleId, 'CoinBundle', 'bundleId'),
         paymentMethod: input.paymentMethod,
         idempotencyKey: input.idempotencyKey,
-      }),
+      });
+      if (purchase.status === 'SUCCEEDED') context.pubsub.publish('walletUpdated', purchase.buyerId, { userId: purchase.buyerId });
+      return purchase;
+    },
   }),
   createCoinBundle: t.field({
     type: CoinBundleRef,

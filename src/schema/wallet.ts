@@ -115,6 +115,16 @@ builder.queryFields((t) => ({
   exchangeRates: t.field({ type: ExchangeRates, resolve: () => ({}) }),
 }));
 
+builder.subscriptionFields((t) => ({
+  walletUpdated: t.field({
+    type: Wallet,
+    description: "The signed-in user's wallet after each change (a purchase, a gift sent or received, a refund).",
+    authScopes: { signedIn: true },
+    subscribe: (_root, _args, context) => context.pubsub.subscribe('walletUpdated', context.viewer!.userId),
+    resolve: async ({ userId }, _args, context) => ({ userId, ...(await balancesOf(context.db, userId)) }),
+  }),
+}));
+
 builder.mutationFields((t) => ({
   setDailySpendingLimit: t.field({
     type: SpendingLimits,

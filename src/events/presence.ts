@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import type { PubSub } from './pubsub.js';
+
+/** How often viewer counts are written and announced: at most once a second per instance. */
+const FLUSH_MS = 1000;
+/** Rows not refreshed for this long belong to an instance that is gone. */
+const STALE_MS = 30_000;
+const HEARTBEAT_MS = 10_000;
+
+export type Presence = {
+  join(liveSessionId: string): void;
+  leave(liveSessionId: string): void;
+  /** Viewers of a room across every instance. */
+  viewers(liveSessionId: string): Promise<number>;
+  close(): Promise<void>;
+};
+
+/**
+ * Who is watching: a subscriber to a room's stream is present while its subscription lives (a dead
+ * socket is found by the WebSocket heartbeat and ends it). Each instance keeps its own counts, writes
+ * them to RoomPresence, and announces the room's total when it changed, coalesced to once a second.
+ */
+export function createPresence(db: Database, pubsub: PubSub, log: Logger): Presence {
+  const instanceId = randomUUID();
+  const local = new Map<string, number>();
+  const dirty = new Set<string>();
+  const announced = new Map<string, number>();
+  let lastHeartbeat = Date.now();
+
+  async function total(liveSessionId: string): Promise<number> {
+    const [row] = await db.$queryRaw<{ viewers: number }[]>`
+      SELECT coalesce(sum(viewers), 0)::int AS viewers FROM "RoomPresence"
+      WHERE "liveSessionId" = ${liveSessionId}::uuid AND "updatedAt" > ${new Date(Date.now() - STALE_MS)}::timestamptz`;
+    return row?.viewers ?? 0;
+  }
+
+  async function flush() {
+    const heartbeat = Date.now() - lastHeartbeat > HEARTBEAT_MS;
+    const rooms = heartbeat ? new Set([...dirty, ...local.keys()]) : new Set(dirty);
+    if (heartbeat) lastHeartbeat = Date.now();
+    dirty.clear();
+    if (rooms.size === 0) return;
+    const ids = [...rooms];
+    const counts = ids.map((id) => local.get(id) ?? 0);
+    await db.$executeRaw`
+      INSERT INTO "RoomPresence" ("liveSessionId", "instanceId", viewers, "updatedAt")
+      SELECT id, ${instanceId}, n, now() FROM unnest(${ids}::uuid[], ${counts}::int[]) AS d(id, n)
+      WHERE EXISTS (SELECT 1 FROM "LiveSession" WHERE id = d.id)
+      ON CONFLICT ("liveSessionId", "instanceId") DO UPDATE SET viewers = EXCLUDED.viewers, "updatedAt" = EXCLUDED."updatedAt"`;
+    for (const id of ids) {
+      if ((local.get(id) ?? 0) === 0) local.delete(id);
+      const viewers = await total(id);
+      if (announced.get(id) !== viewers) {
+        announced.set(id, viewers);
+        pubsub.publish('room', id, { kind: 'viewers', viewers });
+      }
+      if (viewers === 0) announced.delete(id);
+    }
+  }
+
+  let flushing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    flushing = flush().catch((error) => log.warn({ err: error }, 'presence flush failed'));
+  }, FLUSH_MS);
+  timer.unref();
+
+  return {
+    join(liveSessionId) {
+      local.set(liveSessionId, (local.get(liveSessionId) ?? 0) + 1);
+      dirty.add(liveSessionId);
+    },
+    leave(liveSessionId) {
+      local.set(liveSessionId, Math.max(0, (local.get(liveSessionId) ?? 0) - 1));
+      dirty.add(liveSessionId);
+    },
+    viewers: total,
+    async close() {
+      clearInterval(timer);
+      await flushing;
+      await db.$executeRaw`DELETE FROM "RoomPresence" WHERE "instanceId" = ${instanceId}`.catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import type { Database } from '../db/client.js';
+import { NotFoundError, OvationError, SessionNotLiveError } from '../domain/errors.js';
+import type { RoomGiftEvent } from '../domain/rooms.js';
+import { LiveSessionStatus } from '../generated/prisma/client.js';
+import type { PubSub, RoomMessage } from './pubsub.js';
+
+export type RoomItem =
+  | { kind: 'gift'; event: RoomGiftEvent }
+  | { kind: 'viewers'; viewers: number; sequence: number }
+  | { kind: 'ended'; sequence: number };
+
+/** A subscriber that fell this far behind is dropped (and told where to resume) rather than buffered. */
+export const MAX_PENDING_EVENTS = 1000;
+const REPLAY_PAGE = 500;
+
+export class ResumeRequiredError extends OvationError {
+  readonly code = 'RESUME_REQUIRED';
+  constructor(readonly lastSequence: number) {
+    super(`Too far behind the room: reconnect with after: ${lastSequence}`);
+  }
+}
+
+type Options = { db: Database; pubsub: PubSub; liveSessionId: string; after: number | null; onOpen?: () => void; onClose?: () => void };
+
+/**
+ * A room's stream for one subscriber: with `after`, every gift event after that sequence from the
+ * database, then live; without, live from now. Exactly once and in order: live events already replayed
+ * are skipped, and a gap (an event overtaken in transit) is filled from the database, where every
+ * committed event is. Validates the session before the first event, so a bad id fails the subscription.
+ */
+export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen, onClose }: Options): Promise<AsyncIterable<RoomItem>> {
+  const session = await db.liveSession.findUnique({ where: { id: liveSessionId }, select: { status: true, lastSequence: true } });
+  if (!session) throw new NotFoundError('Live session');
+  if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+  // Listen before reading, so nothing committed from here on can be missed.
+  const live = pubsub.subscribe('room', liveSessionId);
+  const pending: RoomMessage[] = [];
+  let wake: (() => void) | undefined;
+  let failure: unknown;
+  const pump = (async () => {
+    try {
+      for await (const message of live) {
+        pending.push(message);
+        wake?.();
+        if (pending.length > MAX_PENDING_EVENTS) break;
+      }
+    } catch (error) {
+      failure = error;
+    }
+    wake?.();
+  })();
+
+  async function* stream(): AsyncGenerator<RoomItem> {
+    onOpen?.();
+    let last = after ?? session!.lastSequence;
+    try {
+      if (after !== null) {
+        for await (const event of replay(db, liveSessionId, after, null)) {
+          yield { kind: 'gift', event };
+          last = event.sequence;
+        }
+      }
+      for (;;) {
+        if (pending.length > MAX_PENDING_EVENTS) throw new ResumeRequiredError(last);
+        const message = pending.shift();
+        if (!message) {
+          if (failure) throw failure;
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
+        }
+        if (message.kind === 'viewers') yield { kind: 'viewers', viewers: message.viewers, sequence: last };
+        if (message.kind === 'ended') {
+          for await (const event of replay(db, liveSessionId, last, message.lastSequence)) {
+            yield { kind: 'gift', event };
+            last = event.sequence;
+          }
+          yield { kind: 'ended', sequence: last };
+          return;
+        }
+        if (message.kind === 'gifts') {
+          for (const event of message.events) {
+            if (event.sequence <= last) continue;
+            if (event.sequence > last + 1) {
+              for await (const missed of replay(db, liveSessionId, last, event.sequence - 1)) {
+                yield { kind: 'gift', event: missed };
+                last = missed.sequence;
+              }
+            }
+            yield { kind: 'gift', event };
+            last = event.sequence;
+          }
+        }
+      }
+    } finally {
+      await live.return?.();
+      await pump;
+      onClose?.();
+    }
+  }
+  return stream();
+}
+
+/** Stored gift events after `after`, up to `through` (all when null), in order, a page at a time. */
+async function* replay(db: Database, liveSessionId: string, after: number, through: number | null): AsyncGenerator<RoomGiftEvent> {
+  for (let from = after; ; ) {
+    const rows = await db.roomEvent.findMany({
+      where: { liveSessionId, sequence: { gt: from, ...(through === null ? {} : { lte: through }) } },
+      orderBy: { sequence: 'asc' },
+      take: REPLAY_PAGE,
+      select: { payload: true, sequence: true },
+    });
+    for (const row of rows) yield row.payload as RoomGiftEvent;
+    if (rows.length < REPLAY_PAGE) return;
+    from = rows[rows.length - 1]!.sequence;
+  }
+}

@@ -1,0 +1,133 @@
+import type { RoomGiftEvent } from '../domain/rooms.js';
+import { openRoomStream, type RoomItem } from '../events/room-stream.js';
+import { builder } from './builder.js';
+import { idOf } from './ids.js';
+import { CashValue } from './money.js';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+
+/** One thing a live room hears. A gift may be followed by what it changed (leaderboard, goal). */
+type LiveSessionEvent =
+  | { kind: 'gift'; event: RoomGiftEvent }
+  | { kind: 'leaderboard'; event: RoomGiftEvent }
+  | { kind: 'goal'; event: RoomGiftEvent }
+  | { kind: 'viewers'; viewers: number; sequence: number }
+  | { kind: 'ended'; sequence: number };
+
+const RoomEventInterface = builder.interfaceRef<LiveSessionEvent>('RoomEvent').implement({
+  description:
+    "An event of a live room. `sequence` is the room's gift count when it happened: gifts are numbered 1, 2, 3... in commit order, without gaps; resume with `liveSessionEvents(after: <last sequence seen>)`.",
+  fields: (t) => ({
+    sequence: t.int({ resolve: (item) => ('event' in item ? item.event.sequence : item.sequence) }),
+  }),
+});
+
+const RoomProfile = builder.objectRef<RoomGiftEvent['sentGift']['sender']>('RoomProfile').implement({
+  description: 'A user as the room saw them at the time.',
+  fields: (t) => ({
+    id: t.id({ description: 'The User id.', resolve: (profile) => encodeGlobalID('User', profile.id) }),
+    handle: t.exposeString('handle'),
+    displayName: t.exposeString('displayName'),
+  }),
+});
+
+const RoomGift = builder.objectRef<RoomGiftEvent['sentGift']['gift']>('RoomGift').implement({
+  fields: (t) => ({
+    id: t.id({ description: 'The Gift id.', resolve: (gift) => encodeGlobalID('Gift', gift.id) }),
+    name: t.exposeString('name'),
+    imageUrl: t.exposeString('imageUrl'),
+    animationUrl: t.exposeString('animationUrl', { nullable: true }),
+  }),
+});
+
+const giftOf = (item: LiveSessionEvent) => (item as { event: RoomGiftEvent }).event;
+
+builder.objectType(builder.objectRef<LiveSessionEvent>('GiftSentEvent'), {
+  interfaces: [RoomEventInterface],
+  isTypeOf: (item) => (item as LiveSessionEvent).kind === 'gift',
+  description: 'A gift was sent (and committed). `quantity` > 1 is a combo of taps paid at once; gifts sharing `comboId` are one streak.',
+  fields: (t) => ({
+    sentGiftId: t.id({ resolve: (item) => encodeGlobalID('SentGift', giftOf(item).sentGift.id) }),
+    sender: t.field({ type: RoomProfile, resolve: (item) => giftOf(item).sentGift.sender }),
+    gift: t.field({ type: RoomGift, resolve: (item) => giftOf(item).sentGift.gift }),
+    quantity: t.int({ resolve: (item) => giftOf(item).sentGift.quantity }),
+    comboId: t.string({ nullable: true, resolve: (item) => giftOf(item).sentGift.comboId }),
+    coins: t.field({ type: 'BigInt', resolve: (item) => BigInt(giftOf(item).sentGift.coins) }),
+    diamonds: t.field({ type: 'BigInt', resolve: (item) => BigInt(giftOf(item).sentGift.diamonds) }),
+    cashValue: t.field({ type: CashValue, resolve: (item) => ({ currency: 'USD', amount: giftOf(item).sentGift.cashValueUsd }) }),
+    sentAt: t.field({ type: 'DateTime', resolve: (item) => new Date(giftOf(item).sentGift.sentAt) }),
+  }),
+});
+
+const LeaderboardEntry = builder.objectRef<{ rank: number; sender: RoomGiftEvent['sentGift']['sender']; coins: string }>('LeaderboardEntry').implement({
+  fields: (t) => ({
+    rank: t.exposeInt('rank'),
+    sender: t.field({ type: RoomProfile, resolve: (entry) => entry.sender }),
+    coins: t.field({ type: 'BigInt', resolve: (entry) => BigInt(entry.coins) }),
+  }),
+});
+
+builder.objectType(builder.objectRef<LiveSessionEvent>('LeaderboardChangedEvent'), {
+  interfaces: [RoomEventInterface],
+  isTypeOf: (item) => (item as LiveSessionEvent).kind === 'leaderboard',
+  description: "The session's top three gifters changed.",
+  fields: (t) => ({
+    top: t.field({
+      type: [LeaderboardEntry],
+      resolve: (item) => (giftOf(item).leaderboard ?? []).map((entry, index) => ({ ...entry, rank: index + 1 })),
+    }),
+  }),
+});
+
+builder.objectType(builder.objectRef<LiveSessionEvent>('GoalProgressEvent'), {
+  interfaces: [RoomEventInterface],
+  isTypeOf: (item) => (item as LiveSessionEvent).kind === 'goal',
+  description: "Progress towards the creator's coin goal; `reached` is true exactly once.",
+  fields: (t) => ({
+    goalCoins: t.field({ type: 'BigInt', resolve: (item) => BigInt(giftOf(item).goal!.goalCoins) }),
+    progressCoins: t.field({ type: 'BigInt', resolve: (item) => BigInt(giftOf(item).goal!.progressCoins) }),
+    reached: t.boolean({ resolve: (item) => giftOf(item).goal!.reached }),
+  }),
+});
+
+builder.objectType(builder.objectRef<LiveSessionEvent>('ViewerCountChangedEvent'), {
+  interfaces: [RoomEventInterface],
+  isTypeOf: (item) => (item as LiveSessionEvent).kind === 'viewers',
+  description: 'How many are watching now (announced at most about once a second).',
+  fields: (t) => ({ viewers: t.int({ resolve: (item) => (item as { viewers: number }).viewers }) }),
+});
+
+builder.objectType(builder.objectRef<LiveSessionEvent>('SessionEndedEvent'), {
+  interfaces: [RoomEventInterface],
+  isTypeOf: (item) => (item as LiveSessionEvent).kind === 'ended',
+  description: 'The creator ended the session; the stream completes after this.',
+  fields: () => ({}),
+});
+
+/** A stored gift event, then what it changed, in that order. */
+function* expand(item: RoomItem): Generator<LiveSessionEvent> {
+  if (item.kind !== 'gift') return yield item;
+  yield item;
+  if (item.event.leaderboard) yield { kind: 'leaderboard', event: item.event };
+  if (item.event.goal) yield { kind: 'goal', event: item.event };
+}
+
+builder.subscriptionFields((t) => ({
+  liveSessionEvents: t.field({
+    type: RoomEventInterface,
+    description:
+      "A live room's events. With `after`, first every gift after that sequence (from storage), then live, with no gap and no repeat; without, live from now. Subscribing makes you a viewer.",
+    args: { liveSessionId: t.arg.id(), after: t.arg.int({ required: false }) },
+    subscribe: async function* (_root, { liveSessionId, after }, context) {
+      const stream = await openRoomStream({
+        db: context.db,
+        pubsub: context.pubsub,
+        liveSessionId: idOf(liveSessionId, 'LiveSession', 'liveSessionId'),
+        after: after ?? null,
+        onOpen: () => context.presence.join(idOf(liveSessionId, 'LiveSession', 'liveSessionId')),
+        onClose: () => context.presence.leave(idOf(liveSessionId, 'LiveSession', 'liveSessionId')),
+      });
+      for await (const item of stream) yield* expand(item);
+    },
+    resolve: (item) => item,
+  }),
+}));
