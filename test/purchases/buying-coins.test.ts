@@ -4,18 +4,22 @@ import { SANDBOX_METHODS } from '../../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { purchaseCoins } from '../../src/domain/purchases.js';
 import { EntryKind, RestrictionKind } from '../../src/generated/prisma/client.js';
+import { ok } from '../support/graphql.js';
 import { expectCleanAudit, sandbox, uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { within } from '../support/wait.js';
+import { PurchasesRestrictAccount } from './documents.js';
 import {
   bought,
   buy,
   createTestBundle,
   expectLedgerAuditCleanOverGraphQL,
+  globalId,
   paymentEvent,
   postWebhook,
   purchaseRecord,
   signedIn,
+  signedInAdmin,
   walletOf,
 } from './support.js';
 
@@ -229,11 +233,16 @@ describe('safeguards on buying', () => {
     await expectCleanAudit(db);
   });
 
-  test('an account banned from buying gets an AccountRestrictedError, and nothing is bought', async () => {
+  test('an account an operator banned from buying gets an AccountRestrictedError, and nothing is bought', async () => {
     const bundle = await regionalBundle();
-    const buyer = await signedIn(db);
-    // Placed in the database: the restrictAccount mutation itself belongs to the safeguard tests.
-    await db.user.update({ where: { id: buyer.id }, data: { restrictions: [RestrictionKind.BUYING] } });
+    const [admin, buyer] = [await signedInAdmin(db), await signedIn(db)];
+    const { restrictAccount } = await ok(
+      server.url,
+      PurchasesRestrictAccount,
+      { input: { userId: globalId('User', buyer.id), kind: RestrictionKind.BUYING, reason: 'Stolen cards reported' } },
+      { token: admin.token },
+    );
+    expect(restrictAccount.__typename).toBe('User');
 
     expect(await buy(server, buyer, bundle.id, SANDBOX_METHODS.succeeds)).toEqual({
       __typename: 'AccountRestrictedError',

@@ -89,6 +89,16 @@ export const PurchasesSendGift = graphql(`
   }
 `);
 
+export const PurchasesRestrictAccount = graphql(`
+  mutation PurchasesRestrictAccount($input: RestrictionInput!) {
+    restrictAccount(input: $input) {
+      __typename
+      ... on User { id }
+      ... on Error { code message }
+    }
+  }
+`);
+
 export const PurchasesLedgerAudit = graphql(`
   query PurchasesLedgerAudit {
     ledgerAudit { clean violations { invariant detail } }
