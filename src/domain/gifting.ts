@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
+import { combine } from '../db/combine.js';
 import { transaction, type Tx } from '../db/transaction.js';
-import { Asset, EntryKind, LiveSessionStatus, RestrictionKind, type Gift, type SentGift, type User } from '../generated/prisma/client.js';
+import { Asset, EntryKind, LiveSessionStatus, Prisma, RestrictionKind, type Gift, type SentGift, type User } from '../generated/prisma/client.js';
 import {
   GiftUnavailableError,
   InsufficientCoinsError,
@@ -12,11 +13,11 @@ import {
   SessionNotLiveError,
   ValidationError,
 } from './errors.js';
-import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from './idempotency.js';
-import { applyBalances, lockUserAccounts, PLATFORM, userAccountIds, writeEntries, type EntryDraft } from './ledger.js';
+import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
+import { applyBalances, entryWrites, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
 import { convertDown, DIAMONDS_PER_COIN, type Policy } from './policy.js';
 import { checkAge, checkNotRestricted, checkSpendingLimits, spendDay } from './safeguards.js';
-import { recordRoomEvents, SessionEndedMeanwhileError, type RoomGift, type RoomGiftEvent } from './rooms.js';
+import { recordRoomEvents, SessionEndedMeanwhileError, supportWrites, type RoomGift, type RoomGiftEvent } from './rooms.js';
 import { validate } from './validation.js';
 
 export const MAX_COMBO_QUANTITY = 99;
@@ -116,7 +117,7 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
   }
 
   return {
-    send(senderId, input) {
+    async send(senderId, input) {
       const parsed = validate(sendGiftInput, input);
       return new Promise<SentGift>((resolve, reject) => {
         queue.push({ senderId, input: parsed, resolve, reject });
@@ -148,19 +149,20 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
 
   const requests = fresh.map((index) => batch[index]!);
   const day = spendDay(now);
-  // Sender wallets are locked first: from here to commit, nobody else spends their coins.
-  const wallets = await lockUserAccounts(tx, requests.map((request) => request.senderId), Asset.COIN);
+  // Sender wallets are locked first, in a statement of their own: the reads that follow then see
+  // everything committed before the lock (an earlier gift's spending), and nobody else spends those
+  // coins until this batch commits.
+  await lockUserAccounts(tx, requests.map((request) => request.senderId), Asset.COIN);
   const contexts = await loadContexts(tx, requests, day);
-  const diamondAccounts = await userAccountIds(tx, contexts.flatMap((context) => (context.session ? [context.session.creatorId] : [])), Asset.DIAMOND);
 
   const accepted: Accepted[] = [];
   const outcomes: { callerId: string; key: string; outcome: Outcome<{ sentGiftId: string }> }[] = [];
-  fresh.forEach((index, position) => {
+  for (const [position, index] of fresh.entries()) {
     const request = requests[position]!;
     try {
-      const { sender, session, gift: catalogGift, spent } = contexts[position]!;
+      const { sender, wallet, session, creatorDiamonds, gift: catalogGift, spent } = contexts[position]!;
       if (!sender) throw new NotFoundError('Sender');
-      const gift = checkGift({ policy, now, sender, wallet: wallets.get(sender.id), spent, session, gift: catalogGift, input: request.input });
+      const gift = checkGift({ policy, now, sender, wallet, spent, session, gift: catalogGift, input: request.input });
       const entryId = randomUUID();
       const sentGift: SentGift = { id: randomUUID(), entryId, createdAt: now, comboId: request.input.comboId ?? null, ...gift };
       accepted.push({
@@ -176,12 +178,12 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
           kind: EntryKind.GIFT,
           memo: `Gift ${sentGift.id}`,
           postings: [
-            { accountId: wallets.get(sender.id)!.accountId, asset: Asset.COIN, amount: -gift.coins },
+            { accountId: wallet!.accountId, asset: Asset.COIN, amount: -gift.coins },
             { accountId: PLATFORM.coinRevenue, asset: Asset.COIN, amount: gift.coins },
             ...(gift.diamonds > 0n
               ? [
                   { accountId: PLATFORM.diamondIssuance, asset: Asset.DIAMOND, amount: -gift.diamonds },
-                  { accountId: diamondAccounts.get(gift.creatorId)!, asset: Asset.DIAMOND, amount: gift.diamonds },
+                  { accountId: creatorDiamonds ?? (await openDiamondAccount(tx, gift.creatorId)), asset: Asset.DIAMOND, amount: gift.diamonds },
                 ]
               : []),
           ],
@@ -194,17 +196,20 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
       results[index] = { error };
       outcomes.push({ callerId: request.senderId, key: request.input.idempotencyKey, outcome: failure(error) });
     }
-  });
-
-  const { changes } = await writeEntries(tx, accepted.map((item) => item.entry));
-  if (accepted.length > 0) {
-    await insertSentGifts(tx, accepted.map((item) => item.gift), day);
   }
-  await storeOutcomes(tx, outcomes);
-  // Last, so the hot rows (the creator's diamonds, the platform's accounts, the room's sequence) stay
-  // locked for the least time.
-  await applyBalances(tx, changes);
-  const events = await recordRoomEvents(tx, accepted.map((item) => item.roomGift), now);
+
+  // Every write of the batch in one statement, then the hot rows last, so the creator's diamonds, the
+  // platform's accounts and the room's sequence stay locked for the least time.
+  const gifts = accepted.map((item) => item.gift);
+  const ledger = entryWrites(accepted.map((item) => item.entry));
+  const support = supportWrites(accepted.map((item) => item.roomGift), now);
+  const [written] = await tx.$queryRaw<{ newGifters: Record<string, number> }[]>(
+    accepted.length === 0
+      ? combine({ outcomes: outcomesWrite(outcomes) }, Prisma.sql`SELECT '{}'::json AS "newGifters"`)
+      : combine({ ...ledger.writes, ...sentGiftWrites(gifts, day), outcomes: outcomesWrite(outcomes), ...support.writes }, support.newGifters),
+  );
+  await applyBalances(tx, ledger.changes);
+  const events = await recordRoomEvents(tx, accepted.map((item) => item.roomGift), written!.newGifters, now);
   return { results, events };
 }
 
@@ -214,7 +219,14 @@ type Session = { id: string; status: LiveSessionStatus; creatorId: string; creat
 type CatalogGift = Pick<Gift, 'id' | 'name' | 'imageUrl' | 'animationUrl' | 'coins' | 'active' | 'countries'>;
 
 /** What one gift's checks need to know, read for the whole batch in one statement. */
-type GiftContext = { sender?: Sender; spent: { today: bigint; lastSevenDays: bigint }; session?: Session; gift?: CatalogGift };
+type GiftContext = {
+  sender?: Sender;
+  wallet?: { accountId: string; balance: bigint };
+  spent: { today: bigint; lastSevenDays: bigint };
+  session?: Session;
+  creatorDiamonds: string | null;
+  gift?: CatalogGift;
+};
 
 type GiftCheck = {
   policy: Policy;
@@ -258,41 +270,65 @@ function checkGift({ policy, now, sender, wallet, spent, session, gift, input }:
   };
 }
 
+/**
+ * Everything the batch's checks need, in one statement: the senders' (locked) wallets, each sender's
+ * spending this day and week, the sessions with their creators and the creators' diamond accounts
+ * (opened on first use), the gifts.
+ */
 async function loadContexts(tx: Tx, requests: Request[], day: Date): Promise<GiftContext[]> {
   const weekStart = new Date(day.getTime() - 6 * 86_400_000);
+  const senders = requests.map((r) => r.senderId);
+  const sessions = requests.map((r) => r.input.liveSessionId);
   const rows = await tx.$queryRaw<
     {
       senderId: string | null; handle: string; displayName: string; senderBirthDate: Date; senderCountry: string; senderRestrictions: RestrictionKind[];
       dailyLimitCoins: bigint | null; pendingDailyLimit: bigint | null; pendingLimitActiveAt: Date | null;
-      spentToday: bigint; spentWeek: bigint;
+      walletId: string | null; balance: bigint | null; spentToday: bigint; spentWeek: bigint;
       sessionId: string | null; status: LiveSessionStatus; creatorId: string; creatorBirthDate: Date; creatorCountry: string; creatorRestrictions: RestrictionKind[];
+      creatorDiamonds: string | null;
       giftId: string | null; name: string; imageUrl: string; animationUrl: string | null; coins: bigint; active: boolean; countries: string[];
     }[]
   >`
+    WITH wallets AS (SELECT id, "userId", balance FROM "Account" WHERE "userId" = ANY(${senders}::uuid[]) AND asset = 'COIN'),
+    creators AS (SELECT DISTINCT "creatorId" AS id FROM "LiveSession" WHERE id = ANY(${sessions}::uuid[])),
+    opened AS (
+      INSERT INTO "Account" (id, owner, "userId", asset)
+      SELECT gen_random_uuid(), 'USER', c.id, 'DIAMOND' FROM creators c
+      WHERE NOT EXISTS (SELECT 1 FROM "Account" WHERE "userId" = c.id AND asset = 'DIAMOND')
+      ON CONFLICT ("userId", asset) DO NOTHING
+      RETURNING id, "userId"),
+    diamonds AS (
+      SELECT id, "userId" FROM opened
+      UNION ALL SELECT a.id, a."userId" FROM "Account" a JOIN creators c ON c.id = a."userId" WHERE a.asset = 'DIAMOND')
     SELECT r.n,
-      u.id AS "senderId", u.handle, u."displayName", u."birthDate" AS "senderBirthDate", u.country::text AS "senderCountry", u.restrictions::text[] AS "senderRestrictions",
-      u."dailyLimitCoins", u."pendingDailyLimit", u."pendingLimitActiveAt",
+      u.id AS "senderId", u.handle, u."displayName", u."birthDate" AS "senderBirthDate", u.country::text AS "senderCountry",
+      u.restrictions::text[] AS "senderRestrictions", u."dailyLimitCoins", u."pendingDailyLimit", u."pendingLimitActiveAt",
+      w.id AS "walletId", w.balance,
       coalesce(spend.today, 0)::bigint AS "spentToday", coalesce(spend.week, 0)::bigint AS "spentWeek",
       s.id AS "sessionId", s.status::text AS status, s."creatorId",
       c."birthDate" AS "creatorBirthDate", c.country::text AS "creatorCountry", c.restrictions::text[] AS "creatorRestrictions",
+      d.id AS "creatorDiamonds",
       g.id AS "giftId", g.name, g."imageUrl", g."animationUrl", g.coins, g.active, g.countries
-    FROM unnest(${requests.map((r) => r.senderId)}::uuid[], ${requests.map((r) => r.input.liveSessionId)}::uuid[],
-                ${requests.map((r) => r.input.giftId)}::uuid[]) WITH ORDINALITY AS r(sender, session, gift, n)
+    FROM unnest(${senders}::uuid[], ${sessions}::uuid[], ${requests.map((r) => r.input.giftId)}::uuid[]) WITH ORDINALITY AS r(sender, session, gift, n)
     LEFT JOIN "User" u ON u.id = r.sender
+    LEFT JOIN wallets w ON w."userId" = r.sender
     LEFT JOIN LATERAL (
       SELECT sum(coins) FILTER (WHERE day = ${day}::date) AS today, sum(coins) AS week
       FROM "DailySpend" WHERE "userId" = r.sender AND day >= ${weekStart}::date) spend ON true
     LEFT JOIN "LiveSession" s ON s.id = r.session
     LEFT JOIN "User" c ON c.id = s."creatorId"
+    LEFT JOIN diamonds d ON d."userId" = s."creatorId"
     LEFT JOIN "Gift" g ON g.id = r.gift
     ORDER BY r.n`;
   return rows.map((row) => ({
     sender: row.senderId
       ? {
-          id: row.senderId, handle: row.handle, displayName: row.displayName, birthDate: row.senderBirthDate, country: row.senderCountry, restrictions: row.senderRestrictions,
-          dailyLimitCoins: row.dailyLimitCoins, pendingDailyLimit: row.pendingDailyLimit, pendingLimitActiveAt: row.pendingLimitActiveAt,
+          id: row.senderId, handle: row.handle, displayName: row.displayName, birthDate: row.senderBirthDate, country: row.senderCountry,
+          restrictions: row.senderRestrictions, dailyLimitCoins: row.dailyLimitCoins, pendingDailyLimit: row.pendingDailyLimit,
+          pendingLimitActiveAt: row.pendingLimitActiveAt,
         }
       : undefined,
+    wallet: row.walletId ? { accountId: row.walletId, balance: row.balance! } : undefined,
     spent: { today: row.spentToday, lastSevenDays: row.spentWeek },
     session: row.sessionId
       ? {
@@ -300,25 +336,33 @@ async function loadContexts(tx: Tx, requests: Request[], day: Date): Promise<Gif
           creator: { id: row.creatorId, birthDate: row.creatorBirthDate, country: row.creatorCountry, restrictions: row.creatorRestrictions },
         }
       : undefined,
+    creatorDiamonds: row.creatorDiamonds,
     gift: row.giftId
       ? { id: row.giftId, name: row.name, imageUrl: row.imageUrl, animationUrl: row.animationUrl, coins: row.coins, active: row.active, countries: row.countries }
       : undefined,
   }));
 }
 
-/** Records the sent gifts and adds them to their senders' spending for the day, in one statement. */
-async function insertSentGifts(tx: Tx, gifts: SentGift[], day: Date) {
+/** A creator's diamond account that another transaction opened while this batch read (rare). */
+async function openDiamondAccount(tx: Tx, creatorId: string): Promise<string> {
+  return (await userAccountIds(tx, [creatorId], Asset.DIAMOND)).get(creatorId)!;
+}
+
+/** The statements that record sent gifts and add them to their senders' spending for the day. */
+function sentGiftWrites(gifts: SentGift[], day: Date): Record<string, Prisma.Sql> {
   const column = <K extends keyof SentGift>(key: K) => gifts.map((gift) => gift[key]);
-  await tx.$executeRaw`
-    WITH sent AS (
+  return {
+    sent: Prisma.sql`
       INSERT INTO "SentGift" (id, "liveSessionId", "senderId", "creatorId", "giftId", quantity, coins, diamonds, "comboId", "entryId", "createdAt")
       SELECT * FROM unnest(${column('id')}::uuid[], ${column('liveSessionId')}::uuid[], ${column('senderId')}::uuid[],
         ${column('creatorId')}::uuid[], ${column('giftId')}::uuid[], ${column('quantity')}::int[],
         ${column('coins').map(String)}::bigint[], ${column('diamonds').map(String)}::bigint[], ${column('comboId')}::text[],
-        ${column('entryId')}::uuid[], ${column('createdAt')}::timestamptz[]))
-    INSERT INTO "DailySpend" ("userId", day, coins)
-    SELECT u, ${day}::date, c FROM unnest(${column('senderId')}::uuid[], ${column('coins').map(String)}::bigint[]) AS d(u, c)
-    ON CONFLICT ("userId", day) DO UPDATE SET coins = "DailySpend".coins + EXCLUDED.coins`;
+        ${column('entryId')}::uuid[], ${column('createdAt')}::timestamptz[])`,
+    spend: Prisma.sql`
+      INSERT INTO "DailySpend" ("userId", day, coins)
+      SELECT u, ${day}::date, c FROM unnest(${column('senderId')}::uuid[], ${column('coins').map(String)}::bigint[]) AS d(u, c)
+      ON CONFLICT ("userId", day) DO UPDATE SET coins = "DailySpend".coins + EXCLUDED.coins`,
+  };
 }
 
 async function replayGifts(tx: Tx, replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[], results: Settled[]) {

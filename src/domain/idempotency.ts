@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Tx } from '../db/transaction.js';
+import { Prisma } from '../generated/prisma/client.js';
 import { errorFromJson, errorToJson, IdempotencyConflictError, IdempotencyInProgressError, OvationError } from './errors.js';
 
 /** Every money mutation's client key: unique per caller. */
@@ -49,9 +50,13 @@ export async function claimKeys<T>(tx: Tx, claims: Claim[]): Promise<ClaimResult
 
 /** Stores what claimed calls ended in (a result or a refusal) with their keys. */
 export async function storeOutcomes<T>(tx: Tx, items: { callerId: string; key: string; outcome: Outcome<T> }[]): Promise<void> {
-  if (items.length === 0) return;
+  if (items.length > 0) await tx.$executeRaw(outcomesWrite(items));
+}
+
+/** The statement behind storeOutcomes, for callers that combine it with others. */
+export function outcomesWrite<T>(items: { callerId: string; key: string; outcome: Outcome<T> }[]): Prisma.Sql {
   const sorted = [...items].sort(compareKeys);
-  await tx.$executeRaw`
+  return Prisma.sql`
     UPDATE "IdempotencyKey" AS k SET outcome = d.outcome
     FROM unnest(${sorted.map((i) => i.callerId)}::uuid[], ${sorted.map((i) => i.key)}::text[],
                 ${sorted.map((i) => JSON.stringify(i.outcome))}::jsonb[]) AS d("callerId", key, outcome)

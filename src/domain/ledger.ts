@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../db/transaction.js';
-import { Asset, type EntryKind } from '../generated/prisma/client.js';
+import { combine } from '../db/combine.js';
+import { Asset, Prisma, type EntryKind } from '../generated/prisma/client.js';
 
 /** Platform accounts have fixed ids (created by the money_core migration). */
 export const PLATFORM = {
@@ -22,10 +23,12 @@ export class LedgerError extends Error {
 }
 
 /**
- * Writes journal entries and their postings (immutable, never updated), after checking that each entry
- * sums to zero per asset. Returns the entry ids and the balance changes still to apply.
+ * The statements that write journal entries and their postings (immutable, never updated), after
+ * checking that each entry sums to zero per asset; with the entry ids and the balance changes still to
+ * apply. Raw multi-row inserts: on the gift path they run once per batch, and Prisma's createMany costs
+ * far more CPU per row than PostgreSQL does.
  */
-export async function writeEntries(tx: Tx, drafts: EntryDraft[]): Promise<{ entryIds: string[]; changes: BalanceChanges }> {
+export function entryWrites(drafts: EntryDraft[]): { writes: { entries: Prisma.Sql; postings: Prisma.Sql }; entryIds: string[]; changes: BalanceChanges } {
   const changes: BalanceChanges = new Map();
   const entries = drafts.map((draft) => ({ id: draft.id ?? randomUUID(), kind: draft.kind, memo: draft.memo }));
   const postings = drafts.flatMap((draft, index) => {
@@ -42,17 +45,19 @@ export async function writeEntries(tx: Tx, drafts: EntryDraft[]): Promise<{ entr
     }
     return draft.postings.map((posting) => ({ ...posting, entryId: entries[index]!.id }));
   });
-  // One raw multi-row statement: on the gift path it runs once per batch, and Prisma's createMany costs
-  // far more CPU per row than PostgreSQL does. The postings' foreign keys are checked at the end of the
-  // statement, when their entries exist.
-  await tx.$executeRaw`
-    WITH entries AS (
-      INSERT INTO "JournalEntry" (id, kind, memo)
-      SELECT * FROM unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.kind)}::"EntryKind"[], ${entries.map((e) => e.memo)}::text[]))
-    INSERT INTO "Posting" ("entryId", "accountId", asset, amount)
-    SELECT * FROM unnest(${postings.map((p) => p.entryId)}::uuid[], ${postings.map((p) => p.accountId)}::uuid[],
-                         ${postings.map((p) => p.asset)}::"Asset"[], ${postings.map((p) => p.amount.toString())}::bigint[])`;
-  return { entryIds: entries.map((entry) => entry.id), changes };
+  return {
+    writes: {
+      entries: Prisma.sql`
+        INSERT INTO "JournalEntry" (id, kind, memo)
+        SELECT * FROM unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.kind)}::"EntryKind"[], ${entries.map((e) => e.memo)}::text[])`,
+      postings: Prisma.sql`
+        INSERT INTO "Posting" ("entryId", "accountId", asset, amount)
+        SELECT * FROM unnest(${postings.map((p) => p.entryId)}::uuid[], ${postings.map((p) => p.accountId)}::uuid[],
+                             ${postings.map((p) => p.asset)}::"Asset"[], ${postings.map((p) => p.amount.toString())}::bigint[])`,
+    },
+    entryIds: entries.map((entry) => entry.id),
+    changes,
+  };
 }
 
 /**
@@ -87,7 +92,8 @@ function lockRank(id: string, changes: BalanceChanges): number {
 
 /** Writes entries and applies their balances: the whole of one money movement. */
 export async function record(tx: Tx, drafts: EntryDraft[], mayGoNegative: string[] = []): Promise<string[]> {
-  const { entryIds, changes } = await writeEntries(tx, drafts);
+  const { writes, entryIds, changes } = entryWrites(drafts);
+  await tx.$executeRaw(combine(writes));
   await applyBalances(tx, changes, mayGoNegative);
   return entryIds;
 }

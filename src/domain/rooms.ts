@@ -1,5 +1,5 @@
 import type { Tx } from '../db/transaction.js';
-import type { SentGift } from '../generated/prisma/client.js';
+import { Prisma, type SentGift } from '../generated/prisma/client.js';
 import { diamondsInUsd } from './policy.js';
 import { spendDay } from './safeguards.js';
 
@@ -37,38 +37,49 @@ export class SessionEndedMeanwhileError extends Error {
 }
 
 /**
- * Numbers committed gifts in their rooms and keeps the rooms' totals, leaderboards and goals, inside
- * the gifts' transaction. Taking the next sequence locks the session's row until commit, so numbers
- * follow commit order and a rolled-back gift never gets one. Throws SessionEndedMeanwhileError if a
- * session ended after the gifts were checked (the caller then retries them one by one).
+ * The statements that add gifts to the supporter totals (session leaderboard, the creator's day and
+ * all-time leaderboards), and a select of how many first-time gifters each session got; to be combined
+ * with the gift's other writes.
  */
-export async function recordRoomEvents(tx: Tx, gifts: RoomGift[], now: Date): Promise<RoomGiftEvent[]> {
-  if (gifts.length === 0) return [];
-  const day = spendDay(now);
+export function supportWrites(gifts: RoomGift[], now: Date): { writes: Record<string, Prisma.Sql>; newGifters: Prisma.Sql } {
   const column = <T>(pick: (gift: RoomGift) => T) => gifts.map(pick);
-  // Supporter totals for the session leaderboard and the creator's day / all-time leaderboards.
-  const [support] = await tx.$queryRaw<{ newGifters: { liveSessionId: string; count: number }[] }[]>`
-    WITH given AS (
-      SELECT * FROM unnest(${column((g) => g.sentGift.liveSessionId)}::uuid[], ${column((g) => g.sentGift.creatorId)}::uuid[],
-                           ${column((g) => g.sentGift.senderId)}::uuid[], ${column((g) => g.sentGift.coins.toString())}::bigint[])
-        AS g(session, creator, sender, coins)),
-    session_support AS (
-      INSERT INTO "SessionSupporter" ("liveSessionId", "senderId", coins, gifts, "lastGiftAt")
-      SELECT session, sender, sum(coins), count(*), ${now}::timestamptz FROM given GROUP BY session, sender
-      ON CONFLICT ("liveSessionId", "senderId") DO UPDATE
-        SET coins = "SessionSupporter".coins + EXCLUDED.coins, gifts = "SessionSupporter".gifts + EXCLUDED.gifts, "lastGiftAt" = EXCLUDED."lastGiftAt"
-      RETURNING "liveSessionId", xmax = 0 AS first),
-    day_support AS (
-      INSERT INTO "CreatorSupportDay" ("creatorId", day, "senderId", coins)
-      SELECT creator, ${day}::date, sender, sum(coins) FROM given GROUP BY creator, sender
-      ON CONFLICT ("creatorId", day, "senderId") DO UPDATE SET coins = "CreatorSupportDay".coins + EXCLUDED.coins),
-    all_time_support AS (
-      INSERT INTO "CreatorSupporter" ("creatorId", "senderId", coins)
-      SELECT creator, sender, sum(coins) FROM given GROUP BY creator, sender
-      ON CONFLICT ("creatorId", "senderId") DO UPDATE SET coins = "CreatorSupporter".coins + EXCLUDED.coins)
-    SELECT coalesce(json_agg(json_build_object('liveSessionId', "liveSessionId", 'count', n)), '[]') AS "newGifters"
-    FROM (SELECT "liveSessionId", count(*)::int AS n FROM session_support WHERE first GROUP BY "liveSessionId") firsts`;
+  const given = Prisma.sql`
+    SELECT * FROM unnest(${column((g) => g.sentGift.liveSessionId)}::uuid[], ${column((g) => g.sentGift.creatorId)}::uuid[],
+                         ${column((g) => g.sentGift.senderId)}::uuid[], ${column((g) => g.sentGift.coins.toString())}::bigint[])
+      AS g(session, creator, sender, coins)`;
+  return {
+    writes: {
+      given,
+      session_support: Prisma.sql`
+        INSERT INTO "SessionSupporter" ("liveSessionId", "senderId", coins, gifts, "lastGiftAt")
+        SELECT session, sender, sum(coins), count(*), ${now}::timestamptz FROM given GROUP BY session, sender
+        ON CONFLICT ("liveSessionId", "senderId") DO UPDATE
+          SET coins = "SessionSupporter".coins + EXCLUDED.coins, gifts = "SessionSupporter".gifts + EXCLUDED.gifts, "lastGiftAt" = EXCLUDED."lastGiftAt"
+        RETURNING "liveSessionId", xmax = 0 AS first`,
+      day_support: Prisma.sql`
+        INSERT INTO "CreatorSupportDay" ("creatorId", day, "senderId", coins)
+        SELECT creator, ${spendDay(now)}::date, sender, sum(coins) FROM given GROUP BY creator, sender
+        ON CONFLICT ("creatorId", day, "senderId") DO UPDATE SET coins = "CreatorSupportDay".coins + EXCLUDED.coins`,
+      all_time_support: Prisma.sql`
+        INSERT INTO "CreatorSupporter" ("creatorId", "senderId", coins)
+        SELECT creator, sender, sum(coins) FROM given GROUP BY creator, sender
+        ON CONFLICT ("creatorId", "senderId") DO UPDATE SET coins = "CreatorSupporter".coins + EXCLUDED.coins`,
+    },
+    newGifters: Prisma.sql`
+      SELECT coalesce(json_object_agg("liveSessionId", n), '{}') AS "newGifters"
+      FROM (SELECT "liveSessionId", count(*)::int AS n FROM session_support WHERE first GROUP BY "liveSessionId") firsts`,
+  };
+}
 
+/**
+ * Numbers committed gifts in their rooms and keeps the rooms' totals, leaderboards and goals, inside
+ * the gifts' transaction (after supportWrites). Taking the next sequence locks the session's row until
+ * commit, so numbers follow commit order and a rolled-back gift never gets one. Throws
+ * SessionEndedMeanwhileError if a session ended after the gifts were checked (the caller then retries
+ * them one by one).
+ */
+export async function recordRoomEvents(tx: Tx, gifts: RoomGift[], newGifters: Record<string, number>, now: Date): Promise<RoomGiftEvent[]> {
+  if (gifts.length === 0) return [];
   const bySession = new Map<string, RoomGift[]>();
   for (const gift of gifts) bySession.set(gift.sentGift.liveSessionId, [...(bySession.get(gift.sentGift.liveSessionId) ?? []), gift]);
   const ids = [...bySession.keys()].sort();
@@ -82,7 +93,7 @@ export async function recordRoomEvents(tx: Tx, gifts: RoomGift[], now: Date): Pr
       "uniqueGifters" = s."uniqueGifters" + d.new_gifters
     FROM unnest(${ids}::uuid[], ${ids.map((id) => bySession.get(id)!.length)}::int[], ${ids.map((id) => sum(id, (g) => g.sentGift.coins))}::bigint[],
                 ${ids.map((id) => sum(id, (g) => g.sentGift.diamonds))}::bigint[],
-                ${ids.map((id) => support!.newGifters.find((row) => row.liveSessionId === id)?.count ?? 0)}::int[]) AS d(id, n, coins, diamonds, new_gifters)
+                ${ids.map((id) => newGifters[id] ?? 0)}::int[]) AS d(id, n, coins, diamonds, new_gifters)
     WHERE s.id = d.id AND s.status = 'LIVE'
     RETURNING s.id, s."lastSequence", s."totalCoins", s."goalCoins", s."goalReachedAt", s."topGifterIds"::text[] AS "topGifterIds",
       (SELECT coalesce(json_agg(json_build_object('sender', json_build_object('id', u.id, 'handle', u.handle, 'displayName', u."displayName"), 'coins', t.coins::text) ORDER BY t.coins DESC, t."senderId"), '[]')
