@@ -12,11 +12,12 @@ const MAX_ATTEMPTS = 8;
 export async function transaction<T>(
   db: Database,
   work: (tx: Tx) => Promise<T>,
-  { isolationLevel = Prisma.TransactionIsolationLevel.ReadCommitted }: { isolationLevel?: Prisma.TransactionIsolationLevel } = {},
+  // PostgreSQL's default, READ COMMITTED, unless asked: naming a level costs a round trip of its own.
+  { isolationLevel }: { isolationLevel?: Prisma.TransactionIsolationLevel } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.$transaction(work, { isolationLevel, maxWait: 10_000, timeout: 30_000 });
+      return await db.$transaction(work, { ...(isolationLevel ? { isolationLevel } : {}), maxWait: 10_000, timeout: 30_000 });
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));

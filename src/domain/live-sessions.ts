@@ -2,12 +2,13 @@ import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { LiveSessionStatus, Role, type LiveSession } from '../generated/prisma/client.js';
-import { ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import { ForbiddenError, NotFoundError, SessionNotLiveError, ValidationError } from './errors.js';
 import type { Policy } from './policy.js';
 import { checkAge } from './safeguards.js';
 import { validate } from './validation.js';
 
 const title = z.string().trim().min(1, 'must not be empty').max(120, 'must be at most 120 characters');
+const goalCoins = z.bigint().min(1n, 'must be at least 1 coin').max(10n ** 12n, 'is too large');
 
 /** A creator goes live. One live session at a time per creator. */
 export async function startLiveSession(db: Database, policy: Policy, creatorId: string, input: { title: string }, now = new Date()): Promise<LiveSession> {
@@ -35,4 +36,26 @@ export async function endLiveSession(db: Database, creatorId: string, liveSessio
   // Ending an ended session is harmless: it returns the session as it is.
   if (!session || session.creatorId !== creatorId) throw new NotFoundError('Live session');
   return session;
+}
+
+/**
+ * The creator sets the session's coin goal (or replaces it). A goal is always something still to reach:
+ * it must be above the coins already gifted in the session, and setting it starts it afresh (not
+ * reached), so the gift that reaches it is announced as reaching it, once. A goal at or below the
+ * progress is refused: it would be reached with no gift to announce it.
+ */
+export async function setLiveSessionGoal(db: Database, creatorId: string, liveSessionId: string, input: { goalCoins: bigint }): Promise<LiveSession> {
+  const data = validate(z.object({ goalCoins }), input);
+  // One conditional statement: it waits for a gift batch holding the session's row and then sees its
+  // totals, so "above the progress" is checked against every committed gift.
+  const { count } = await db.liveSession.updateMany({
+    where: { id: liveSessionId, creatorId, status: LiveSessionStatus.LIVE, totalCoins: { lt: data.goalCoins } },
+    data: { goalCoins: data.goalCoins, goalReachedAt: null },
+  });
+  const session = await db.liveSession.findUnique({ where: { id: liveSessionId } });
+  if (!session) throw new NotFoundError('Live session');
+  if (count === 1) return session;
+  if (session.creatorId !== creatorId) throw new ForbiddenError("Only the session's creator can set its goal");
+  if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+  throw new ValidationError([{ field: 'goalCoins', message: `must be above the ${session.totalCoins} coins already gifted in this session` }]);
 }

@@ -9,7 +9,11 @@ export type RoomItem =
   | { kind: 'viewers'; viewers: number; sequence: number }
   | { kind: 'ended'; sequence: number };
 
-/** A subscriber that fell this far behind is dropped (and told where to resume) rather than buffered. */
+/**
+ * A subscriber that fell this far behind (gift events, or announcements, received but not yet taken) is
+ * dropped and told where to resume, rather than buffered. Counted in events, not messages: one message
+ * carries a whole gift batch (up to 100 events), so a count of messages would not bound memory.
+ */
 export const MAX_PENDING_EVENTS = 1000;
 const REPLAY_PAGE = 500;
 
@@ -22,33 +26,55 @@ export class ResumeRequiredError extends OvationError {
 
 type Options = { db: Database; pubsub: PubSub; liveSessionId: string; after: number | null; onOpen?: () => void; onClose?: () => void };
 
+const weight = (message: RoomMessage) => (message.kind === 'gifts' ? message.events.length : 1);
+
 /**
  * A room's stream for one subscriber: with `after`, every gift event after that sequence from the
  * database, then live; without, live from now. Exactly once and in order: live events already replayed
  * are skipped, and a gap (an event overtaken in transit) is filled from the database, where every
  * committed event is. Validates the session before the first event, so a bad id fails the subscription.
+ *
+ * `return()` ends the stream at once, even while it waits for the room's next event (an async
+ * generator's own return() would wait for that event, so a viewer who left a quiet room would stay
+ * counted, and subscribed, until someone gifted).
  */
-export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen, onClose }: Options): Promise<AsyncIterable<RoomItem>> {
+export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen, onClose }: Options): Promise<AsyncIterableIterator<RoomItem>> {
   const session = await db.liveSession.findUnique({ where: { id: liveSessionId }, select: { status: true, lastSequence: true } });
   if (!session) throw new NotFoundError('Live session');
   if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
   // Listen before reading, so nothing committed from here on can be missed.
   const live = pubsub.subscribe('room', liveSessionId);
   const pending: RoomMessage[] = [];
+  let pendingEvents = 0;
+  let overflowed = false;
+  let closed = false;
   let wake: (() => void) | undefined;
   let failure: unknown;
   const pump = (async () => {
     try {
       for await (const message of live) {
         pending.push(message);
+        pendingEvents += weight(message);
         wake?.();
-        if (pending.length > MAX_PENDING_EVENTS) break;
+        // Stop listening: memory stays bounded, and the stream tells the subscriber to resume.
+        if (pendingEvents > MAX_PENDING_EVENTS) {
+          overflowed = true;
+          break;
+        }
       }
     } catch (error) {
       failure = error;
     }
     wake?.();
   })();
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      closed = true;
+      wake?.();
+      await live.return?.();
+      await pump;
+    })());
 
   async function* stream(): AsyncGenerator<RoomItem> {
     onOpen?.();
@@ -61,7 +87,8 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
         }
       }
       for (;;) {
-        if (pending.length > MAX_PENDING_EVENTS) throw new ResumeRequiredError(last);
+        if (closed) return;
+        if (overflowed) throw new ResumeRequiredError(last);
         const message = pending.shift();
         if (!message) {
           if (failure) throw failure;
@@ -69,6 +96,7 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
           wake = undefined;
           continue;
         }
+        pendingEvents -= weight(message);
         if (message.kind === 'viewers') yield { kind: 'viewers', viewers: message.viewers, sequence: last };
         if (message.kind === 'ended') {
           for await (const event of replay(db, liveSessionId, last, message.lastSequence)) {
@@ -93,12 +121,25 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
         }
       }
     } finally {
-      await live.return?.();
-      await pump;
+      await close();
       onClose?.();
     }
   }
-  return stream();
+  const items = stream();
+  const iterator: AsyncIterableIterator<RoomItem> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next: () => items.next(),
+    async return() {
+      // Wakes the stream if it is waiting, so its own return (queued behind that wait) runs now; and
+      // releases the subscription even if the stream never started.
+      const closingNow = close();
+      await items.return(undefined);
+      await closingNow;
+      return { done: true, value: undefined };
+    },
+    throw: (error?: unknown) => items.throw(error),
+  };
+  return iterator;
 }
 
 /** Stored gift events after `after`, up to `through` (all when null), in order, a page at a time. */

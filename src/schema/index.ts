@@ -7,6 +7,8 @@ import './wallet.js';
 import './purchases.js';
 import './admin.js';
 import './rooms.js';
+import './live-sessions.js';
+import './leaderboards.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -111,22 +111,50 @@ function* expand(item: RoomItem): Generator<LiveSessionEvent> {
   if (item.event.goal) yield { kind: 'goal', event: item.event };
 }
 
+/**
+ * The stream's items, each expanded, as an iterator whose return() reaches the stream at once. (Not an
+ * async generator: its return() would queue behind the wait for the room's next event, and a client
+ * that unsubscribed from a quiet room would stay a viewer until someone gifted.)
+ */
+function expanded(stream: AsyncIterableIterator<RoomItem>): AsyncIterableIterator<LiveSessionEvent> {
+  let ready: LiveSessionEvent[] = [];
+  const iterator: AsyncIterableIterator<LiveSessionEvent> = {
+    [Symbol.asyncIterator]: () => iterator,
+    async next() {
+      while (ready.length === 0) {
+        const item = await stream.next();
+        if (item.done) return { done: true, value: undefined };
+        ready = [...expand(item.value)];
+      }
+      return { done: false, value: ready.shift()! };
+    },
+    async return() {
+      ready = [];
+      await stream.return?.();
+      return { done: true, value: undefined };
+    },
+  };
+  return iterator;
+}
+
 builder.subscriptionFields((t) => ({
   liveSessionEvents: t.field({
     type: RoomEventInterface,
     description:
       "A live room's events. With `after`, first every gift after that sequence (from storage), then live, with no gap and no repeat; without, live from now. Subscribing makes you a viewer.",
     args: { liveSessionId: t.arg.id(), after: t.arg.int({ required: false }) },
-    subscribe: async function* (_root, { liveSessionId, after }, context) {
+    // An unknown or ended session (or a bad id) fails the subscription with its typed error, before any event.
+    subscribe: async (_root, { liveSessionId, after }, context) => {
+      const id = idOf(liveSessionId, 'LiveSession', 'liveSessionId');
       const stream = await openRoomStream({
         db: context.db,
         pubsub: context.pubsub,
-        liveSessionId: idOf(liveSessionId, 'LiveSession', 'liveSessionId'),
+        liveSessionId: id,
         after: after ?? null,
-        onOpen: () => context.presence.join(idOf(liveSessionId, 'LiveSession', 'liveSessionId')),
-        onClose: () => context.presence.leave(idOf(liveSessionId, 'LiveSession', 'liveSessionId')),
+        onOpen: () => context.presence.join(id),
+        onClose: () => context.presence.leave(id),
       });
-      for await (const item of stream) yield* expand(item);
+      return expanded(stream);
     },
     resolve: (item) => item,
   }),
