@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Context, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
+import { createSharedSubscriptions } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
 export type ServerDeps = { services: Services; auth: Auth; log: Logger };
@@ -33,6 +34,28 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
   const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
+  // Refusals carry their code to the client; the client's own malformed requests already read well and
+  // get a code; anything else is logged and masked, never a stack trace.
+  function toClientError(error: unknown, message = 'Unexpected error.', isDev = false): GraphQLError {
+    const original = error instanceof GraphQLError ? error.originalError : error;
+    if (original instanceof OvationError) {
+      return new GraphQLError(original.message, {
+        ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+        extensions: {
+          code: original.code,
+          ...(original instanceof NotAuthenticatedError ? { http: { status: 401 } } : {}),
+        },
+      });
+    }
+    if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) {
+      if (error.extensions.code) return error;
+      return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions: { ...error.extensions, code: 'BAD_USER_INPUT' } });
+    }
+    log.error({ err: original ?? error }, 'unexpected error');
+    return maskError(error, message, isDev) as GraphQLError;
+  }
+  const sharedSubscriptions = createSharedSubscriptions(new Set(['liveSessionEvents']), (error) => toClientError(error));
+
   const yoga = createYoga<object, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -46,32 +69,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
       // Unexpected errors are logged once, with their stack, by maskError below.
       error: (...args) => log.debug({ yoga: args }),
     },
-    maskedErrors: {
-      // Refusals carry their code to the client; the client's own malformed requests already read well
-      // and get a code; anything else is logged and masked, never a stack trace.
-      maskError(error, message, isDev) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (original instanceof OvationError) {
-          return new GraphQLError(original.message, {
-            ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
-            extensions: {
-              code: original.code,
-              ...(original instanceof NotAuthenticatedError ? { http: { status: 401 } } : {}),
-            },
-          });
-        }
-        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) {
-          if (error.extensions.code) return error;
-          return new GraphQLError(error.message, {
-            nodes: error.nodes,
-            path: error.path,
-            extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
-          });
-        }
-        log.error({ err: original ?? error }, 'unexpected error');
-        return maskError(error, message, isDev);
-      },
-    },
+    maskedErrors: { maskError: (error, message, isDev) => toClientError(error, message, isDev) },
     context: async (initial: Initial) => ({
       viewer: 'viewer' in initial ? (initial.viewer ?? null) : await viewerFrom(bearerToken(initial.request.headers.get('authorization'))),
       ...services,
@@ -116,7 +114,10 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
   useServer<Record<string, unknown>, { viewer: Viewer | null }>(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      subscribe: (args) => {
+        const { subscribe } = args.rootValue as Enveloped;
+        return sharedSubscriptions(args, subscribe) as ReturnType<typeof subscribe>;
+      },
       // The token comes in connectionParams; a bad one closes the socket with the reason.
       onConnect: async (ctx) => {
         try {

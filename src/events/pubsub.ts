@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
 import { createPubSub } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
@@ -36,7 +37,10 @@ export type PubSub = ReturnType<typeof createPubSub<Topics>> & {
  */
 export function createEventBus(redisUrl: string | undefined, log: Logger): PubSub {
   if (!redisUrl) {
-    return Object.assign(createPubSub<Topics>(), { ready: async () => true, close: async () => {} });
+    // A popular room has thousands of listeners on one topic; that is the design, not a leak.
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
+    return Object.assign(createPubSub<Topics>({ eventTarget: eventTarget as never }), { ready: async () => true, close: async () => {} });
   }
   // Redis needs one connection to publish and a separate one to subscribe. ioredis reconnects by itself;
   // while it is down, /readyz says so.

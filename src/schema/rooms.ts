@@ -104,12 +104,19 @@ builder.objectType(builder.objectRef<LiveSessionEvent>('SessionEndedEvent'), {
 });
 
 /** A stored gift event, then what it changed, in that order. */
-function* expand(item: RoomItem): Generator<LiveSessionEvent> {
-  if (item.kind !== 'gift') return yield item;
-  yield item;
-  if (item.event.leaderboard) yield { kind: 'leaderboard', event: item.event };
-  if (item.event.goal) yield { kind: 'goal', event: item.event };
+function expand(item: RoomItem): LiveSessionEvent[] {
+  if (item.kind !== 'gift') return [item];
+  let events = expansions.get(item.event);
+  if (!events) {
+    events = [item, ...(item.event.leaderboard ? [{ kind: 'leaderboard', event: item.event } as const] : []), ...(item.event.goal ? [{ kind: 'goal', event: item.event } as const] : [])];
+    expansions.set(item.event, events);
+  }
+  return events;
 }
+
+// Every subscriber gets the same objects for the same gift, so the fan-out can execute each once
+// (src/edge/shared-subscriptions.ts).
+const expansions = new WeakMap<RoomGiftEvent, LiveSessionEvent[]>();
 
 /**
  * The stream's items, each expanded, as an iterator whose return() reaches the stream at once. (Not an
