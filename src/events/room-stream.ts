@@ -39,10 +39,7 @@ const weight = (message: RoomMessage) => (message.kind === 'gifts' ? message.eve
  * counted, and subscribed, until someone gifted).
  */
 export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen, onClose }: Options): Promise<AsyncIterableIterator<RoomItem>> {
-  const session = await db.liveSession.findUnique({ where: { id: liveSessionId }, select: { status: true, lastSequence: true } });
-  if (!session) throw new NotFoundError('Live session');
-  if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
-  // Listen before reading, so nothing committed from here on can be missed.
+  // Listen before reading, so nothing committed (and no end announced) from the read on can be missed.
   const live = pubsub.subscribe('room', liveSessionId);
   const pending: RoomMessage[] = [];
   let pendingEvents = 0;
@@ -75,6 +72,15 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
       await live.return?.();
       await pump;
     })());
+  let session: { status: LiveSessionStatus; lastSequence: number } | null;
+  try {
+    session = await db.liveSession.findUnique({ where: { id: liveSessionId }, select: { status: true, lastSequence: true } });
+    if (!session) throw new NotFoundError('Live session');
+    if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+  } catch (error) {
+    await close();
+    throw error;
+  }
 
   async function* stream(): AsyncGenerator<RoomItem> {
     onOpen?.();

@@ -1,0 +1,50 @@
+import { graphql } from '../generated/index.js';
+
+/** What a live-room client sends: the room's stream, the wallet's, a gift, and the creator's end of the session. */
+
+export const RoomEvents = graphql(`
+  subscription RoomEvents($liveSessionId: ID!, $after: Int) {
+    liveSessionEvents(liveSessionId: $liveSessionId, after: $after) {
+      __typename
+      sequence
+      ... on GiftSentEvent {
+        sentGiftId
+        sender { id handle displayName }
+        gift { id name imageUrl animationUrl }
+        quantity
+        comboId
+        coins
+        diamonds
+        cashValue { currency amount }
+        sentAt
+      }
+      ... on LeaderboardChangedEvent { top { rank sender { id handle } coins } }
+      ... on GoalProgressEvent { goalCoins progressCoins reached }
+      ... on ViewerCountChangedEvent { viewers }
+    }
+  }
+`);
+
+export const WalletUpdates = graphql(`
+  subscription WalletUpdates { walletUpdated { coins diamonds diamondsCashValue { currency amount } } }
+`);
+
+export const SendRoomGift = graphql(`
+  mutation SendRoomGift($input: SendGiftInput!) {
+    sendGift(input: $input) {
+      __typename
+      ... on SentGift { id quantity comboId coins diamonds cashValue { currency amount } }
+      ... on Error { code message }
+    }
+  }
+`);
+
+export const EndRoomSession = graphql(`
+  mutation EndRoomSession($liveSessionId: ID!) {
+    endLiveSession(liveSessionId: $liveSessionId) {
+      __typename
+      ... on LiveSession { id status }
+      ... on Error { code message }
+    }
+  }
+`);
