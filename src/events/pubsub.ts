@@ -25,6 +25,11 @@ export type RoomMessage =
   | { kind: 'ended'; lastSequence: number };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & {
+  /**
+   * The newest event of a topic, for subscribers that refetch state (a profile, a wallet): a slow one
+   * skips to the latest instead of queueing, so it can neither fall behind nor hold memory.
+   */
+  latest<K extends 'userUpdated' | 'walletUpdated'>(topic: K, id: string): AsyncIterableIterator<Topics[K][1]>;
   /** Whether events can reach the other instances (always, in-process). */
   ready(): Promise<boolean>;
   close(): Promise<void>;
@@ -32,26 +37,64 @@ export type PubSub = ReturnType<typeof createPubSub<Topics>> & {
 
 /**
  * In-process by default; through Redis when a URL is given, so every instance sees every event.
- * Yoga's pub/sub fails a subscriber that falls 1024 events behind (RepeaterOverflowError) rather than
- * buffering for it without bound.
+ * Room streams drain their subscription at once into a bounded buffer of their own (room-stream.ts);
+ * state topics keep only the latest event (`latest`).
  */
 export function createEventBus(redisUrl: string | undefined, log: Logger): PubSub {
   if (!redisUrl) {
     // A popular room has thousands of listeners on one topic; that is the design, not a leak.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return Object.assign(createPubSub<Topics>({ eventTarget: eventTarget as never }), { ready: async () => true, close: async () => {} });
+    return Object.assign(createPubSub<Topics>({ eventTarget: eventTarget as never }), {
+      latest: latestOn(eventTarget),
+      ready: async () => true,
+      close: async () => {},
+    });
   }
   // Redis needs one connection to publish and a separate one to subscribe. ioredis reconnects by itself;
   // while it is down, /readyz says so.
   const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   for (const client of [publishClient, subscribeClient]) client.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
-  const pubsub = createPubSub<Topics>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
+  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
+  const pubsub = createPubSub<Topics>({ eventTarget });
   return Object.assign(pubsub, {
+    latest: latestOn(eventTarget as unknown as EventTarget),
     ready: async () => publishClient.status === 'ready' && subscribeClient.status === 'ready',
     close: async () => {
       await Promise.all([publishClient.quit(), subscribeClient.quit()]);
     },
   });
+}
+
+/** Topic names as Yoga's pub/sub spells them, so `latest` hears what `publish` sends. */
+function latestOn(target: EventTarget) {
+  return <T>(topic: string, id: string): AsyncIterableIterator<T> => {
+    const name = `${topic}:${id}`;
+    let latest: { value: T } | undefined;
+    let wake: (() => void) | undefined;
+    let closed = false;
+    const listener = (event: Event) => {
+      latest = { value: (event as CustomEvent<T>).detail };
+      wake?.();
+    };
+    target.addEventListener(name, listener);
+    const iterator: AsyncIterableIterator<T> = {
+      [Symbol.asyncIterator]: () => iterator,
+      async next() {
+        while (!latest && !closed) await new Promise<void>((resolve) => (wake = resolve));
+        if (closed) return { done: true, value: undefined };
+        const { value } = latest!;
+        latest = undefined;
+        return { done: false, value };
+      },
+      async return() {
+        closed = true;
+        target.removeEventListener(name, listener);
+        wake?.();
+        return { done: true, value: undefined };
+      },
+    };
+    return iterator;
+  };
 }

@@ -117,7 +117,7 @@ builder.subscriptionFields((t) => ({
     type: User,
     description: "The signed-in user's profile, each time it changes.",
     authScopes: { signedIn: true },
-    subscribe: (_root, _args, context) => context.pubsub.subscribe('userUpdated', context.viewer!.userId),
+    subscribe: (_root, _args, context) => context.pubsub.latest('userUpdated', context.viewer!.userId),
     resolve: (event, _args, context) => context.db.user.findUniqueOrThrow({ where: { id: event.userId } }),
   }),
 }));

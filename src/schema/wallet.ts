@@ -120,7 +120,7 @@ builder.subscriptionFields((t) => ({
     type: Wallet,
     description: "The signed-in user's wallet after each change (a purchase, a gift sent or received, a refund).",
     authScopes: { signedIn: true },
-    subscribe: (_root, _args, context) => context.pubsub.subscribe('walletUpdated', context.viewer!.userId),
+    subscribe: (_root, _args, context) => context.pubsub.latest('walletUpdated', context.viewer!.userId),
     resolve: async ({ userId }, _args, context) => ({ userId, ...(await balancesOf(context.db, userId)) }),
   }),
 }));
