@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Context, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
-import { createSharedSubscriptions } from './shared-subscriptions.js';
+import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
 export type ServerDeps = { services: Services; auth: Auth; log: Logger };
@@ -115,8 +115,8 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => {
-        const { subscribe } = args.rootValue as Enveloped;
-        return sharedSubscriptions(args, subscribe) as ReturnType<typeof subscribe>;
+        const { subscribe, delivery } = args.rootValue as Enveloped & { delivery: Delivery };
+        return sharedSubscriptions(args, subscribe, delivery) as ReturnType<typeof subscribe>;
       },
       // The token comes in connectionParams; a bad one closes the socket with the reason.
       onConnect: async (ctx) => {
@@ -129,7 +129,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
           return false;
         }
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const enveloped = yoga.getEnveloped({ viewer: ctx.extra.viewer ?? null, params } as object);
         let document;
         try {
@@ -145,7 +145,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
           operationName: params.operationName,
           variableValues: params.variables,
           contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe, delivery: { socket: ctx.extra.socket, id } },
         };
         return args;
       },

@@ -3,6 +3,7 @@ import { NotFoundError, OvationError, SessionNotLiveError } from '../domain/erro
 import type { RoomGiftEvent } from '../domain/rooms.js';
 import { LiveSessionStatus } from '../generated/prisma/client.js';
 import type { PubSub, RoomMessage } from './pubsub.js';
+import { listenToRoom } from './room-hub.js';
 
 export type RoomItem =
   | { kind: 'gift'; event: RoomGiftEvent }
@@ -40,37 +41,26 @@ const weight = (message: RoomMessage) => (message.kind === 'gifts' ? message.eve
  */
 export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen, onClose }: Options): Promise<AsyncIterableIterator<RoomItem>> {
   // Listen before reading, so nothing committed (and no end announced) from the read on can be missed.
-  const live = pubsub.subscribe('room', liveSessionId);
   const pending: RoomMessage[] = [];
   let pendingEvents = 0;
   let overflowed = false;
   let closed = false;
   let wake: (() => void) | undefined;
-  let failure: unknown;
-  const pump = (async () => {
-    try {
-      for await (const message of live) {
-        pending.push(message);
-        pendingEvents += weight(message);
-        wake?.();
-        // Stop listening: memory stays bounded, and the stream tells the subscriber to resume.
-        if (pendingEvents > MAX_PENDING_EVENTS) {
-          overflowed = true;
-          break;
-        }
-      }
-    } catch (error) {
-      failure = error;
-    }
+  const stopListening = listenToRoom(pubsub, liveSessionId, (message) => {
+    if (overflowed || closed) return;
+    pending.push(message);
+    pendingEvents += weight(message);
+    // Past the limit it stops taking messages: memory stays bounded, and the stream tells the
+    // subscriber to resume.
+    if (pendingEvents > MAX_PENDING_EVENTS) overflowed = true;
     wake?.();
-  })();
+  });
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       closed = true;
       wake?.();
-      await live.return?.();
-      await pump;
+      await stopListening();
     })());
   let session: { status: LiveSessionStatus; lastSequence: number } | null;
   try {
@@ -97,7 +87,6 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
         if (overflowed) throw new ResumeRequiredError(last);
         const message = pending.shift();
         if (!message) {
-          if (failure) throw failure;
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
           continue;

