@@ -50,9 +50,12 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
     if (overflowed || closed) return;
     pending.push(message);
     pendingEvents += weight(message);
-    // Past the limit it stops taking messages: memory stays bounded, and the stream tells the
-    // subscriber to resume.
-    if (pendingEvents > MAX_PENDING_EVENTS) overflowed = true;
+    // Past the limit it lets go of the room: memory stays bounded, and the stream tells the subscriber
+    // to resume.
+    if (pendingEvents > MAX_PENDING_EVENTS) {
+      overflowed = true;
+      void stopListening();
+    }
     wake?.();
   });
   let closing: Promise<void> | undefined;
