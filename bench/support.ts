@@ -2,11 +2,10 @@
 // and a way to fill wallets through the real purchase path.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createPrismaClient, type Database } from '../src/db/client.js';
-import { startEmbeddedPostgres } from '../src/db/embedded.js';
+import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { auditLedger } from '../src/domain/audit.js';
 import { createAuth } from '../src/edge/auth.js';
@@ -69,16 +68,6 @@ async function waitForReady(url: string, child: ChildProcess) {
   throw new Error('Server did not become ready');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs `work` over `items` with at most `limit` at once. */
 export async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {

@@ -46,7 +46,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
    * refusal that ended it (e.g. too far behind). return() reaches the stream at once.
    */
   function deliver(source: AsyncIterator<unknown>, args: ExecutionArgs, { socket, id }: Delivery): AsyncIterableIterator<ExecutionResult> {
-    const key = `${documentId(args.document)}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}`;
+    const key = operationKey(args);
     const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
     let stopped = false;
     const pumped = (async (): Promise<IteratorResult<ExecutionResult, undefined>> => {
@@ -83,7 +83,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
 
   /** Results one by one, each executed once for all subscribers (SSE, or graphql-ws without a socket). */
   function results(source: AsyncIterator<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
-    const key = `${documentId(args.document)}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}`;
+    const key = operationKey(args);
     let done = false;
     const iterator: AsyncIterableIterator<ExecutionResult> = {
       [Symbol.asyncIterator]: () => iterator,
@@ -126,6 +126,9 @@ const sequenceOf = (item: unknown): number | undefined => {
   const value = item as { event?: { sequence?: number }; sequence?: number };
   return value.event?.sequence ?? value.sequence;
 };
+
+/** Subscribers with equal keys get byte-identical results. */
+const operationKey = (args: ExecutionArgs) => `${documentId(args.document)}|${args.operationName ?? ''}|${JSON.stringify(args.variableValues ?? {})}`;
 
 // Yoga caches parsed documents, so subscribers sending the same operation share one document object.
 const documentIds = new WeakMap<object, number>();
