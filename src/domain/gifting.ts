@@ -129,7 +129,7 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
 
 type Settled = { gift: SentGift; fresh: boolean } | { error: unknown };
 
-type Accepted = { index: number; gift: SentGift; entry: EntryDraft; roomGift: RoomGift };
+type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift };
 
 async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): Promise<{ results: Settled[]; events: RoomGiftEvent[] }> {
   const claims = await claimKeys<{ sentGiftId: string }>(
@@ -166,7 +166,6 @@ async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): 
       const entryId = randomUUID();
       const sentGift: SentGift = { id: randomUUID(), entryId, createdAt: now, comboId: request.input.comboId ?? null, ...gift };
       accepted.push({
-        index,
         gift: sentGift,
         roomGift: {
           sentGift,
