@@ -28,7 +28,7 @@ export const DEFAULT_POLICY: Policy = {
 export const convertDown = (amount: bigint, rate: Rate): bigint => (amount * rate.numerator) / rate.denominator;
 
 /** An exact decimal string of amount x rate / 10^scale, e.g. 5 diamonds -> "0.025" US dollars. */
-export function exactDecimal(amount: bigint, rate: Rate, scale: number): string {
+function exactDecimal(amount: bigint, rate: Rate, scale: number): string {
   const numerator = amount * rate.numerator;
   const denominator = rate.denominator * 10n ** BigInt(scale);
   const whole = numerator / denominator;

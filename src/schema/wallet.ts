@@ -2,7 +2,7 @@ import { ForbiddenError, NotAuthenticatedError, ValidationError } from '../domai
 import { DIAMONDS_PER_COIN, USD_CENTS_PER_DIAMOND } from '../domain/policy.js';
 import { personalDailyLimit, setDailyLimit, spendDay } from '../domain/safeguards.js';
 import { balancesOf, type Balances } from '../domain/wallet.js';
-import { EntryKind } from '../generated/prisma/client.js';
+import { EntryKind, type User as UserRow } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
 import { SentGiftRef } from './gifting.js';
 import { AssetEnum, cashValueOf, CashValue, Rate } from './money.js';
@@ -37,36 +37,33 @@ const WalletActivity = builder.prismaNode('Posting', {
 type WalletOwner = { userId: string };
 type WalletShape = WalletOwner & Balances;
 
-const SpendingLimits = builder.objectRef<WalletOwner>('SpendingLimits').implement({
+type LimitHolder = Pick<UserRow, 'id' | 'dailyLimitCoins' | 'pendingDailyLimit' | 'pendingLimitActiveAt'>;
+const pendingRaise = (user: LimitHolder) => (user.pendingLimitActiveAt && user.pendingLimitActiveAt > new Date() ? user : null);
+
+const SpendingLimits = builder.objectRef<LimitHolder>('SpendingLimits').implement({
   description: 'What you may still spend. Lowering your limit applies at once; raising it waits out a cooling-off period.',
   fields: (t) => ({
     dailyLimitCoins: t.field({
       type: 'BigInt',
       nullable: true,
       description: 'Your own daily limit in force now; null when you have none.',
-      resolve: async ({ userId }, _args, context) => personalDailyLimit(await context.db.user.findUniqueOrThrow({ where: { id: userId } }), new Date()),
+      resolve: (user) => personalDailyLimit(user, new Date()),
     }),
     pendingDailyLimitCoins: t.field({
       type: 'BigInt',
       nullable: true,
-      resolve: async ({ userId }, _args, context) => {
-        const user = await context.db.user.findUniqueOrThrow({ where: { id: userId } });
-        return user.pendingLimitActiveAt && user.pendingLimitActiveAt > new Date() ? user.pendingDailyLimit : null;
-      },
+      resolve: (user) => pendingRaise(user)?.pendingDailyLimit ?? null,
     }),
     pendingFrom: t.field({
       type: 'DateTime',
       nullable: true,
       description: 'When a raised (or removed) limit takes effect.',
-      resolve: async ({ userId }, _args, context) => {
-        const user = await context.db.user.findUniqueOrThrow({ where: { id: userId } });
-        return user.pendingLimitActiveAt && user.pendingLimitActiveAt > new Date() ? user.pendingLimitActiveAt : null;
-      },
+      resolve: (user) => pendingRaise(user)?.pendingLimitActiveAt ?? null,
     }),
     spentTodayCoins: t.field({
       type: 'BigInt',
-      resolve: async ({ userId }, _args, context) =>
-        (await context.db.dailySpend.findUnique({ where: { userId_day: { userId, day: spendDay(new Date()) } } }))?.coins ?? 0n,
+      resolve: async ({ id }, _args, context) =>
+        (await context.db.dailySpend.findUnique({ where: { userId_day: { userId: id, day: spendDay(new Date()) } } }))?.coins ?? 0n,
     }),
     platformDailyCapCoins: t.field({ type: 'BigInt', resolve: (_owner, _args, context) => context.policy.platformDailyCapCoins }),
     platformWeeklyCapCoins: t.field({ type: 'BigInt', resolve: (_owner, _args, context) => context.policy.platformWeeklyCapCoins }),
@@ -84,7 +81,7 @@ const Wallet = builder.objectRef<WalletShape>('Wallet').implement({
       description: 'Coins owed after a chargeback; spending is blocked until purchases cover it.',
       resolve: (wallet) => (wallet.coins < 0n ? -wallet.coins : 0n),
     }),
-    limits: t.field({ type: SpendingLimits, resolve: ({ userId }) => ({ userId }) }),
+    limits: t.field({ type: SpendingLimits, resolve: ({ userId }, _args, context) => context.db.user.findUniqueOrThrow({ where: { id: userId } }) }),
     history: t.prismaConnection({
       type: 'Posting',
       cursor: 'id',
@@ -133,8 +130,7 @@ builder.mutationFields((t) => ({
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ForbiddenError, ValidationError] },
     resolve: async (_root, { dailyLimitCoins }, context) => {
-      await setDailyLimit(context.db, context.policy, context.viewer!.userId, dailyLimitCoins ?? null);
-      return { userId: context.viewer!.userId };
+      return setDailyLimit(context.db, context.policy, context.viewer!.userId, dailyLimitCoins ?? null);
     },
   }),
 }));
