@@ -202,7 +202,7 @@ try {
   clearInterval(rssSampler);
   const end = memoryOf(server.pid);
   if (process.env.BENCH_SERVER_PROFILE) {
-    fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, 'fanout-window.json'), JSON.stringify({ fromUs: Number(profileFrom), toUs: Number(profileTo) }));
+    fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, 'window.json'), JSON.stringify({ fromUs: Number(profileFrom), toUs: Number(profileTo) }));
   }
 
   const deliveryWindow = (report.lastReceipt - sendStarted) / 1000;

@@ -1,5 +1,7 @@
 // npm run bench:gifts: gifts per second over HTTP GraphQL against the trivial-query ceiling.
 // Target: gifts/s >= 70% of the ceiling, p99 < 100 ms, ledger audit clean.
+import fs from 'node:fs';
+import path from 'node:path';
 import autocannon from 'autocannon';
 import { Role } from '../src/generated/prisma/client.js';
 import { createBundle } from '../src/domain/bundles.js';
@@ -72,7 +74,12 @@ try {
   await run('Warm-up (gifts)', { requests: [giftRequest], duration: 3 });
   sent = 0;
   refusals.clear();
+  const profileFrom = process.hrtime.bigint() / 1000n;
   const gifts = await run('Gifts: sendGift', { requests: [giftRequest] });
+  if (process.env.BENCH_SERVER_PROFILE) {
+    const window = { fromUs: Number(profileFrom), toUs: Number(process.hrtime.bigint() / 1000n) };
+    fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, 'window.json'), JSON.stringify(window));
+  }
 
   const committed = await db.sentGift.count();
   const ratio = gifts.requests.average / ceiling.requests.average;

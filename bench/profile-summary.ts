@@ -1,6 +1,6 @@
 // Where a profiled server's CPU went: `tsx bench/profile-summary.ts <dir or .cpuprofile> [--all] [--top N]`.
 // Given a directory, reads its newest .cpuprofile and, unless --all, only the samples inside the window
-// bench/fanout.ts wrote there (fanout-window.json), so setup and subscribing do not blur the picture.
+// the benchmark wrote there (window.json: its measured phase), so setup and warm-up do not blur the picture.
 // Prints self time by package, the top functions by self and by inclusive time, and inclusive time by
 // package (what share of samples had that package anywhere on the stack).
 import fs from 'node:fs';
@@ -25,7 +25,7 @@ if (fs.statSync(target).isDirectory()) {
   const profiles = fs.readdirSync(target).filter((name) => name.endsWith('.cpuprofile'));
   if (profiles.length === 0) throw new Error(`No .cpuprofile in ${target}`);
   file = path.join(target, profiles.sort((a, b) => fs.statSync(path.join(target, b)).mtimeMs - fs.statSync(path.join(target, a)).mtimeMs)[0]!);
-  const windowFile = path.join(target, 'fanout-window.json');
+  const windowFile = path.join(target, 'window.json');
   if (!all && fs.existsSync(windowFile)) window = JSON.parse(fs.readFileSync(windowFile, 'utf8'));
 }
 const profile: Profile = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -115,7 +115,7 @@ function print(title: string, map: Map<string, number>, limit: number) {
 
 console.log(`Profile: ${file}`);
 console.log(
-  `${window ? 'Window (gifts being sent and delivered)' : 'Whole run'}: ${(spanUs / 1e6).toFixed(1)} s, busy ${(busyUs / 1e6).toFixed(2)} s = ` +
+  `${window ? 'Measured window' : 'Whole run'}: ${(spanUs / 1e6).toFixed(1)} s, busy ${(busyUs / 1e6).toFixed(2)} s = ` +
     `${((busyUs / spanUs) * 100).toFixed(0)}% of one core, idle ${(idleUs / 1e6).toFixed(2)} s. Percentages are of busy time.`,
 );
 if (window && busyUs + idleUs === 0) console.log('No samples in the window: was this profile written by the same run?');
