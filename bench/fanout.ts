@@ -14,7 +14,7 @@ import { startLiveSession } from '../src/domain/live-sessions.js';
 import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
-import { auth, inParallel, percentile, printAudit, startBenchServer } from './support.js';
+import { auth, cpuSecondsOf, inParallel, machineJiffies, memoryOf, percentile, printAudit, startBenchServer } from './support.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
@@ -34,28 +34,6 @@ if (fdLimit < SUBSCRIBERS + 1024) {
 }
 
 /** VmRSS and VmHWM (peak RSS since the process started) of a process, in kB. */
-function memoryOf(pid: number) {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: field('VmRSS'), peak: field('VmHWM') };
-}
-
-/** CPU seconds a process has used, in user space and in the kernel (socket writes are syscalls). */
-function cpuSecondsOf(pid: number) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
-  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // USER_HZ is 100 on Linux
-}
-
-/** Busy and total jiffies of the whole machine: others' work shows here, so the figures can be read with it. */
-function machineJiffies() {
-  const [, ...times] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const values = times.map(Number);
-  const idle = values[3]! + values[4]!;
-  const total = values.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
-}
-
 type Report = {
   connected: number; connectFailures: number; failureReasons: Record<string, number>; giftMessages: number; byType: Record<string, number>; rampMessages: number;
   firstReceipt: number; lastReceipt: number; p50: number; p99: number; p999: number; max: number;

@@ -10,7 +10,7 @@ import { startLiveSession } from '../src/domain/live-sessions.js';
 import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
-import { auth, inParallel, printAudit, startBenchServer } from './support.js';
+import { auth, cpuSecondsOf, inParallel, machineJiffies, postgresCpuSeconds, printAudit, startBenchServer } from './support.js';
 
 const SENDERS = Number(process.env.SENDERS ?? 1000);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
@@ -75,7 +75,16 @@ try {
   sent = 0;
   refusals.clear();
   const profileFrom = process.hrtime.bigint() / 1000n;
+  const cpuBefore = { server: cpuSecondsOf(server.pid), postgres: postgresCpuSeconds(), bench: process.cpuUsage(), machine: machineJiffies() };
   const gifts = await run('Gifts: sendGift', { requests: [giftRequest] });
+  const serverCpu = cpuSecondsOf(server.pid);
+  const bench = process.cpuUsage(cpuBefore.bench);
+  const machine = machineJiffies();
+  const share = (seconds: number) => `${((seconds / SECONDS) * 100).toFixed(0)}%`;
+  const cpuSplit =
+    `server ${share(serverCpu.user + serverCpu.system - cpuBefore.server.user - cpuBefore.server.system)}, ` +
+    `PostgreSQL ${share(postgresCpuSeconds() - cpuBefore.postgres)}, load generator ${share((bench.user + bench.system) / 1e6)} of a core; ` +
+    `machine ${(((machine.busy - cpuBefore.machine.busy) / (machine.total - cpuBefore.machine.total)) * 100).toFixed(0)}% busy`;
   if (process.env.BENCH_SERVER_PROFILE) {
     const window = { fromUs: Number(profileFrom), toUs: Number(process.hrtime.bigint() / 1000n) };
     fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, 'window.json'), JSON.stringify(window));
@@ -87,6 +96,7 @@ try {
   console.log(`Trivial query ceiling : ${ceiling.requests.average.toFixed(0)} req/s  p50 ${ceiling.latency.p50} ms  p99 ${ceiling.latency.p99} ms  errors ${ceiling.errors + ceiling.non2xx}`);
   console.log(`sendGift              : ${gifts.requests.average.toFixed(0)} gifts/s  p50 ${gifts.latency.p50} ms  p99 ${gifts.latency.p99} ms  errors ${gifts.errors + gifts.non2xx}`);
   console.log(`Gifts / ceiling       : ${(ratio * 100).toFixed(1)}%  (target >= 70%, p99 < 100 ms)`);
+  console.log(`CPU while gifting     : ${cpuSplit}`);
   console.log(`Gifts committed       : ${committed} in all (measured run: ${sent} sent, refusals ${JSON.stringify(Object.fromEntries(refusals))})`);
   const clean = await printAudit(db);
   const met = ratio >= 0.7 && gifts.latency.p99 < 100 && clean && refusals.size === 0;

@@ -1,6 +1,7 @@
 // Shared by the benchmarks: a production-mode server in its own process over an embedded PostgreSQL,
 // and a way to fill wallets through the real purchase path.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,3 +89,41 @@ export async function printAudit(db: Database): Promise<boolean> {
 }
 
 export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+export function memoryOf(pid: number) {
+  const status = fsSync.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: field('VmRSS'), peak: field('VmHWM') };
+}
+
+/** CPU seconds a process has used, in user space and in the kernel (socket writes are syscalls). */
+export function cpuSecondsOf(pid: number) {
+  const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // USER_HZ is 100 on Linux
+}
+
+/** Busy and total jiffies of the whole machine: others' work shows here, so the figures can be read with it. */
+export function machineJiffies() {
+  const [, ...times] = fsSync.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const values = times.map(Number);
+  const idle = values[3]! + values[4]!;
+  const total = values.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** CPU seconds used by every PostgreSQL process on the machine (the embedded server's backends). */
+export function postgresCpuSeconds(): number {
+  let seconds = 0;
+  for (const pid of fsSync.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const { user, system } = cpuSecondsOf(Number(pid));
+      seconds += user + system;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return seconds;
+}
