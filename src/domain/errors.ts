@@ -133,13 +133,20 @@ export class PaymentDeclinedError extends OvationError {
   }
 }
 
+export class PaymentProviderUnavailableError extends OvationError {
+  readonly code = 'PAYMENT_PROVIDER_UNAVAILABLE';
+  constructor() {
+    super('The payment provider did not answer. If you were charged, your coins arrive when it confirms the payment; buy again with a new key only if they do not.');
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => OvationError;
 
 const REPLAYABLE: Record<string, ErrorClass> = Object.fromEntries(
   [
     ValidationError, NotAuthenticatedError, ForbiddenError, NotFoundError, InsufficientCoinsError, OutstandingDebtError,
     SessionNotLiveError, GiftUnavailableError, BundleUnavailableError, AgeRestrictedError, SpendingLimitError,
-    AccountRestrictedError, PaymentDeclinedError,
+    AccountRestrictedError, PaymentDeclinedError, PaymentProviderUnavailableError,
   ].map((errorClass) => [errorClass.name, errorClass]),
 );
 

@@ -3,10 +3,10 @@ import type { Database } from '../db/client.js';
 import { transaction, type Tx } from '../db/transaction.js';
 import { Asset, EntryKind, PurchaseStatus, RestrictionKind, type Purchase } from '../generated/prisma/client.js';
 import { priceFor } from './bundles.js';
-import { BundleUnavailableError, IdempotencyInProgressError, NotFoundError, OvationError, PaymentDeclinedError } from './errors.js';
+import { BundleUnavailableError, IdempotencyInProgressError, NotFoundError, OvationError, PaymentDeclinedError, PaymentProviderUnavailableError } from './errors.js';
 import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from './idempotency.js';
 import { lockUserAccounts, PLATFORM, record, userAccountIds } from './ledger.js';
-import type { PaymentEvent, PaymentProvider } from './payments/provider.js';
+import type { ChargeResult, PaymentEvent, PaymentProvider } from './payments/provider.js';
 import type { Policy } from './policy.js';
 import { checkAge, checkNotRestricted } from './safeguards.js';
 import { validate } from './validation.js';
@@ -70,21 +70,31 @@ export async function purchaseCoins(
   }));
   if ('replayed' in started) return db.purchase.findUniqueOrThrow({ where: { id: replay(started.replayed).purchaseId } });
 
-  const charge = await provider.charge({
-    purchaseId: started.purchase.id,
-    amountMinor: started.purchase.amountMinor,
-    currency: started.purchase.currency,
-    paymentMethod: data.paymentMethod,
-  });
+  let charge: ChargeResult;
+  try {
+    charge = await provider.charge({
+      purchaseId: started.purchase.id,
+      amountMinor: started.purchase.amountMinor,
+      currency: started.purchase.currency,
+      paymentMethod: data.paymentMethod,
+    });
+  } catch (error) {
+    // The charge may or may not have happened. The purchase stays pending for the provider's webhook to
+    // settle; the key keeps this answer, so a retry neither charges twice nor waits forever.
+    const unavailable = new PaymentProviderUnavailableError();
+    await transaction(db, (tx) => storeOutcomes(tx, [{ callerId: buyerId, key: data.idempotencyKey, outcome: failure(unavailable) }]));
+    throw Object.assign(unavailable, { cause: error });
+  }
 
   const outcome = await transaction(db, async (tx) => {
+    // The provider's webhook may have settled the purchase already: only a pending one is settled here.
     const purchase = await tx.purchase.update({ where: { id: started.purchase.id }, data: { providerPaymentId: charge.providerPaymentId } });
-    let result: PurchaseOutcome = { ok: { purchaseId: purchase.id } };
-    if (charge.status === 'succeeded') await creditPurchase(tx, purchase);
-    if (charge.status === 'declined') {
+    if (purchase.status === PurchaseStatus.PENDING && charge.status === 'succeeded') await creditPurchase(tx, purchase);
+    if (purchase.status === PurchaseStatus.PENDING && charge.status === 'declined') {
       await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.DECLINED } });
-      result = failure(new PaymentDeclinedError(charge.declineReason));
     }
+    const declined = purchase.status === PurchaseStatus.DECLINED || (purchase.status === PurchaseStatus.PENDING && charge.status === 'declined');
+    const result: PurchaseOutcome = declined ? failure(new PaymentDeclinedError(charge.declineReason)) : { ok: { purchaseId: purchase.id } };
     await storeOutcomes(tx, [{ callerId: buyerId, key: data.idempotencyKey, outcome: result }]);
     return result;
   });
@@ -167,10 +177,14 @@ export async function applyPaymentEvent(db: Database, provider: PaymentProvider,
       INSERT INTO "WebhookEvent" (provider, "eventId", type) VALUES (${provider.name}, ${event.eventId}, ${event.type})
       ON CONFLICT DO NOTHING`;
     if (fresh === 0) return { result: 'duplicate', buyerId: null };
+    // By the provider's payment id, or, when the event beat purchaseCoins to storing that id, by our reference.
     const [locked] = await tx.$queryRaw<{ id: string }[]>`
-      SELECT id FROM "Purchase" WHERE provider = ${provider.name} AND "providerPaymentId" = ${event.providerPaymentId} FOR NO KEY UPDATE`;
+      SELECT id FROM "Purchase"
+      WHERE provider = ${provider.name}
+        AND ("providerPaymentId" = ${event.providerPaymentId} OR ("providerPaymentId" IS NULL AND id = ${event.purchaseId ?? null}::uuid))
+      FOR NO KEY UPDATE`;
     if (!locked) return { result: 'ignored', buyerId: null };
-    const purchase = await tx.purchase.findUniqueOrThrow({ where: { id: locked.id } });
+    const purchase = await tx.purchase.update({ where: { id: locked.id }, data: { providerPaymentId: event.providerPaymentId } });
     const applied = { result: 'applied', buyerId: purchase.buyerId } as const;
     const ignored = { result: 'ignored', buyerId: null } as const;
     switch (event.type) {

@@ -13,6 +13,7 @@ import {
   OutstandingDebtError,
   OvationError,
   PaymentDeclinedError,
+  PaymentProviderUnavailableError,
   SessionNotLiveError,
   SpendingLimitError,
   ValidationError,
@@ -101,6 +102,15 @@ for (const [errorClass, name] of [
 ] as const) {
   builder.objectType(errorClass as typeof NotFoundError, { name, interfaces: [ErrorInterface], fields: () => ({}) });
 }
+
+builder.objectType(PaymentProviderUnavailableError, {
+  name: 'PaymentProviderUnavailableError',
+  description:
+    'The payment provider did not answer, so whether the card was charged is not known yet. The purchase stays PENDING ' +
+    "and is settled by the provider's webhook: coins are credited once if the payment went through. Retrying with the same key gives this answer again.",
+  interfaces: [ErrorInterface],
+  fields: () => ({}),
+});
 
 /** Every refusal a money mutation can give, besides its own validation. */
 export const MONEY_ERRORS = [NotAuthenticatedError, ForbiddenError, ValidationError, NotFoundError, IdempotencyConflictError, IdempotencyInProgressError];

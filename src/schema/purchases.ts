@@ -1,5 +1,5 @@
 import { createBundle, priceSheet, repriceBundle, retireBundle, type PricedBundle } from '../domain/bundles.js';
-import { AccountRestrictedError, AgeRestrictedError, BundleUnavailableError, PaymentDeclinedError } from '../domain/errors.js';
+import { AccountRestrictedError, AgeRestrictedError, BundleUnavailableError, PaymentDeclinedError, PaymentProviderUnavailableError } from '../domain/errors.js';
 import { purchaseCoins } from '../domain/purchases.js';
 import { hasRole } from '../domain/viewer.js';
 import { PurchaseStatus, Role } from '../generated/prisma/client.js';
@@ -108,7 +108,7 @@ builder.mutationFields((t) => ({
     description: 'Buys a coin bundle at your regional price. Coins are credited once, when the payment succeeds.',
     args: { input: t.arg({ type: PurchaseInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [...MONEY_ERRORS, BundleUnavailableError, PaymentDeclinedError, AgeRestrictedError, AccountRestrictedError] },
+    errors: { types: [...MONEY_ERRORS, BundleUnavailableError, PaymentDeclinedError, PaymentProviderUnavailableError, AgeRestrictedError, AccountRestrictedError] },
     resolve: async (_root, { input }, context) => {
       const purchase = await purchaseCoins(context.db, context.policy, context.payments, context.viewer!.userId, {
         bundleId: idOf(input.bundleId, 'CoinBundle', 'bundleId'),

@@ -7,11 +7,15 @@ export type PaymentProvider = {
   readWebhook(rawBody: string, headers: Headers, now: Date): PaymentEvent;
 };
 
+/**
+ * `purchaseId` is Ovation's reference for the payment: the provider keeps it with the payment (its
+ * idempotency key and metadata) and echoes it in its webhooks, which may arrive before `charge` returns.
+ */
 export type ChargeRequest = { purchaseId: string; amountMinor: bigint; currency: string; paymentMethod: string };
 export type ChargeResult = { status: 'succeeded' | 'declined' | 'pending'; providerPaymentId: string; declineReason?: string };
 
 export type PaymentEventType = 'payment.succeeded' | 'payment.failed' | 'payment.refunded' | 'payment.charged_back';
-export type PaymentEvent = { eventId: string; type: PaymentEventType; providerPaymentId: string };
+export type PaymentEvent = { eventId: string; type: PaymentEventType; providerPaymentId: string; purchaseId?: string };
 
 export class WebhookRejectedError extends Error {
   override name = 'WebhookRejectedError';

@@ -16,7 +16,7 @@ const TOLERANCE_SECONDS = 5 * 60;
 const event = z.object({
   id: z.string().min(1),
   type: z.enum(['payment.succeeded', 'payment.failed', 'payment.refunded', 'payment.charged_back']),
-  data: z.object({ paymentId: z.string().min(1) }),
+  data: z.object({ paymentId: z.string().min(1), purchaseId: z.uuid().optional() }),
 });
 
 /** The sandbox's payment id for a purchase: deterministic, so tests and demos can send its webhooks. */
@@ -57,7 +57,7 @@ export function createSandboxProvider(webhookSecret: string): PaymentProvider {
       } catch {
         throw new WebhookRejectedError('Unreadable event');
       }
-      return { eventId: parsed.id, type: parsed.type, providerPaymentId: parsed.data.paymentId } satisfies PaymentEvent;
+      return { eventId: parsed.id, type: parsed.type, providerPaymentId: parsed.data.paymentId, purchaseId: parsed.data.purchaseId } satisfies PaymentEvent;
     },
   };
 }
