@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { NotFoundError, OvationError, SessionNotLiveError } from '../domain/errors.js';
+import { NotFoundError, OvationError, SessionNotLiveError, ValidationError } from '../domain/errors.js';
 import type { RoomGiftEvent } from '../domain/rooms.js';
 import { LiveSessionStatus } from '../generated/prisma/client.js';
 import type { PubSub, RoomMessage } from './pubsub.js';
@@ -70,6 +70,11 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
     session = await db.liveSession.findUnique({ where: { id: liveSessionId }, select: { status: true, lastSequence: true } });
     if (!session) throw new NotFoundError('Live session');
     if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+    // A sequence the room has not reached was never seen by this client: resuming from it would skip
+    // the gifts up to it without a word.
+    if (after !== null && (after < 0 || after > session.lastSequence)) {
+      throw new ValidationError([{ field: 'after', message: `must be a sequence this room has reached (0 to ${session.lastSequence})` }]);
+    }
   } catch (error) {
     await close();
     throw error;

@@ -200,6 +200,25 @@ describe('opening and closing a room stream', () => {
     expect(await room.ended).toEqual({});
   });
 
+  test('resuming after a sequence the room has not reached is refused, not a silent skip', async () => {
+    const { session } = await createLiveCreator(db);
+    const fan = await createFundedViewer(db, 100n);
+    await sendGift(server.url, fan, session, rose!);
+    const liveSessionId = gid('LiveSession', session.id);
+
+    for (const after of [2, -1]) {
+      const room = subscribe(openSocket(server.url), RoomEvents, { liveSessionId, after });
+      expect((await room.next()).errors).toEqual([
+        expect.objectContaining({ message: expect.stringContaining('after: must be a sequence this room has reached (0 to 1)'), extensions: { code: 'VALIDATION_FAILED' } }),
+      ]);
+      expect(await room.ended).toEqual({});
+    }
+    const resumed = subscribe(openSocket(server.url), RoomEvents, { liveSessionId, after: 1 });
+    await sendGift(server.url, fan, session, rose!);
+    expect(sequencesOf(await readUntil(resumed, (events) => sequencesOf(events).length === 1))).toEqual([2]);
+    await expectCleanAudit(db);
+  });
+
   test('an id that is not a live session id is refused as invalid input', async () => {
     const user = await createUser(db);
     const room = subscribe(openSocket(server.url), RoomEvents, { liveSessionId: gid('User', user.id) });
