@@ -22,6 +22,7 @@ export type Topics = {
 export type RoomMessage =
   | { kind: 'gifts'; events: RoomGiftEvent[] }
   | { kind: 'viewers'; viewers: number }
+  | { kind: 'goalSet'; goalCoins: string; progressCoins: string }
   | { kind: 'ended'; lastSequence: number };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & {

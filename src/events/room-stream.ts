@@ -8,6 +8,7 @@ import { listenToRoom } from './room-hub.js';
 export type RoomItem =
   | { kind: 'gift'; event: RoomGiftEvent }
   | { kind: 'viewers'; viewers: number; sequence: number }
+  | { kind: 'goalSet'; goalCoins: string; progressCoins: string; sequence: number }
   | { kind: 'ended'; sequence: number };
 
 /**
@@ -101,6 +102,7 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
         }
         pendingEvents -= weight(message);
         if (message.kind === 'viewers') yield { kind: 'viewers', viewers: message.viewers, sequence: last };
+        if (message.kind === 'goalSet') yield { ...message, sequence: last };
         if (message.kind === 'ended') {
           for await (const event of replay(db, liveSessionId, last, message.lastSequence)) {
             yield { kind: 'gift', event };

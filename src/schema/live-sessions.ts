@@ -96,11 +96,14 @@ builder.mutationFields((t) => ({
   setLiveSessionGoal: t.field({
     type: LiveSessionRef,
     description:
-      "The session's creator sets (or replaces) its coin goal. It must be above the coins gifted so far and starts unreached; the gift that reaches it is announced once (GoalProgressEvent, reached: true).",
+      "The session's creator sets (or replaces) its coin goal. It must be above the coins gifted so far and starts unreached. The room hears it at once (GoalProgressEvent, reached: false), and the gift that reaches it once (reached: true).",
     args: { liveSessionId: t.arg.id(), goalCoins: t.arg({ type: 'BigInt' }) },
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ForbiddenError, NotFoundError, ValidationError, SessionNotLiveError] },
-    resolve: (_root, { liveSessionId, goalCoins }, context) =>
-      setLiveSessionGoal(context.db, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId'), { goalCoins }),
+    resolve: async (_root, { liveSessionId, goalCoins }, context) => {
+      const session = await setLiveSessionGoal(context.db, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId'), { goalCoins });
+      context.pubsub.publish('room', session.id, { kind: 'goalSet', goalCoins: session.goalCoins!.toString(), progressCoins: session.totalCoins.toString() });
+      return session;
+    },
   }),
 }));

@@ -11,6 +11,7 @@ type LiveSessionEvent =
   | { kind: 'leaderboard'; event: RoomGiftEvent }
   | { kind: 'goal'; event: RoomGiftEvent }
   | { kind: 'viewers'; viewers: number; sequence: number }
+  | { kind: 'goalSet'; goalCoins: string; progressCoins: string; sequence: number }
   | { kind: 'ended'; sequence: number };
 
 const RoomEventInterface = builder.interfaceRef<LiveSessionEvent>('RoomEvent').implement({
@@ -40,6 +41,7 @@ const RoomGift = builder.objectRef<RoomGiftEvent['sentGift']['gift']>('RoomGift'
 });
 
 const giftOf = (item: LiveSessionEvent) => (item as { event: RoomGiftEvent }).event;
+const goalOf = (item: LiveSessionEvent) => (item.kind === 'goalSet' ? { ...item, reached: false } : giftOf(item).goal!);
 
 builder.objectType(builder.objectRef<LiveSessionEvent>('GiftSentEvent'), {
   interfaces: [RoomEventInterface],
@@ -80,12 +82,12 @@ builder.objectType(builder.objectRef<LiveSessionEvent>('LeaderboardChangedEvent'
 
 builder.objectType(builder.objectRef<LiveSessionEvent>('GoalProgressEvent'), {
   interfaces: [RoomEventInterface],
-  isTypeOf: (item) => (item as LiveSessionEvent).kind === 'goal',
-  description: "Progress towards the creator's coin goal; `reached` is true exactly once.",
+  isTypeOf: (item) => ['goal', 'goalSet'].includes((item as LiveSessionEvent).kind),
+  description: "Progress towards the creator's coin goal: when the creator sets it, then after each gift towards it; `reached` is true exactly once.",
   fields: (t) => ({
-    goalCoins: t.field({ type: 'BigInt', resolve: (item) => BigInt(giftOf(item).goal!.goalCoins) }),
-    progressCoins: t.field({ type: 'BigInt', resolve: (item) => BigInt(giftOf(item).goal!.progressCoins) }),
-    reached: t.boolean({ resolve: (item) => giftOf(item).goal!.reached }),
+    goalCoins: t.field({ type: 'BigInt', resolve: (item) => BigInt(goalOf(item).goalCoins) }),
+    progressCoins: t.field({ type: 'BigInt', resolve: (item) => BigInt(goalOf(item).progressCoins) }),
+    reached: t.boolean({ resolve: (item) => goalOf(item).reached }),
   }),
 });
 

@@ -48,3 +48,11 @@ export const EndRoomSession = graphql(`
     }
   }
 `);
+
+export const RoomSetGoal = graphql(`
+  mutation RoomSetGoal($liveSessionId: ID!, $goalCoins: BigInt!) {
+    setLiveSessionGoal(liveSessionId: $liveSessionId, goalCoins: $goalCoins) {
+      __typename
+    }
+  }
+`);

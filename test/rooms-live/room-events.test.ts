@@ -3,13 +3,14 @@ import type { FormattedExecutionResult } from 'graphql';
 import { describe, expect, test } from 'vitest';
 import type { RoomEventsSubscription, WalletUpdatesSubscription } from '../generated/graphql.js';
 import { gid } from '../support/gifting.js';
+import { ok } from '../support/graphql.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { subscribeOverSse } from '../support/sse.js';
 import { createUser, tokenFor } from '../support/users.js';
 import { publishUntilReceived } from '../support/wait.js';
 import { bearer, openSocket, subscribe, type Subscription } from '../support/ws.js';
-import { RoomEvents, WalletUpdates } from './documents.js';
+import { RoomEvents, RoomSetGoal, WalletUpdates } from './documents.js';
 import { endSession, isGiftSent, isViewerCount, readToCompletion, readUntil, sendGift, sequencesOf, watchRoom, type RoomEvent } from './support.js';
 
 // What a live room's clients see, event by event, over graphql-ws (and SSE).
@@ -139,6 +140,25 @@ describe('what a gift looks like in the room', () => {
     expect(progress.at(-1)).toBe(coinsThrough);
     expect(sequencesOf(events)).toHaveLength(22);
     expect((await db.liveSession.findUniqueOrThrow({ where: { id: session.id } })).goalReachedAt).not.toBeNull();
+    await expectCleanAudit(db);
+  });
+});
+
+describe('a goal the creator sets', () => {
+  test('is heard in the room at once, with the progress so far, before any gift towards it', async () => {
+    const { creator, session } = await createLiveCreator(db);
+    const fan = await createFundedViewer(db, 100n);
+    await sendGift(server.url, fan, session, heart!);
+    const room = watchRoom(openSocket(server.url), session, 1);
+    await readUntil(room, (events) => events.some(isViewerCount));
+
+    const set = await ok(server.url, RoomSetGoal, { liveSessionId: gid('LiveSession', session.id), goalCoins: '40' }, { token: await tokenFor(creator) });
+    expect(set.setLiveSessionGoal.__typename).toBe('LiveSession');
+
+    const events = await readUntil(room, (seen) => seen.some((event) => event.__typename === 'GoalProgressEvent'));
+    expect(events.filter((event) => event.__typename === 'GoalProgressEvent')).toEqual([
+      { __typename: 'GoalProgressEvent', sequence: 1, goalCoins: '40', progressCoins: '5', reached: false },
+    ]);
     await expectCleanAudit(db);
   });
 });
