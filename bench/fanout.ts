@@ -33,7 +33,6 @@ if (fdLimit < SUBSCRIBERS + 1024) {
   process.exit(1);
 }
 
-/** VmRSS and VmHWM (peak RSS since the process started) of a process, in kB. */
 type Report = {
   connected: number; connectFailures: number; failureReasons: Record<string, number>; giftMessages: number; byType: Record<string, number>; rampMessages: number;
   firstReceipt: number; lastReceipt: number; p50: number; p99: number; p999: number; max: number;

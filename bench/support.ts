@@ -90,6 +90,7 @@ export async function printAudit(db: Database): Promise<boolean> {
 
 export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
+/** VmRSS and VmHWM (peak RSS since the process started) of a process, in kB. */
 export function memoryOf(pid: number) {
   const status = fsSync.readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
