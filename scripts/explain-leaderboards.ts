@@ -6,7 +6,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { execute, parse } from 'graphql';
 import pg from 'pg';
@@ -19,7 +18,7 @@ import { createSandboxProvider } from '../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { createPresence } from '../src/events/presence.js';
 import { createEventBus } from '../src/events/pubsub.js';
-import { PrismaClient } from '../src/generated/prisma/client.js';
+import { createPrismaClient } from '../src/db/client.js';
 import { createLogger } from '../src/logger.js';
 import type { Context } from '../src/schema/context.js';
 import { schema } from '../src/schema/index.js';
@@ -89,8 +88,9 @@ const client = new pg.Client({ connectionString: cluster.url });
 const log = createLogger('silent');
 const pubsub = createEventBus(undefined, log);
 const statements: Statement[] = [];
-const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: cluster.url }), log: [{ emit: 'event', level: 'query' }] });
-db.$on('query', (event) => statements.push({ query: event.query, params: JSON.parse(event.params) as unknown[] }));
+const db = createPrismaClient(cluster.url, 10, {
+  onQuery: (event) => statements.push({ query: event.query, params: JSON.parse(event.params) as unknown[] }),
+});
 const presence = createPresence(db, pubsub, log);
 try {
   await applyMigrations(cluster.url);

@@ -1,8 +1,16 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '../generated/prisma/client.js';
+import pg from 'pg';
+import { PrismaClient, type Prisma } from '../generated/prisma/client.js';
 
-export type Database = PrismaClient;
+/** Prisma, and the pg pool under it for the one path that talks to the driver directly (see driver.ts). */
+export type Database = PrismaClient & { readonly driver: pg.Pool };
 
-export function createPrismaClient(databaseUrl: string, poolSize: number): Database {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }) });
+/** `onQuery` sees every statement Prisma sends (tools and tests that count statements use it). */
+export function createPrismaClient(databaseUrl: string, poolSize: number, { onQuery }: { onQuery?: (event: Prisma.QueryEvent) => void } = {}): Database {
+  const driver = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  const adapter = new PrismaPg(driver, { disposeExternalPool: true });
+  if (!onQuery) return Object.assign(new PrismaClient({ adapter }), { driver });
+  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  prisma.$on('query', onQuery);
+  return Object.assign(prisma, { driver });
 }

@@ -1,4 +1,5 @@
 import type { Database } from './client.js';
+import { driverTx, type SqlTx } from './driver.js';
 import { Prisma } from '../generated/prisma/client.js';
 
 export type Tx = Prisma.TransactionClient;
@@ -8,15 +9,20 @@ const MAX_ATTEMPTS = 8;
 /**
  * The one way to run a unit of work: every check and effect of one request inside one transaction.
  * A serialization failure or deadlock is retried (with jittered back-off), never surfaced to the caller.
+ * With `driver: true` the work gets a raw-SQL transaction straight on the pool (driver.ts): for the gift
+ * batch, whose statements are all raw SQL.
  */
+export function transaction<T>(db: Database, work: (tx: SqlTx) => Promise<T>, options: { driver: true }): Promise<T>;
+export function transaction<T>(db: Database, work: (tx: Tx) => Promise<T>, options?: { isolationLevel?: Prisma.TransactionIsolationLevel }): Promise<T>;
 export async function transaction<T>(
   db: Database,
-  work: (tx: Tx) => Promise<T>,
+  work: (tx: Tx & SqlTx) => Promise<T>,
   // PostgreSQL's default, READ COMMITTED, unless asked: naming a level costs a round trip of its own.
-  { isolationLevel }: { isolationLevel?: Prisma.TransactionIsolationLevel } = {},
+  { isolationLevel, driver }: { isolationLevel?: Prisma.TransactionIsolationLevel; driver?: true } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
+      if (driver) return await onDriver(db, work as (tx: SqlTx) => Promise<T>);
       return await db.$transaction(work, { ...(isolationLevel ? { isolationLevel } : {}), maxWait: 10_000, timeout: 30_000 });
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
@@ -25,13 +31,33 @@ export async function transaction<T>(
   }
 }
 
-// 40001 serialization_failure, 40P01 deadlock_detected; Prisma reports them as P2034 or as raw codes.
+async function onDriver<T>(db: Database, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+  const client = await db.driver.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(driverTx(client));
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A connection that cannot even roll back is dropped from the pool rather than reused.
+    await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+// 40001 serialization_failure, 40P01 deadlock_detected; Prisma reports them as P2034 or as raw codes,
+// pg as the error's code.
 function isRetryable(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (error.code === 'P2034') return true;
     const code = (error.meta as { code?: string } | undefined)?.code;
     if (code === '40001' || code === '40P01') return true;
   }
+  const code = (error as { code?: unknown })?.code;
+  if (code === '40001' || code === '40P01') return true;
   const text = String((error as Error)?.message ?? '');
   return /40001|40P01|could not serialize access|deadlock detected/.test(text);
 }

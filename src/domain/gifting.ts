@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { combine } from '../db/combine.js';
-import { transaction, type Tx } from '../db/transaction.js';
+import type { SqlTx } from '../db/driver.js';
+import { transaction } from '../db/transaction.js';
 import { Asset, EntryKind, LiveSessionStatus, Prisma, RestrictionKind, type Gift, type SentGift, type User } from '../generated/prisma/client.js';
 import {
   GiftUnavailableError,
@@ -96,7 +97,7 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
   async function run(batch: Request[]) {
     let applied: { results: Settled[]; events: RoomGiftEvent[] };
     try {
-      applied = await transaction(db, (tx) => applyBatch(tx, policy, batch, now()));
+      applied = await transaction(db, (tx) => applyBatch(tx, policy, batch, now()), { driver: true });
     } catch (error) {
       // An unexpected failure must not sink the other gifts with it: each is retried on its own. A
       // session that ended meanwhile is seen as ended by the retry, which refuses its gifts.
@@ -131,7 +132,7 @@ type Settled = { gift: SentGift; fresh: boolean } | { error: unknown };
 
 type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift };
 
-async function applyBatch(tx: Tx, policy: Policy, batch: Request[], now: Date): Promise<{ results: Settled[]; events: RoomGiftEvent[] }> {
+async function applyBatch(tx: SqlTx, policy: Policy, batch: Request[], now: Date): Promise<{ results: Settled[]; events: RoomGiftEvent[] }> {
   const claims = await claimKeys<{ sentGiftId: string }>(
     tx,
     batch.map(({ senderId, input }) => ({ callerId: senderId, key: input.idempotencyKey, operation: 'sendGift', input: { ...input, idempotencyKey: undefined } })),
@@ -274,7 +275,7 @@ function checkGift({ policy, now, sender, wallet, spent, session, gift, input }:
  * spending this day and week, the sessions with their creators and the creators' diamond accounts
  * (opened on first use), the gifts.
  */
-async function loadContexts(tx: Tx, requests: Request[], day: Date): Promise<GiftContext[]> {
+async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<GiftContext[]> {
   const weekStart = new Date(day.getTime() - 6 * 86_400_000);
   const senders = requests.map((r) => r.senderId);
   const sessions = requests.map((r) => r.input.liveSessionId);
@@ -343,7 +344,7 @@ async function loadContexts(tx: Tx, requests: Request[], day: Date): Promise<Gif
 }
 
 /** A creator's diamond account that another transaction opened while this batch read (rare). */
-async function openDiamondAccount(tx: Tx, creatorId: string): Promise<string> {
+async function openDiamondAccount(tx: SqlTx, creatorId: string): Promise<string> {
   return (await userAccountIds(tx, [creatorId], Asset.DIAMOND)).get(creatorId)!;
 }
 
@@ -364,10 +365,10 @@ function sentGiftWrites(gifts: SentGift[], day: Date): Record<string, Prisma.Sql
   };
 }
 
-async function replayGifts(tx: Tx, replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[], results: Settled[]) {
+async function replayGifts(tx: SqlTx, replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[], results: Settled[]) {
   if (replays.length === 0) return;
   const ids = replays.flatMap(({ outcome }) => ('ok' in outcome ? [outcome.ok.sentGiftId] : []));
-  const gifts = new Map((await tx.sentGift.findMany({ where: { id: { in: ids } } })).map((gift) => [gift.id, gift]));
+  const gifts = new Map((await tx.$queryRaw<SentGift[]>`SELECT * FROM "SentGift" WHERE id = ANY(${ids}::uuid[])`).map((gift) => [gift.id, gift]));
   for (const { index, outcome } of replays) {
     try {
       const { sentGiftId } = replay(outcome);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Tx } from '../db/transaction.js';
+import type { SqlTx } from '../db/driver.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { errorFromJson, errorToJson, IdempotencyConflictError, IdempotencyInProgressError, OvationError } from './errors.js';
 
@@ -18,7 +18,7 @@ export type ClaimResult<T> = { kind: 'first' } | { kind: 'replay'; outcome: Outc
  * Claims keys inside the caller's transaction. A key another transaction holds uncommitted makes this
  * one wait for it, so concurrent retries resolve to one effect. Keys are claimed in a fixed order.
  */
-export async function claimKeys<T>(tx: Tx, claims: Claim[]): Promise<ClaimResult<T>[]> {
+export async function claimKeys<T>(tx: SqlTx, claims: Claim[]): Promise<ClaimResult<T>[]> {
   if (claims.length === 0) return [];
   const hashes = claims.map((claim) => requestHash(claim.operation, claim.input));
   const order = claims.map((_, index) => index).sort((a, b) => compareKeys(claims[a]!, claims[b]!));
@@ -32,9 +32,10 @@ export async function claimKeys<T>(tx: Tx, claims: Claim[]): Promise<ClaimResult
   const fresh = new Set(inserted.map((row) => `${row.callerId}/${row.key}`));
   const seenBefore = claims.filter((claim) => !fresh.has(`${claim.callerId}/${claim.key}`));
   const existing = seenBefore.length
-    ? await tx.idempotencyKey.findMany({
-        where: { OR: seenBefore.map(({ callerId, key }) => ({ callerId, key })) },
-      })
+    ? await tx.$queryRaw<{ callerId: string; key: string; operation: string; requestHash: string; outcome: unknown }[]>`
+        SELECT k."callerId", k.key, k.operation, k."requestHash", k.outcome FROM "IdempotencyKey" k
+        JOIN unnest(${seenBefore.map((c) => c.callerId)}::uuid[], ${seenBefore.map((c) => c.key)}::text[]) AS s("callerId", key)
+          ON k."callerId" = s."callerId" AND k.key = s.key`
     : [];
   const byKey = new Map(existing.map((row) => [`${row.callerId}/${row.key}`, row]));
   return claims.map((claim, index) => {
@@ -49,7 +50,7 @@ export async function claimKeys<T>(tx: Tx, claims: Claim[]): Promise<ClaimResult
 }
 
 /** Stores what claimed calls ended in (a result or a refusal) with their keys. */
-export async function storeOutcomes<T>(tx: Tx, items: { callerId: string; key: string; outcome: Outcome<T> }[]): Promise<void> {
+export async function storeOutcomes<T>(tx: SqlTx, items: { callerId: string; key: string; outcome: Outcome<T> }[]): Promise<void> {
   if (items.length > 0) await tx.$executeRaw(outcomesWrite(items));
 }
 

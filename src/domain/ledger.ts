@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Tx } from '../db/transaction.js';
+import type { SqlTx } from '../db/driver.js';
 import { combine } from '../db/combine.js';
 import { Asset, Prisma, type EntryKind } from '../generated/prisma/client.js';
 
@@ -66,7 +66,7 @@ export function entryWrites(drafts: EntryDraft[]): { writes: { entries: Prisma.S
  * coins, user diamonds, then platform) so concurrent transactions never deadlock, and with NO KEY UPDATE:
  * a posting's foreign key holds KEY SHARE on its account, which FOR UPDATE would wait on.
  */
-export async function applyBalances(tx: Tx, changes: BalanceChanges, mayGoNegative: string[] = []): Promise<void> {
+export async function applyBalances(tx: SqlTx, changes: BalanceChanges, mayGoNegative: string[] = []): Promise<void> {
   const ids = [...changes.keys()].sort((a, b) => lockRank(a, changes) - lockRank(b, changes) || a.localeCompare(b));
   if (ids.length === 0) return;
   const amounts = ids.map((id) => changes.get(id)!.amount.toString());
@@ -91,7 +91,7 @@ function lockRank(id: string, changes: BalanceChanges): number {
 }
 
 /** Writes entries and applies their balances: the whole of one money movement. */
-export async function record(tx: Tx, drafts: EntryDraft[], mayGoNegative: string[] = []): Promise<string[]> {
+export async function record(tx: SqlTx, drafts: EntryDraft[], mayGoNegative: string[] = []): Promise<string[]> {
   const { writes, entryIds, changes } = entryWrites(drafts);
   await tx.$executeRaw(combine(writes));
   await applyBalances(tx, changes, mayGoNegative);
@@ -102,7 +102,7 @@ export async function record(tx: Tx, drafts: EntryDraft[], mayGoNegative: string
  * Each user's account for an asset, opened on first use, in one statement for any number of users and
  * without locking existing rows (a popular creator's account is hot).
  */
-export async function userAccountIds(tx: Tx, userIds: string[], asset: Asset): Promise<Map<string, string>> {
+export async function userAccountIds(tx: SqlTx, userIds: string[], asset: Asset): Promise<Map<string, string>> {
   const wanted = [...new Set(userIds)].sort();
   const found = new Map<string, string>();
   // A second pass finds an account another transaction opened while this statement ran.
@@ -123,7 +123,7 @@ export async function userAccountIds(tx: Tx, userIds: string[], asset: Asset): P
 }
 
 /** The user's account ids for each asset and their balances, locked for this transaction. */
-export async function lockUserAccounts(tx: Tx, userIds: string[], asset: Asset): Promise<Map<string, { accountId: string; balance: bigint }>> {
+export async function lockUserAccounts(tx: SqlTx, userIds: string[], asset: Asset): Promise<Map<string, { accountId: string; balance: bigint }>> {
   const sorted = [...new Set(userIds)].sort();
   const rows = await tx.$queryRaw<{ id: string; userId: string; balance: bigint }[]>`
     SELECT id, "userId", balance FROM "Account"

@@ -1,4 +1,4 @@
-import type { Tx } from '../db/transaction.js';
+import type { SqlTx } from '../db/driver.js';
 import { Prisma, type SentGift } from '../generated/prisma/client.js';
 import { diamondsInUsd } from './policy.js';
 import { spendDay } from './safeguards.js';
@@ -78,7 +78,7 @@ export function supportWrites(gifts: RoomGift[], now: Date): { writes: Record<st
  * SessionEndedMeanwhileError if a session ended after the gifts were checked (the caller then retries
  * them one by one).
  */
-export async function recordRoomEvents(tx: Tx, gifts: RoomGift[], newGifters: Record<string, number>, now: Date): Promise<RoomGiftEvent[]> {
+export async function recordRoomEvents(tx: SqlTx, gifts: RoomGift[], newGifters: Record<string, number>, now: Date): Promise<RoomGiftEvent[]> {
   if (gifts.length === 0) return [];
   const bySession = new Map<string, RoomGift[]>();
   for (const gift of gifts) bySession.set(gift.sentGift.liveSessionId, [...(bySession.get(gift.sentGift.liveSessionId) ?? []), gift]);

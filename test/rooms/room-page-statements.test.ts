@@ -1,12 +1,11 @@
 import type { ResultOf } from '@graphql-typed-document-node/core';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { execute } from 'graphql';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { createPresence } from '../../src/events/presence.js';
 import { createEventBus } from '../../src/events/pubsub.js';
-import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { createPrismaClient } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
 import type { Context } from '../../src/schema/context.js';
 import { schema } from '../../src/schema/index.js';
@@ -22,8 +21,7 @@ const { url, db } = await createTestDatabase();
 
 /** A Prisma client that records every SQL statement it sends. */
 const statements: string[] = [];
-const counted = new PrismaClient({ adapter: new PrismaPg({ connectionString: url }), log: [{ emit: 'event', level: 'query' }] });
-counted.$on('query', (event) => statements.push(event.query));
+const counted = createPrismaClient(url, 10, { onQuery: (event) => statements.push(event.query) });
 
 const log = createLogger('silent');
 const pubsub = createEventBus(undefined, log);

@@ -1,0 +1,47 @@
+import pg from 'pg';
+import { Prisma } from '../generated/prisma/client.js';
+
+/**
+ * What raw-SQL domain code needs of a transaction. A Prisma transaction has it, and so does a driver
+ * transaction (below), so the same domain functions run on either.
+ */
+export type SqlTx = {
+  $queryRaw<T = unknown>(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]): PromiseLike<T>;
+  $executeRaw(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]): PromiseLike<number>;
+};
+
+/**
+ * A transaction on a connection of the pg pool that Prisma's adapter runs on, for the gift batch only.
+ * Prisma spends about 0.45 ms of CPU on every statement it forwards to that same pool (measured: eight
+ * `SELECT 1` in a transaction cost 4.6 ms through Prisma, 0.9 ms through pg), and the batch is the one
+ * path where that cost, paid by every gift, caps the server. Results come back typed as Prisma's raw
+ * queries return them: bigint for int8, dates at UTC midnight.
+ */
+export function driverTx(client: pg.PoolClient): SqlTx {
+  const run = (query: TemplateStringsArray | Prisma.Sql, values: unknown[]) => {
+    const sql = query instanceof Prisma.Sql ? query : Prisma.sql(query, ...values);
+    return client.query({ text: sql.text, values: sql.values.map(asParameter), types: PRISMA_LIKE_TYPES });
+  };
+  return {
+    $queryRaw: async <T>(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await run(query, values)).rows as T,
+    $executeRaw: async (query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await run(query, values)).rowCount ?? 0,
+  };
+}
+
+// pg would send a Date in the process's local time zone, and `::date` then takes the local day.
+function asParameter(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map(asParameter);
+  return value;
+}
+
+const INT8 = 20;
+const DATE = 1082;
+
+const PRISMA_LIKE_TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === INT8) return (text: string) => BigInt(text);
+    if (oid === DATE) return (text: string) => new Date(`${text}T00:00:00Z`);
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
