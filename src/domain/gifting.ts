@@ -15,10 +15,10 @@ import {
   ValidationError,
 } from './errors.js';
 import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
-import { applyBalances, entryWrites, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
+import { balanceWrites, checkBalanced, entryWrites, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
 import { convertDown, DIAMONDS_PER_COIN, type Policy } from './policy.js';
 import { checkAge, checkNotRestricted, checkSpendingLimits, spendDay } from './safeguards.js';
-import { recordRoomEvents, SessionEndedMeanwhileError, supportWrites, type RoomGift, type RoomGiftEvent } from './rooms.js';
+import { roomEventsWritten, roomEventWrites, SessionEndedMeanwhileError, supportWrites, type RoomGift, type RoomGiftEvent } from './rooms.js';
 import { validate } from './validation.js';
 
 export const MAX_COMBO_QUANTITY = 99;
@@ -198,8 +198,8 @@ async function applyBatch(tx: SqlTx, policy: Policy, batch: Request[], now: Date
     }
   }
 
-  // Every write of the batch in one statement, then the hot rows last, so the creator's diamonds, the
-  // platform's accounts and the room's sequence stay locked for the least time.
+  // Every write of the batch in one statement, then the hot rows in one more, right before commit, so
+  // the creator's diamonds, the platform's accounts and the room's sequence stay locked for the least time.
   const gifts = accepted.map((item) => item.gift);
   const ledger = entryWrites(accepted.map((item) => item.entry));
   const support = supportWrites(accepted.map((item) => item.roomGift), now);
@@ -208,8 +208,15 @@ async function applyBatch(tx: SqlTx, policy: Policy, batch: Request[], now: Date
       ? combine({ outcomes: outcomesWrite(outcomes) }, Prisma.sql`SELECT '{}'::json AS "newGifters"`)
       : combine({ ...ledger.writes, ...sentGiftWrites(gifts, day), outcomes: outcomesWrite(outcomes), ...support.writes }, support.newGifters),
   );
-  await applyBalances(tx, ledger.changes);
-  const events = await recordRoomEvents(tx, accepted.map((item) => item.roomGift), written!.newGifters, now);
+  if (accepted.length === 0) return { results, events: [] };
+  const balances = balanceWrites(ledger.changes);
+  const room = roomEventWrites(accepted.map((item) => item.roomGift), written!.newGifters, now);
+  const [hot] = await tx.$queryRaw<{ balanced: number; liveSessions: number; events: RoomGiftEvent[] }[]>(
+    combine({ ...balances.writes, ...room.writes }, Prisma.sql`SELECT (SELECT count(*)::int FROM balanced) AS balanced, ${roomEventsWritten}`),
+  );
+  checkBalanced(hot!.balanced, balances.accounts);
+  if (hot!.liveSessions !== room.sessions) throw new SessionEndedMeanwhileError();
+  const events = hot!.events;
   return { results, events };
 }
 

@@ -61,28 +61,41 @@ export function entryWrites(drafts: EntryDraft[]): { writes: { entries: Prisma.S
 }
 
 /**
- * Applies balance changes with one conditional write: a user's balance may not fall below zero unless
- * the account is listed in `mayGoNegative` (a chargeback). Rows are locked in one global order (user
- * coins, user diamonds, then platform) so concurrent transactions never deadlock, and with NO KEY UPDATE:
- * a posting's foreign key holds KEY SHARE on its account, which FOR UPDATE would wait on.
+ * The statement clauses that apply balance changes with one conditional write: a user's balance may not
+ * fall below zero unless the account is listed in `mayGoNegative` (a chargeback). Rows are locked in one
+ * global order (user coins, user diamonds, then platform) so concurrent transactions never deadlock, and
+ * with NO KEY UPDATE: a posting's foreign key holds KEY SHARE on its account, which FOR UPDATE would wait
+ * on. `balanced` returns the rows updated; `checkBalanced` then says whether every change applied.
  */
-export async function applyBalances(tx: SqlTx, changes: BalanceChanges, mayGoNegative: string[] = []): Promise<void> {
+export function balanceWrites(changes: BalanceChanges, mayGoNegative: string[] = []): { writes: Record<string, Prisma.Sql>; accounts: number } {
   const ids = [...changes.keys()].sort((a, b) => lockRank(a, changes) - lockRank(b, changes) || a.localeCompare(b));
-  if (ids.length === 0) return;
   const amounts = ids.map((id) => changes.get(id)!.amount.toString());
-  const [result] = await tx.$queryRaw<{ updated: number }[]>`
-    WITH locked AS (
-      SELECT id FROM "Account" WHERE id = ANY(${ids}::uuid[]) ORDER BY array_position(${ids}::uuid[], id) FOR NO KEY UPDATE),
-    updated AS (
-      UPDATE "Account" AS a SET balance = a.balance + d.amount
-      FROM unnest(${ids}::uuid[], ${amounts}::bigint[]) AS d(id, amount), locked
-      WHERE a.id = d.id AND locked.id = d.id
-        AND (a.owner = 'PLATFORM' OR d.amount >= 0 OR a.balance + d.amount >= 0 OR a.id = ANY(${mayGoNegative}::uuid[]))
-      RETURNING a.id)
-    SELECT count(*)::int AS updated FROM updated`;
-  const updated = result!.updated;
-  // Callers check balances under lock before writing; a refused debit here means a rule was skipped.
-  if (updated !== ids.length) throw new LedgerError('A debit would have made a balance negative');
+  return {
+    accounts: ids.length,
+    writes: {
+      balance_locks: Prisma.sql`
+        SELECT id FROM "Account" WHERE id = ANY(${ids}::uuid[]) ORDER BY array_position(${ids}::uuid[], id) FOR NO KEY UPDATE`,
+      balanced: Prisma.sql`
+        UPDATE "Account" AS a SET balance = a.balance + d.amount
+        FROM unnest(${ids}::uuid[], ${amounts}::bigint[]) AS d(id, amount), balance_locks
+        WHERE a.id = d.id AND balance_locks.id = d.id
+          AND (a.owner = 'PLATFORM' OR d.amount >= 0 OR a.balance + d.amount >= 0 OR a.id = ANY(${mayGoNegative}::uuid[]))
+        RETURNING a.id`,
+    },
+  };
+}
+
+/** Callers check balances under lock before writing; a refused debit here means a rule was skipped. */
+export function checkBalanced(updated: number, accounts: number): void {
+  if (updated !== accounts) throw new LedgerError('A debit would have made a balance negative');
+}
+
+/** Applies balance changes on their own (see balanceWrites). */
+export async function applyBalances(tx: SqlTx, changes: BalanceChanges, mayGoNegative: string[] = []): Promise<void> {
+  const { writes, accounts } = balanceWrites(changes, mayGoNegative);
+  if (accounts === 0) return;
+  const [result] = await tx.$queryRaw<{ updated: number }[]>(combine(writes, Prisma.sql`SELECT count(*)::int AS updated FROM balanced`));
+  checkBalanced(result!.updated, accounts);
 }
 
 function lockRank(id: string, changes: BalanceChanges): number {

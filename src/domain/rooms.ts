@@ -1,4 +1,3 @@
-import type { SqlTx } from '../db/driver.js';
 import { Prisma, type SentGift } from '../generated/prisma/client.js';
 import { diamondsInUsd } from './policy.js';
 import { spendDay } from './safeguards.js';
@@ -72,71 +71,78 @@ export function supportWrites(gifts: RoomGift[], now: Date): { writes: Record<st
 }
 
 /**
- * Numbers committed gifts in their rooms and keeps the rooms' totals, leaderboards and goals, inside
- * the gifts' transaction (after supportWrites). Taking the next sequence locks the session's row until
- * commit, so numbers follow commit order and a rolled-back gift never gets one. Throws
- * SessionEndedMeanwhileError if a session ended after the gifts were checked (the caller then retries
- * them one by one).
+ * The statement clauses that number committed gifts in their rooms and keep the rooms' totals,
+ * leaderboards and goals, inside the gifts' transaction (in a statement after supportWrites, whose
+ * totals they read). Locking the session's row to take the next sequences holds it until commit, so
+ * numbers follow commit order and a rolled-back gift never gets one. The room's last gift of the batch
+ * carries the top three when they moved and the goal's progress while it is open; reaching the goal is
+ * recorded once. `room_events` returns the events as stored; `room_sessions` the sessions still live,
+ * which must be all of them (else the caller throws SessionEndedMeanwhileError and retries its gifts
+ * one by one). One statement, with the balance writes: these rows are the hottest there are, and each
+ * further round trip would hold them locked for a turn of the event loop.
  */
-export async function recordRoomEvents(tx: SqlTx, gifts: RoomGift[], newGifters: Record<string, number>, now: Date): Promise<RoomGiftEvent[]> {
-  if (gifts.length === 0) return [];
+export function roomEventWrites(gifts: RoomGift[], newGifters: Record<string, number>, now: Date): { writes: Record<string, Prisma.Sql>; sessions: number } {
   const bySession = new Map<string, RoomGift[]>();
   for (const gift of gifts) bySession.set(gift.sentGift.liveSessionId, [...(bySession.get(gift.sentGift.liveSessionId) ?? []), gift]);
   const ids = [...bySession.keys()].sort();
   const sum = (id: string, pick: (gift: RoomGift) => bigint) => bySession.get(id)!.reduce((total, gift) => total + pick(gift), 0n).toString();
-  const sessions = await tx.$queryRaw<
-    { id: string; lastSequence: number; totalCoins: bigint; goalCoins: bigint | null; goalReachedAt: Date | null; topGifterIds: string[]; top: { sender: Profile; coins: string }[] }[]
-  >`
-    UPDATE "LiveSession" AS s SET
-      "lastSequence" = s."lastSequence" + d.n, "giftCount" = s."giftCount" + d.n,
-      "totalCoins" = s."totalCoins" + d.coins, "totalDiamonds" = s."totalDiamonds" + d.diamonds,
-      "uniqueGifters" = s."uniqueGifters" + d.new_gifters
-    FROM unnest(${ids}::uuid[], ${ids.map((id) => bySession.get(id)!.length)}::int[], ${ids.map((id) => sum(id, (g) => g.sentGift.coins))}::bigint[],
-                ${ids.map((id) => sum(id, (g) => g.sentGift.diamonds))}::bigint[],
-                ${ids.map((id) => newGifters[id] ?? 0)}::int[]) AS d(id, n, coins, diamonds, new_gifters)
-    WHERE s.id = d.id AND s.status = 'LIVE'
-    RETURNING s.id, s."lastSequence", s."totalCoins", s."goalCoins", s."goalReachedAt", s."topGifterIds"::text[] AS "topGifterIds",
-      (SELECT coalesce(json_agg(json_build_object('sender', json_build_object('id', u.id, 'handle', u.handle, 'displayName', u."displayName"), 'coins', t.coins::text) ORDER BY t.coins DESC, t."senderId"), '[]')
-       FROM (SELECT "senderId", coins FROM "SessionSupporter" WHERE "liveSessionId" = s.id ORDER BY coins DESC, "senderId" LIMIT 3) t
-       JOIN "User" u ON u.id = t."senderId") AS top`;
-  if (sessions.length !== ids.length) throw new SessionEndedMeanwhileError();
-
-  const events: RoomGiftEvent[] = [];
-  const announced: { id: string; top: string[]; goalReached: boolean }[] = [];
-  for (const session of sessions) {
-    const roomGifts = bySession.get(session.id)!;
-    const first = session.lastSequence - roomGifts.length + 1;
-    roomGifts.forEach((roomGift, i) => events.push(eventOf(roomGift, first + i)));
-    const last = events[events.length - 1]!;
-    const top = session.top.map((entry) => entry.sender.id);
-    const topMoved = top.join() !== session.topGifterIds.join();
-    if (topMoved) last.leaderboard = session.top;
-    if (session.goalCoins !== null && session.goalReachedAt === null) {
-      const reached = session.totalCoins >= session.goalCoins;
-      last.goal = { goalCoins: session.goalCoins.toString(), progressCoins: session.totalCoins.toString(), reached };
-      if (topMoved || reached) announced.push({ id: session.id, top, goalReached: reached });
-    } else if (topMoved) {
-      announced.push({ id: session.id, top, goalReached: false });
-    }
-  }
-  await tx.$executeRaw`
-    WITH announced AS (
-      UPDATE "LiveSession" AS s SET "topGifterIds" = d.top,
-        "goalReachedAt" = CASE WHEN d."goalReached" THEN ${now}::timestamptz ELSE s."goalReachedAt" END
-      FROM json_to_recordset(${JSON.stringify(announced)}::json) AS d(id uuid, top uuid[], "goalReached" boolean)
-      WHERE s.id = d.id)
-    INSERT INTO "RoomEvent" ("liveSessionId", sequence, "sentGiftId", payload, "createdAt")
-    SELECT * FROM unnest(${events.map((e) => e.liveSessionId)}::uuid[], ${events.map((e) => e.sequence)}::int[],
-                         ${events.map((e) => e.sentGift.id)}::uuid[], ${events.map((e) => JSON.stringify(e))}::jsonb[],
-                         ${events.map(() => now)}::timestamptz[])`;
-  return events;
+  const events = ids.flatMap((id) => bySession.get(id)!.map((gift, index) => ({ ordinal: index + 1, event: eventOf(gift) })));
+  return {
+    sessions: ids.length,
+    writes: {
+      room_state: Prisma.sql`
+        SELECT s.id, s."lastSequence", s."totalCoins" + d.coins AS "totalCoins", s."goalCoins", d.n, d.diamonds, d.new_gifters,
+          top.ids AS top_ids, top.board, top.ids <> s."topGifterIds" AS top_moved,
+          s."goalCoins" IS NOT NULL AND s."goalReachedAt" IS NULL AS goal_open,
+          s."goalCoins" IS NOT NULL AND s."goalReachedAt" IS NULL AND s."totalCoins" + d.coins >= s."goalCoins" AS goal_reached
+        FROM "LiveSession" s
+        JOIN unnest(${ids}::uuid[], ${ids.map((id) => bySession.get(id)!.length)}::int[], ${ids.map((id) => sum(id, (g) => g.sentGift.coins))}::bigint[],
+                    ${ids.map((id) => sum(id, (g) => g.sentGift.diamonds))}::bigint[], ${ids.map((id) => newGifters[id] ?? 0)}::int[])
+          AS d(id, n, coins, diamonds, new_gifters) ON d.id = s.id
+        CROSS JOIN LATERAL (
+          SELECT coalesce(array_agg(t."senderId" ORDER BY t.coins DESC, t."senderId"), '{}') AS ids,
+            coalesce(jsonb_agg(jsonb_build_object('sender', jsonb_build_object('id', u.id, 'handle', u.handle, 'displayName', u."displayName"), 'coins', t.coins::text)
+              ORDER BY t.coins DESC, t."senderId"), '[]') AS board
+          FROM (SELECT "senderId", coins FROM "SessionSupporter" WHERE "liveSessionId" = s.id ORDER BY coins DESC, "senderId" LIMIT 3) t
+          JOIN "User" u ON u.id = t."senderId") top
+        WHERE s.status = 'LIVE'
+        ORDER BY s.id
+        FOR NO KEY UPDATE OF s`,
+      room_sessions: Prisma.sql`
+        UPDATE "LiveSession" AS s SET
+          "lastSequence" = r."lastSequence" + r.n, "giftCount" = s."giftCount" + r.n, "totalCoins" = r."totalCoins",
+          "totalDiamonds" = s."totalDiamonds" + r.diamonds, "uniqueGifters" = s."uniqueGifters" + r.new_gifters, "topGifterIds" = r.top_ids,
+          "goalReachedAt" = CASE WHEN r.goal_reached THEN ${now}::timestamptz ELSE s."goalReachedAt" END
+        FROM room_state r WHERE s.id = r.id
+        RETURNING s.id`,
+      room_events: Prisma.sql`
+        INSERT INTO "RoomEvent" ("liveSessionId", sequence, "sentGiftId", payload, "createdAt")
+        SELECT r.id, r."lastSequence" + e.ordinal, e.gift,
+          e.payload || jsonb_build_object('sequence', r."lastSequence" + e.ordinal)
+            || CASE WHEN e.ordinal = r.n AND r.top_moved THEN jsonb_build_object('leaderboard', r.board) ELSE '{}' END
+            || CASE WHEN e.ordinal = r.n AND r.goal_open
+                 THEN jsonb_build_object('goal', jsonb_build_object('goalCoins', r."goalCoins"::text, 'progressCoins', r."totalCoins"::text, 'reached', r.goal_reached))
+                 ELSE '{}' END,
+          ${now}::timestamptz
+        FROM unnest(${events.map((e) => e.event.liveSessionId)}::uuid[], ${events.map((e) => e.ordinal)}::int[],
+                    ${events.map((e) => e.event.sentGift.id)}::uuid[], ${events.map((e) => JSON.stringify(e.event))}::jsonb[])
+          AS e(session, ordinal, gift, payload)
+        JOIN room_state r ON r.id = e.session
+        RETURNING "liveSessionId", sequence, payload`,
+    },
+  };
 }
 
-function eventOf({ sentGift, sender, gift }: RoomGift, sequence: number): RoomGiftEvent {
+/** The select that reads roomEventWrites' outcome: sessions still live, and the events in room order. */
+export const roomEventsWritten = Prisma.sql`
+  (SELECT count(*)::int FROM room_sessions) AS "liveSessions",
+  (SELECT coalesce(json_agg(payload ORDER BY "liveSessionId", sequence), '[]') FROM room_events) AS events`;
+
+/** An event as the room will hear it, but for what the database adds: its sequence, leaderboard and goal. */
+function eventOf({ sentGift, sender, gift }: RoomGift): Omit<RoomGiftEvent, 'sequence'> {
   return {
     liveSessionId: sentGift.liveSessionId,
     creatorId: sentGift.creatorId,
-    sequence,
     sentGift: {
       id: sentGift.id,
       sender,
