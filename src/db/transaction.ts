@@ -5,6 +5,7 @@ import { Prisma } from '../generated/prisma/client.js';
 export type Tx = Prisma.TransactionClient;
 
 const MAX_ATTEMPTS = 8;
+const TIMEOUT_MS = 30_000;
 
 /**
  * The one way to run a unit of work: every check and effect of one request inside one transaction.
@@ -23,7 +24,7 @@ export async function transaction<T>(
   for (let attempt = 1; ; attempt++) {
     try {
       if (driver) return await onDriver(db, work as (tx: SqlTx) => Promise<T>);
-      return await db.$transaction(work, { ...(isolationLevel ? { isolationLevel } : {}), maxWait: 10_000, timeout: 30_000 });
+      return await db.$transaction(work, { ...(isolationLevel ? { isolationLevel } : {}), maxWait: 10_000, timeout: TIMEOUT_MS });
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
@@ -35,7 +36,9 @@ async function onDriver<T>(db: Database, work: (tx: SqlTx) => Promise<T>): Promi
   const client = await db.driver.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
+    // In the same round trip as BEGIN: a statement stuck on a lock or a lost client gives up, as a
+    // Prisma transaction does at its timeout, instead of holding the connection and its locks.
+    await client.query(`BEGIN; SET LOCAL statement_timeout = ${TIMEOUT_MS}`);
     const result = await work(driverTx(client));
     await client.query('COMMIT');
     return result;

@@ -1,0 +1,58 @@
+import { describe, expect, test } from 'vitest';
+import { transaction } from '../../src/db/transaction.js';
+import { Prisma } from '../../src/generated/prisma/client.js';
+import { createTestDatabase } from '../support/database.js';
+
+// The gift batch runs its raw SQL on the pg pool under Prisma (src/db/driver.ts). The domain functions
+// it calls also run in Prisma transactions, so both kinds must read and write alike.
+
+const { db } = await createTestDatabase();
+
+const probe = (at: Date) => Prisma.sql`
+  SELECT 9007199254740993::bigint AS big, ${at}::date AS day, ${at}::timestamptz AS at, '{"a": [1, "2"]}'::jsonb AS doc,
+         ARRAY['00000000-0000-4000-8000-000000000001']::uuid[] AS ids, 7 AS small, NULL::bigint AS nothing`;
+
+describe('a driver transaction', () => {
+  test('reads what a Prisma transaction reads: bigint as bigint, a date at UTC midnight, JSON parsed', async () => {
+    const at = new Date('2026-11-22T23:30:00.000Z');
+    const viaPrisma = await transaction(db, (tx) => tx.$queryRaw(probe(at)));
+    const viaDriver = await transaction(db, (tx) => tx.$queryRaw(probe(at)), { driver: true });
+    expect(viaDriver).toEqual(viaPrisma);
+    expect(viaDriver).toEqual([
+      { big: 9007199254740993n, day: new Date('2026-11-22T00:00:00Z'), at, doc: { a: [1, '2'] }, ids: ['00000000-0000-4000-8000-000000000001'], small: 7, nothing: null },
+    ]);
+  });
+
+  test("sends a Date as the instant it is, whatever the server process's time zone", async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/Los_Angeles';
+    try {
+      const [row] = await transaction(db, (tx) => tx.$queryRaw<{ day: Date }[]>`SELECT ${new Date('2026-11-22T00:00:00Z')}::date AS day`, { driver: true });
+      expect(row!.day).toEqual(new Date('2026-11-22T00:00:00Z'));
+    } finally {
+      process.env.TZ = zone;
+    }
+  });
+
+  test('rolls back everything it wrote when the work fails, and its connection serves the next one', async () => {
+    const handle = `driver_${Date.now()}`;
+    const failing = transaction(
+      db,
+      async (tx) => {
+        await tx.$executeRaw`INSERT INTO "User" (id, handle, "displayName", "birthDate", country, "updatedAt") VALUES (gen_random_uuid(), ${handle}, 'Driver', '1990-01-01', 'US', now())`;
+        throw new Error('the work failed');
+      },
+      { driver: true },
+    );
+    await expect(failing).rejects.toThrow('the work failed');
+    expect(await db.user.count({ where: { handle } })).toBe(0);
+    // Every pooled connection still works (none was left inside the failed transaction).
+    const answers = await Promise.all(Array.from({ length: 30 }, () => transaction(db, (tx) => tx.$queryRaw<{ one: number }[]>`SELECT 1 AS one`, { driver: true })));
+    expect(answers.flat()).toEqual(Array.from({ length: 30 }, () => ({ one: 1 })));
+  });
+
+  test('gives up on a statement after the transaction timeout instead of holding its locks forever', async () => {
+    const [row] = await transaction(db, (tx) => tx.$queryRaw<{ timeout: string }[]>`SELECT current_setting('statement_timeout') AS timeout`, { driver: true });
+    expect(row!.timeout).toBe('30s');
+  });
+});
