@@ -216,8 +216,7 @@ async function applyBatch(tx: SqlTx, policy: Policy, batch: Request[], now: Date
   );
   checkBalanced(hot!.balanced, balances.accounts);
   if (hot!.liveSessions !== room.sessions) throw new SessionEndedMeanwhileError();
-  const events = hot!.events;
-  return { results, events };
+  return { results, events: hot!.events };
 }
 
 type Person = Pick<User, 'id' | 'birthDate' | 'country' | 'restrictions'>;
