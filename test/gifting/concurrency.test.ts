@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { InsufficientCoinsError, OvationError } from '../../src/domain/errors.js';
+import { InsufficientCoinsError, OvationError, SessionNotLiveError } from '../../src/domain/errors.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { ok } from '../support/graphql.js';
@@ -7,10 +7,12 @@ import { countTypes, gid, moneySnapshot, settleAll } from '../support/gifting.js
 import { balances, createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, fundWallet, uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { tokenFor } from '../support/users.js';
+import { eventually, within } from '../support/wait.js';
 import { SendGift } from './documents.js';
 
 // Money under concurrency and retries: bursts from one wallet, busy rooms, several instances, the same
-// idempotency key sent again and again, and a transaction that fails part-way.
+// idempotency key sent again and again, a transaction that fails part-way, and a session that ends
+// while its gifts are being written.
 
 const server = await startTestServer();
 const { db } = server;
@@ -291,6 +293,41 @@ describe('a gift that does not commit', () => {
     expect(await sender.send(unlucky!.id, unluckyInput)).toEqual(retried);
     expect(await balances(db, unlucky!)).toEqual({ coins: 5n, diamonds: 0n });
     expect(await balances(db, creator)).toEqual({ coins: 0n, diamonds: 35n });
+    await expectCleanAudit(db);
+  });
+});
+
+describe('a session that ends while its gifts are being written', () => {
+  test('the gifts already checked are refused as not live, and move nothing', async () => {
+    const sender = createGiftSender(db, DEFAULT_POLICY);
+    const { session } = await createLiveCreator(db);
+    const viewers = await Promise.all(Array.from({ length: 3 }, () => createFundedViewer(db, 10n)));
+    const before = await moneySnapshot(db);
+
+    // The creator's "end" holds the session's row while the gifts pass their checks (the session is
+    // still live to them) and reach the statement that numbers them in the room.
+    const ending = await db.driver.connect();
+    try {
+      await ending.query('BEGIN');
+      await ending.query(`SELECT 1 FROM "LiveSession" WHERE id = $1 FOR NO KEY UPDATE`, [session.id]);
+      const outcome = settleAll(viewers.map((viewer) => sender.send(viewer.id, { liveSessionId: session.id, giftId: rose!.id, quantity: 1, idempotencyKey: uniqueKey('ending') })));
+      await eventually(
+        async () => ((await db.$queryRaw<{ waiting: number }[]>`
+          SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)[0]!.waiting > 0 || undefined),
+        'the gifts to wait for the session row',
+      );
+      await ending.query(`UPDATE "LiveSession" SET status = 'ENDED', "endedAt" = now() WHERE id = $1`, [session.id]);
+      await ending.query('COMMIT');
+
+      const { errors, counts } = await within(outcome, 'the gifts to be answered');
+      expect(counts).toEqual({ SessionNotLiveError: 3 });
+      expect(errors[0]).toBeInstanceOf(SessionNotLiveError);
+    } finally {
+      ending.release();
+    }
+    expect(await moneySnapshot(db)).toEqual(before);
+    expect(await db.liveSession.findUniqueOrThrow({ where: { id: session.id } })).toMatchObject({ lastSequence: 0, giftCount: 0, totalCoins: 0n });
+    expect(await db.roomEvent.count({ where: { liveSessionId: session.id } })).toBe(0);
     await expectCleanAudit(db);
   });
 });
