@@ -7,7 +7,9 @@ export type Database = PrismaClient & { readonly driver: pg.Pool };
 
 /** `onQuery` sees every statement Prisma sends (tools and tests that count statements use it). */
 export function createPrismaClient(databaseUrl: string, poolSize: number, { onQuery }: { onQuery?: (event: Prisma.QueryEvent) => void } = {}): Database {
-  const driver = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  // Pipelining lets a driver transaction send several statements in one round trip (driver.ts); Prisma
+  // awaits each statement before the next, so its queries go as before.
+  const driver = new pg.Pool({ connectionString: databaseUrl, max: poolSize, pipeline: true });
   const adapter = new PrismaPg(driver, { disposeExternalPool: true });
   if (!onQuery) return Object.assign(new PrismaClient({ adapter }), { driver });
   const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });

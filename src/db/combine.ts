@@ -10,3 +10,24 @@ export function combine(clauses: Record<string, Prisma.Sql>, select: Prisma.Sql 
   const named = Object.entries(clauses).map(([name, sql]) => Prisma.sql`${Prisma.raw(`"${name}"`)} AS (${sql})`);
   return named.length ? Prisma.sql`WITH ${Prisma.join(named, ', ')} ${select}` : select;
 }
+
+/** The SQLSTATE `fail_statement` raises (migration statement_checks): a class of our own. */
+const FAILED_CHECK = 'OV001';
+
+/**
+ * A select column that fails the statement, and with it the transaction, when `condition` is false: for
+ * checks on a statement's outcome that must hold before a COMMIT already sent behind it (driver.ts).
+ */
+export function failUnless(condition: Prisma.Sql, check: string): Prisma.Sql {
+  return Prisma.sql`CASE WHEN NOT (${condition}) THEN fail_statement(${check}) END`;
+}
+
+/** The check that failed a statement through failUnless, if that is what happened: from pg, or from Prisma's raw query. */
+export function failedCheck(error: unknown): string | undefined {
+  type Cause = { code?: unknown; message?: unknown };
+  const cause: Cause | undefined =
+    error instanceof Prisma.PrismaClientKnownRequestError
+      ? (error.meta as { driverAdapterError?: { cause?: Cause } } | undefined)?.driverAdapterError?.cause
+      : (error as Cause | undefined);
+  return cause?.code === FAILED_CHECK && typeof cause.message === 'string' ? cause.message : undefined;
+}

@@ -10,14 +10,30 @@ export type SqlTx = {
   $executeRaw(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]): Promise<number>;
 };
 
+/** A driver transaction: it can commit from inside the work, behind statements still running. */
+export type DriverTx = SqlTx & {
+  /**
+   * Sends COMMIT behind every statement already sent, without waiting for them; resolves once the
+   * transaction committed and rejects if it rolled back (a statement before it failed). Work that ends
+   * this way must make its checks fail inside SQL (see `failUnless`), since COMMIT is already on its way.
+   */
+  commit(): Promise<void>;
+  readonly committing: boolean;
+};
+
 /**
  * A transaction on a connection of the pg pool that Prisma's adapter runs on, for the gift batch only.
  * Prisma spends about 0.45 ms of CPU on every statement it forwards to that same pool (measured: eight
  * `SELECT 1` in a transaction cost 4.6 ms through Prisma, 0.9 ms through pg), and the batch is the one
  * path where that cost, paid by every gift, caps the server. Results come back typed as Prisma's raw
  * queries return them: bigint for int8, dates at UTC midnight.
+ *
+ * The pool's connections pipeline (client.ts): a statement goes out as soon as it is called, in call
+ * order, so statements sent before any of them is awaited share one round trip. PostgreSQL still runs
+ * them one after another, each with its own snapshot.
  */
-export function driverTx(client: pg.PoolClient): SqlTx {
+export function driverTx(client: pg.PoolClient): DriverTx {
+  let committing = false;
   const run = (query: TemplateStringsArray | Prisma.Sql, values: unknown[]) => {
     const sql = query instanceof Prisma.Sql ? query : Prisma.sql(query, ...values);
     return client.query({ text: sql.text, values: sql.values.map(asParameter), types: PRISMA_LIKE_TYPES });
@@ -25,6 +41,15 @@ export function driverTx(client: pg.PoolClient): SqlTx {
   return {
     $queryRaw: async <T>(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await run(query, values)).rows as T,
     $executeRaw: async (query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await run(query, values)).rowCount ?? 0,
+    async commit() {
+      committing = true;
+      const { command } = await client.query('COMMIT');
+      // COMMIT in a transaction that a failed statement aborted answers ROLLBACK, not an error.
+      if (command !== 'COMMIT') throw new Error('The transaction rolled back');
+    },
+    get committing() {
+      return committing;
+    },
   };
 }
 

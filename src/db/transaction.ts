@@ -1,5 +1,5 @@
 import type { Database } from './client.js';
-import { driverTx, type SqlTx } from './driver.js';
+import { driverTx, type DriverTx } from './driver.js';
 import { Prisma } from '../generated/prisma/client.js';
 
 export type Tx = Prisma.TransactionClient;
@@ -13,18 +13,18 @@ const TIMEOUT_MS = 30_000;
  * With `driver: true` the work gets a raw-SQL transaction straight on the pool (driver.ts): for the gift
  * batch, whose statements are all raw SQL.
  */
-export function transaction<T>(db: Database, work: (tx: SqlTx) => Promise<T>, options: { driver: true }): Promise<T>;
+export function transaction<T>(db: Database, work: (tx: DriverTx) => Promise<T>, options: { driver: true }): Promise<T>;
 export function transaction<T>(db: Database, work: (tx: Tx) => Promise<T>, options?: { isolationLevel?: Prisma.TransactionIsolationLevel }): Promise<T>;
 export async function transaction<T>(
   db: Database,
-  work: (tx: Tx & SqlTx) => Promise<T>,
+  work: ((tx: Tx) => Promise<T>) | ((tx: DriverTx) => Promise<T>),
   // PostgreSQL's default, READ COMMITTED, unless asked: naming a level costs a round trip of its own.
   { isolationLevel, driver }: { isolationLevel?: Prisma.TransactionIsolationLevel; driver?: true } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      if (driver) return await onDriver(db, work as (tx: SqlTx) => Promise<T>);
-      return await db.$transaction(work, { ...(isolationLevel ? { isolationLevel } : {}), maxWait: 10_000, timeout: TIMEOUT_MS });
+      if (driver) return await onDriver(db, work as (tx: DriverTx) => Promise<T>);
+      return await db.$transaction(work as (tx: Tx) => Promise<T>, { ...(isolationLevel ? { isolationLevel } : {}), maxWait: 10_000, timeout: TIMEOUT_MS });
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
@@ -32,18 +32,20 @@ export async function transaction<T>(
   }
 }
 
-async function onDriver<T>(db: Database, work: (tx: SqlTx) => Promise<T>): Promise<T> {
+async function onDriver<T>(db: Database, work: (tx: DriverTx) => Promise<T>): Promise<T> {
   const client = await db.driver.connect();
   let broken: Error | undefined;
   try {
-    // In the same round trip as BEGIN: a statement stuck on a lock or a lost client gives up, as a
-    // Prisma transaction does at its timeout, instead of holding the connection and its locks.
-    await client.query(`BEGIN; SET LOCAL statement_timeout = ${TIMEOUT_MS}`);
-    const result = await work(driverTx(client));
-    await client.query('COMMIT');
+    const tx = driverTx(client);
+    // BEGIN goes out with the work's first statements, in one round trip. SET LOCAL in the same string:
+    // a statement stuck on a lock or a lost client gives up, as a Prisma transaction does at its
+    // timeout, instead of holding the connection and its locks.
+    const [, result] = await Promise.all([client.query(`BEGIN; SET LOCAL statement_timeout = ${TIMEOUT_MS}`), work(tx)]);
+    if (!tx.committing) await tx.commit();
     return result;
   } catch (error) {
-    // A connection that cannot even roll back is dropped from the pool rather than reused.
+    // Sent behind anything still running. A connection that cannot even roll back is dropped from the
+    // pool rather than reused.
     await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { combine } from '../db/combine.js';
-import type { SqlTx } from '../db/driver.js';
+import type { DriverTx, SqlTx } from '../db/driver.js';
 import { transaction } from '../db/transaction.js';
 import { Asset, EntryKind, LiveSessionStatus, Prisma, RestrictionKind, type Gift, type SentGift, type User } from '../generated/prisma/client.js';
 import {
@@ -15,10 +15,10 @@ import {
   ValidationError,
 } from './errors.js';
 import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
-import { balanceWrites, checkBalanced, entryWrites, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
+import { balanceWrites, entryWrites, ledgerFailure, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
 import { convertDown, DIAMONDS_PER_COIN, type Policy } from './policy.js';
 import { checkAge, checkNotRestricted, checkSpendingLimits, spendDay } from './safeguards.js';
-import { roomEventsWritten, roomEventWrites, SessionEndedMeanwhileError, supportWrites, type RoomGift, type RoomGiftEvent } from './rooms.js';
+import { roomEventsWritten, roomEventWrites, roomFailure, SessionEndedMeanwhileError, supportWrites, type RoomGift, type RoomGiftEvent } from './rooms.js';
 import { validate } from './validation.js';
 
 export const MAX_COMBO_QUANTITY = 99;
@@ -132,11 +132,22 @@ type Settled = { gift: SentGift; fresh: boolean } | { error: unknown };
 
 type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift };
 
-async function applyBatch(tx: SqlTx, policy: Policy, batch: Request[], now: Date): Promise<{ results: Settled[]; events: RoomGiftEvent[] }> {
-  const claims = await claimKeys<{ sentGiftId: string }>(
+/**
+ * One batch in two round trips: BEGIN, the key claims, the wallet locks and the context read go out
+ * together; then, after each gift's checks, the writes, the hot statement and COMMIT.
+ */
+async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: Date): Promise<{ results: Settled[]; events: RoomGiftEvent[] }> {
+  const day = spendDay(now);
+  const claiming = claimKeys<{ sentGiftId: string }>(
     tx,
     batch.map(({ senderId, input }) => ({ callerId: senderId, key: input.idempotencyKey, operation: 'sendGift', input: { ...input, idempotencyKey: undefined } })),
   );
+  // Sender wallets are locked in a statement of their own, after the claims: the context read that
+  // follows then sees everything committed before the lock (an earlier gift's spending), and nobody
+  // else spends those coins until this batch commits. Replayed keys' gifts are read and then ignored.
+  const locking = lockUserAccounts(tx, batch.map((request) => request.senderId), Asset.COIN);
+  const [claims, , contexts] = await Promise.all([claiming, locking, loadContexts(tx, batch, day)]);
+
   const results: Settled[] = new Array(batch.length);
   const replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[] = [];
   const fresh: number[] = [];
@@ -148,20 +159,12 @@ async function applyBatch(tx: SqlTx, policy: Policy, batch: Request[], now: Date
   await replayGifts(tx, replays, results);
   if (fresh.length === 0) return { results, events: [] };
 
-  const requests = fresh.map((index) => batch[index]!);
-  const day = spendDay(now);
-  // Sender wallets are locked first, in a statement of their own: the reads that follow then see
-  // everything committed before the lock (an earlier gift's spending), and nobody else spends those
-  // coins until this batch commits.
-  await lockUserAccounts(tx, requests.map((request) => request.senderId), Asset.COIN);
-  const contexts = await loadContexts(tx, requests, day);
-
   const accepted: Accepted[] = [];
   const outcomes: { callerId: string; key: string; outcome: Outcome<{ sentGiftId: string }> }[] = [];
-  for (const [position, index] of fresh.entries()) {
-    const request = requests[position]!;
+  for (const index of fresh) {
+    const request = batch[index]!;
     try {
-      const { sender, wallet, session, creatorDiamonds, gift: catalogGift, spent } = contexts[position]!;
+      const { sender, wallet, session, creatorDiamonds, gift: catalogGift, spent } = contexts[index]!;
       if (!sender) throw new NotFoundError('Sender');
       const gift = checkGift({ policy, now, sender, wallet, spent, session, gift: catalogGift, input: request.input });
       const entryId = randomUUID();
@@ -198,25 +201,30 @@ async function applyBatch(tx: SqlTx, policy: Policy, batch: Request[], now: Date
     }
   }
 
-  // Every write of the batch in one statement, then the hot rows in one more, right before commit, so
-  // the creator's diamonds, the platform's accounts and the room's sequence stay locked for the least time.
-  const gifts = accepted.map((item) => item.gift);
+  if (accepted.length === 0) {
+    await tx.$executeRaw(outcomesWrite(outcomes));
+    return { results, events: [] };
+  }
+  // Every write of the batch in one statement, then the hot rows in one more, then COMMIT, all sent at
+  // once: the creator's diamonds, the platform's accounts and the room's sequence stay locked only
+  // while PostgreSQL runs the last statement and commits, never across a round trip. Its checks fail
+  // inside SQL, as COMMIT is already behind it.
   const ledger = entryWrites(accepted.map((item) => item.entry));
-  const support = supportWrites(accepted.map((item) => item.roomGift), now);
-  const [written] = await tx.$queryRaw<{ newGifters: Record<string, number> }[]>(
-    accepted.length === 0
-      ? combine({ outcomes: outcomesWrite(outcomes) }, Prisma.sql`SELECT '{}'::json AS "newGifters"`)
-      : combine({ ...ledger.writes, ...sentGiftWrites(gifts, day), outcomes: outcomesWrite(outcomes), ...support.writes }, support.newGifters),
+  const roomGifts = accepted.map((item) => item.roomGift);
+  const writing = tx.$executeRaw(
+    combine({ ...ledger.writes, ...sentGiftWrites(accepted.map((item) => item.gift), day), outcomes: outcomesWrite(outcomes), ...supportWrites(roomGifts, now) }),
   );
-  if (accepted.length === 0) return { results, events: [] };
   const balances = balanceWrites(ledger.changes);
-  const room = roomEventWrites(accepted.map((item) => item.roomGift), written!.newGifters, now);
-  const [hot] = await tx.$queryRaw<{ balanced: number; liveSessions: number; events: RoomGiftEvent[] }[]>(
-    combine({ ...balances.writes, ...room.writes }, Prisma.sql`SELECT (SELECT count(*)::int FROM balanced) AS balanced, ${roomEventsWritten}`),
+  const room = roomEventWrites(roomGifts, now);
+  const hot = tx.$queryRaw<{ events: RoomGiftEvent[] }[]>(
+    combine({ ...balances.writes, ...room.writes }, Prisma.sql`SELECT ${balances.allApplied}, ${room.allLive}, ${roomEventsWritten}`),
   );
-  checkBalanced(hot!.balanced, balances.accounts);
-  if (hot!.liveSessions !== room.sessions) throw new SessionEndedMeanwhileError();
-  return { results, events: hot!.events };
+  try {
+    const [, [written]] = await Promise.all([writing, hot, tx.commit()]);
+    return { results, events: written!.events };
+  } catch (error) {
+    throw roomFailure(ledgerFailure(error));
+  }
 }
 
 type Person = Pick<User, 'id' | 'birthDate' | 'country' | 'restrictions'>;

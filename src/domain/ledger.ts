@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlTx } from '../db/driver.js';
-import { combine } from '../db/combine.js';
+import { combine, failedCheck, failUnless } from '../db/combine.js';
 import { Asset, Prisma, type EntryKind } from '../generated/prisma/client.js';
 
 /** Platform accounts have fixed ids (created by the money_core migration). */
@@ -65,9 +65,10 @@ export function entryWrites(drafts: EntryDraft[]): { writes: { entries: Prisma.S
  * fall below zero unless the account is listed in `mayGoNegative` (a chargeback). Rows are locked in one
  * global order (user coins, user diamonds, then platform) so concurrent transactions never deadlock, and
  * with NO KEY UPDATE: a posting's foreign key holds KEY SHARE on its account, which FOR UPDATE would wait
- * on. `balanced` returns the rows updated; `checkBalanced` then says whether every change applied.
+ * on. `allApplied` is a select column that fails the statement unless every change applied; a failure
+ * it causes reads as a LedgerError through `ledgerFailure`.
  */
-export function balanceWrites(changes: BalanceChanges, mayGoNegative: string[] = []): { writes: Record<string, Prisma.Sql>; accounts: number } {
+export function balanceWrites(changes: BalanceChanges, mayGoNegative: string[] = []): { writes: Record<string, Prisma.Sql>; allApplied: Prisma.Sql; accounts: number } {
   const ids = [...changes.keys()].sort((a, b) => lockRank(a, changes) - lockRank(b, changes) || a.localeCompare(b));
   const amounts = ids.map((id) => changes.get(id)!.amount.toString());
   return {
@@ -82,20 +83,27 @@ export function balanceWrites(changes: BalanceChanges, mayGoNegative: string[] =
           AND (a.owner = 'PLATFORM' OR d.amount >= 0 OR a.balance + d.amount >= 0 OR a.id = ANY(${mayGoNegative}::uuid[]))
         RETURNING a.id`,
     },
+    allApplied: failUnless(Prisma.sql`(SELECT count(*) FROM balanced) = ${ids.length}`, BALANCES_CHECK),
   };
 }
 
-/** Callers check balances under lock before writing; a refused debit here means a rule was skipped. */
-export function checkBalanced(updated: number, accounts: number): void {
-  if (updated !== accounts) throw new LedgerError('A debit would have made a balance negative');
+const BALANCES_CHECK = 'balances';
+
+/**
+ * The error to report for a statement that failed: a LedgerError when balanceWrites refused a debit
+ * (callers check balances under lock before writing, so this means a rule was skipped), else itself.
+ */
+export function ledgerFailure(error: unknown): unknown {
+  return failedCheck(error) === BALANCES_CHECK ? new LedgerError('A debit would have made a balance negative') : error;
 }
 
 /** Applies balance changes on their own (see balanceWrites). */
 export async function applyBalances(tx: SqlTx, changes: BalanceChanges, mayGoNegative: string[] = []): Promise<void> {
-  const { writes, accounts } = balanceWrites(changes, mayGoNegative);
+  const { writes, allApplied, accounts } = balanceWrites(changes, mayGoNegative);
   if (accounts === 0) return;
-  const [result] = await tx.$queryRaw<{ updated: number }[]>(combine(writes, Prisma.sql`SELECT count(*)::int AS updated FROM balanced`));
-  checkBalanced(result!.updated, accounts);
+  await tx.$queryRaw(combine(writes, Prisma.sql`SELECT ${allApplied}`)).catch((error: unknown) => {
+    throw ledgerFailure(error);
+  });
 }
 
 function lockRank(id: string, changes: BalanceChanges): number {

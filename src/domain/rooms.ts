@@ -1,3 +1,4 @@
+import { failedCheck, failUnless } from '../db/combine.js';
 import { Prisma, type SentGift } from '../generated/prisma/client.js';
 import { diamondsInUsd } from './policy.js';
 import { spendDay } from './safeguards.js';
@@ -37,68 +38,71 @@ export class SessionEndedMeanwhileError extends Error {
 
 /**
  * The statements that add gifts to the supporter totals (session leaderboard, the creator's day and
- * all-time leaderboards), and a select of how many first-time gifters each session got; to be combined
- * with the gift's other writes.
+ * all-time leaderboards); to be combined with the gift's other writes.
  */
-export function supportWrites(gifts: RoomGift[], now: Date): { writes: Record<string, Prisma.Sql>; newGifters: Prisma.Sql } {
+export function supportWrites(gifts: RoomGift[], now: Date): Record<string, Prisma.Sql> {
   const column = <T>(pick: (gift: RoomGift) => T) => gifts.map(pick);
-  const given = Prisma.sql`
-    SELECT * FROM unnest(${column((g) => g.sentGift.liveSessionId)}::uuid[], ${column((g) => g.sentGift.creatorId)}::uuid[],
-                         ${column((g) => g.sentGift.senderId)}::uuid[], ${column((g) => g.sentGift.coins.toString())}::bigint[])
-      AS g(session, creator, sender, coins)`;
   return {
-    writes: {
-      given,
-      session_support: Prisma.sql`
-        INSERT INTO "SessionSupporter" ("liveSessionId", "senderId", coins, gifts, "lastGiftAt")
-        SELECT session, sender, sum(coins), count(*), ${now}::timestamptz FROM given GROUP BY session, sender
-        ON CONFLICT ("liveSessionId", "senderId") DO UPDATE
-          SET coins = "SessionSupporter".coins + EXCLUDED.coins, gifts = "SessionSupporter".gifts + EXCLUDED.gifts, "lastGiftAt" = EXCLUDED."lastGiftAt"
-        RETURNING "liveSessionId", xmax = 0 AS first`,
-      day_support: Prisma.sql`
-        INSERT INTO "CreatorSupportDay" ("creatorId", day, "senderId", coins)
-        SELECT creator, ${spendDay(now)}::date, sender, sum(coins) FROM given GROUP BY creator, sender
-        ON CONFLICT ("creatorId", day, "senderId") DO UPDATE SET coins = "CreatorSupportDay".coins + EXCLUDED.coins`,
-      all_time_support: Prisma.sql`
-        INSERT INTO "CreatorSupporter" ("creatorId", "senderId", coins)
-        SELECT creator, sender, sum(coins) FROM given GROUP BY creator, sender
-        ON CONFLICT ("creatorId", "senderId") DO UPDATE SET coins = "CreatorSupporter".coins + EXCLUDED.coins`,
-    },
-    newGifters: Prisma.sql`
-      SELECT coalesce(json_object_agg("liveSessionId", n), '{}') AS "newGifters"
-      FROM (SELECT "liveSessionId", count(*)::int AS n FROM session_support WHERE first GROUP BY "liveSessionId") firsts`,
+    given: Prisma.sql`
+      SELECT * FROM unnest(${column((g) => g.sentGift.liveSessionId)}::uuid[], ${column((g) => g.sentGift.creatorId)}::uuid[],
+                           ${column((g) => g.sentGift.senderId)}::uuid[], ${column((g) => g.sentGift.coins.toString())}::bigint[])
+        AS g(session, creator, sender, coins)`,
+    session_support: Prisma.sql`
+      INSERT INTO "SessionSupporter" ("liveSessionId", "senderId", coins, gifts, "lastGiftAt")
+      SELECT session, sender, sum(coins), count(*), ${now}::timestamptz FROM given GROUP BY session, sender
+      ON CONFLICT ("liveSessionId", "senderId") DO UPDATE
+        SET coins = "SessionSupporter".coins + EXCLUDED.coins, gifts = "SessionSupporter".gifts + EXCLUDED.gifts, "lastGiftAt" = EXCLUDED."lastGiftAt"`,
+    day_support: Prisma.sql`
+      INSERT INTO "CreatorSupportDay" ("creatorId", day, "senderId", coins)
+      SELECT creator, ${spendDay(now)}::date, sender, sum(coins) FROM given GROUP BY creator, sender
+      ON CONFLICT ("creatorId", day, "senderId") DO UPDATE SET coins = "CreatorSupportDay".coins + EXCLUDED.coins`,
+    all_time_support: Prisma.sql`
+      INSERT INTO "CreatorSupporter" ("creatorId", "senderId", coins)
+      SELECT creator, sender, sum(coins) FROM given GROUP BY creator, sender
+      ON CONFLICT ("creatorId", "senderId") DO UPDATE SET coins = "CreatorSupporter".coins + EXCLUDED.coins`,
   };
 }
+
+const STILL_LIVE_CHECK = 'sessions-live';
 
 /**
  * The statement clauses that number committed gifts in their rooms and keep the rooms' totals,
  * leaderboards and goals, inside the gifts' transaction (in a statement after supportWrites, whose
- * totals they read). Locking the session's row to take the next sequences holds it until commit, so
- * numbers follow commit order and a rolled-back gift never gets one. The room's last gift of the batch
- * carries the top three when they moved and the goal's progress while it is open; reaching the goal is
- * recorded once. `room_events` returns the events as stored; `room_sessions` the sessions still live,
- * which must be all of them (else the caller throws SessionEndedMeanwhileError and retries its gifts
- * one by one). One statement, with the balance writes: these rows are the hottest there are, and each
- * further round trip would hold them locked for a turn of the event loop.
+ * totals they read: a gifter is new to the room when their session total counts only this batch's
+ * gifts). Locking the session's row to take the next sequences holds it until commit, so numbers follow
+ * commit order and a rolled-back gift never gets one. The room's last gift of the batch carries the top
+ * three when they moved and the goal's progress while it is open; reaching the goal is recorded once.
+ * `room_events` returns the events as stored. `allLive` is a select column that fails the statement
+ * unless every session was still live; `roomFailure` reports that as SessionEndedMeanwhileError (the
+ * caller retries its gifts one by one). One statement, with the balance writes: these rows are the
+ * hottest there are, and each further round trip would hold them locked for a turn of the event loop.
  */
-export function roomEventWrites(gifts: RoomGift[], newGifters: Record<string, number>, now: Date): { writes: Record<string, Prisma.Sql>; sessions: number } {
+export function roomEventWrites(gifts: RoomGift[], now: Date): { writes: Record<string, Prisma.Sql>; allLive: Prisma.Sql } {
   const bySession = new Map<string, RoomGift[]>();
   for (const gift of gifts) bySession.set(gift.sentGift.liveSessionId, [...(bySession.get(gift.sentGift.liveSessionId) ?? []), gift]);
   const ids = [...bySession.keys()].sort();
   const sum = (id: string, pick: (gift: RoomGift) => bigint) => bySession.get(id)!.reduce((total, gift) => total + pick(gift), 0n).toString();
   const events = ids.flatMap((id) => bySession.get(id)!.map((gift, index) => ({ ordinal: index + 1, event: eventOf(gift) })));
   return {
-    sessions: ids.length,
+    allLive: failUnless(Prisma.sql`(SELECT count(*) FROM room_sessions) = ${ids.length}`, STILL_LIVE_CHECK),
     writes: {
+      new_gifters: Prisma.sql`
+        SELECT g.session, count(*)::int AS n
+        FROM (SELECT session, sender, count(*) AS gifts
+              FROM unnest(${gifts.map((g) => g.sentGift.liveSessionId)}::uuid[], ${gifts.map((g) => g.sentGift.senderId)}::uuid[]) AS g(session, sender)
+              GROUP BY session, sender) g
+        JOIN "SessionSupporter" t ON t."liveSessionId" = g.session AND t."senderId" = g.sender AND t.gifts = g.gifts
+        GROUP BY g.session`,
       room_state: Prisma.sql`
-        SELECT s.id, s."lastSequence", s."totalCoins" + d.coins AS "totalCoins", s."goalCoins", d.n, d.diamonds, d.new_gifters,
+        SELECT s.id, s."lastSequence", s."totalCoins" + d.coins AS "totalCoins", s."goalCoins", d.n, d.diamonds, coalesce(f.n, 0) AS new_gifters,
           top.ids AS top_ids, top.board, top.ids <> s."topGifterIds" AS top_moved,
           s."goalCoins" IS NOT NULL AND s."goalReachedAt" IS NULL AS goal_open,
           s."goalCoins" IS NOT NULL AND s."goalReachedAt" IS NULL AND s."totalCoins" + d.coins >= s."goalCoins" AS goal_reached
         FROM "LiveSession" s
         JOIN unnest(${ids}::uuid[], ${ids.map((id) => bySession.get(id)!.length)}::int[], ${ids.map((id) => sum(id, (g) => g.sentGift.coins))}::bigint[],
-                    ${ids.map((id) => sum(id, (g) => g.sentGift.diamonds))}::bigint[], ${ids.map((id) => newGifters[id] ?? 0)}::int[])
-          AS d(id, n, coins, diamonds, new_gifters) ON d.id = s.id
+                    ${ids.map((id) => sum(id, (g) => g.sentGift.diamonds))}::bigint[])
+          AS d(id, n, coins, diamonds) ON d.id = s.id
+        LEFT JOIN new_gifters f ON f.session = s.id
         CROSS JOIN LATERAL (
           SELECT coalesce(array_agg(t."senderId" ORDER BY t.coins DESC, t."senderId"), '{}') AS ids,
             coalesce(jsonb_agg(jsonb_build_object('sender', jsonb_build_object('id', u.id, 'handle', u.handle, 'displayName', u."displayName"), 'coins', t.coins::text)
@@ -133,10 +137,13 @@ export function roomEventWrites(gifts: RoomGift[], newGifters: Record<string, nu
   };
 }
 
-/** The select that reads roomEventWrites' outcome: sessions still live, and the events in room order. */
-export const roomEventsWritten = Prisma.sql`
-  (SELECT count(*)::int FROM room_sessions) AS "liveSessions",
-  (SELECT coalesce(json_agg(payload ORDER BY "liveSessionId", sequence), '[]') FROM room_events) AS events`;
+/** The select column that reads roomEventWrites' events, in room order. */
+export const roomEventsWritten = Prisma.sql`(SELECT coalesce(json_agg(payload ORDER BY "liveSessionId", sequence), '[]') FROM room_events) AS events`;
+
+/** The error to report for a statement that failed: SessionEndedMeanwhileError when allLive failed it, else itself. */
+export function roomFailure(error: unknown): unknown {
+  return failedCheck(error) === STILL_LIVE_CHECK ? new SessionEndedMeanwhileError() : error;
+}
 
 /** An event as the room will hear it, but for what the database adds: its sequence, leaderboard and goal. */
 function eventOf({ sentGift, sender, gift }: RoomGift): Omit<RoomGiftEvent, 'sequence'> {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { combine, failedCheck, failUnless } from '../../src/db/combine.js';
 import { transaction } from '../../src/db/transaction.js';
 import { Prisma } from '../../src/generated/prisma/client.js';
 import { createTestDatabase } from '../support/database.js';
@@ -54,5 +55,41 @@ describe('a driver transaction', () => {
   test('gives up on a statement after the transaction timeout instead of holding its locks forever', async () => {
     const [row] = await transaction(db, (tx) => tx.$queryRaw<{ timeout: string }[]>`SELECT current_setting('statement_timeout') AS timeout`, { driver: true });
     expect(row!.timeout).toBe('30s');
+  });
+
+  const insertUser = (handle: string) =>
+    Prisma.sql`INSERT INTO "User" (id, handle, "displayName", "birthDate", country, "updatedAt") VALUES (gen_random_uuid(), ${handle}, 'Driver', '1990-01-01', 'US', now())`;
+
+  test('commits from inside the work, behind statements sent without waiting for them', async () => {
+    const handle = `driver_${Date.now()}_pipelined`;
+    const [inserted, [row]] = await transaction(
+      db,
+      async (tx) => {
+        const writing = tx.$executeRaw(insertUser(handle));
+        const reading = tx.$queryRaw<{ users: number }[]>`SELECT count(*)::int AS users FROM "User" WHERE handle = ${handle}`;
+        const [written, read] = await Promise.all([writing, reading, tx.commit()]);
+        return [written, read] as const;
+      },
+      { driver: true },
+    );
+    expect(inserted).toBe(1);
+    expect(row!.users).toBe(1);
+    expect(await db.user.count({ where: { handle } })).toBe(1);
+  });
+
+  test('a statement whose check fails rolls everything back though COMMIT was already sent, and says which check', async () => {
+    const handle = `driver_${Date.now()}_refused`;
+    const failing = transaction(
+      db,
+      async (tx) => {
+        const writing = tx.$executeRaw(insertUser(handle));
+        const checking = tx.$queryRaw(combine({}, Prisma.sql`SELECT ${failUnless(Prisma.sql`1 = 2`, 'one-is-two')}`));
+        await Promise.all([writing, checking, tx.commit()]);
+      },
+      { driver: true },
+    );
+    const error = await failing.then(() => undefined, (reason: unknown) => reason);
+    expect(failedCheck(error)).toBe('one-is-two');
+    expect(await db.user.count({ where: { handle } })).toBe(0);
   });
 });
