@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { Prisma } from '../generated/prisma/client.js';
 
@@ -36,7 +37,7 @@ export function driverTx(client: pg.PoolClient): DriverTx {
   let committing = false;
   const run = (query: TemplateStringsArray | Prisma.Sql, values: unknown[]) => {
     const sql = query instanceof Prisma.Sql ? query : Prisma.sql(query, ...values);
-    return client.query({ text: sql.text, values: sql.values.map(asParameter), types: PRISMA_LIKE_TYPES });
+    return client.query({ name: statementName(sql.text), text: sql.text, values: sql.values.map(asParameter), types: PRISMA_LIKE_TYPES });
   };
   return {
     $queryRaw: async <T>(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]) => (await run(query, values)).rows as T,
@@ -52,6 +53,26 @@ export function driverTx(client: pg.PoolClient): DriverTx {
     },
   };
 }
+
+/**
+ * Each statement is prepared once per connection, under a name from its text, so PostgreSQL can reuse
+ * its plan: planning the batch's large statements took about a third of the batch's time in PostgreSQL
+ * (measured with pg_stat_statements). Prepared statements must name their columns (`SELECT *` fails
+ * once a migration adds one). The driver path passes lists as array parameters, so its statements are
+ * a handful of fixed texts; past MAX_PREPARED distinct texts (a statement built with spliced-in values
+ * would get there), the rest run unprepared rather than fill every connection with one-off plans.
+ */
+function statementName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < MAX_PREPARED) {
+    name = `ovation_${createHash('sha1').update(text).digest('hex')}`;
+    preparedNames.set(text, name);
+  }
+  return name;
+}
+
+const MAX_PREPARED = 100;
+const preparedNames = new Map<string, string>();
 
 // pg would send a Date in the process's local time zone, and `::date` then takes the local day.
 function asParameter(value: unknown): unknown {

@@ -382,7 +382,11 @@ function sentGiftWrites(gifts: SentGift[], day: Date): Record<string, Prisma.Sql
 async function replayGifts(tx: SqlTx, replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[], results: Settled[]) {
   if (replays.length === 0) return;
   const ids = replays.flatMap(({ outcome }) => ('ok' in outcome ? [outcome.ok.sentGiftId] : []));
-  const gifts = new Map((await tx.$queryRaw<SentGift[]>`SELECT * FROM "SentGift" WHERE id = ANY(${ids}::uuid[])`).map((gift) => [gift.id, gift]));
+  // Columns named: the statement is prepared (driver.ts), and `*` would break it when a column is added.
+  const rows = await tx.$queryRaw<SentGift[]>`
+    SELECT id, "liveSessionId", "senderId", "creatorId", "giftId", quantity, coins, diamonds, "comboId", "entryId", "createdAt"
+    FROM "SentGift" WHERE id = ANY(${ids}::uuid[])`;
+  const gifts = new Map(rows.map((gift) => [gift.id, gift]));
   for (const { index, outcome } of replays) {
     try {
       const { sentGiftId } = replay(outcome);

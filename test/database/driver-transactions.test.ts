@@ -92,4 +92,16 @@ describe('a driver transaction', () => {
     expect(failedCheck(error)).toBe('one-is-two');
     expect(await db.user.count({ where: { handle } })).toBe(0);
   });
+
+  test('prepares its statements, so PostgreSQL plans each text once per connection rather than every time', async () => {
+    const prepared = await transaction(
+      db,
+      async (tx) => {
+        await tx.$queryRaw`SELECT ${'a'}::text AS probe_prepared`;
+        return tx.$queryRaw<{ statement: string }[]>`SELECT statement FROM pg_prepared_statements WHERE statement LIKE '%probe_prepared%'`;
+      },
+      { driver: true },
+    );
+    expect(prepared.map((row) => row.statement)).toContain('SELECT $1::text AS probe_prepared');
+  });
 });
