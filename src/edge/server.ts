@@ -145,7 +145,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
           operationName: params.operationName,
           variableValues: params.variables,
           contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe, delivery: { socket: ctx.extra.socket, id } },
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe, delivery: { socket: ctx.extra.socket, connection: ctx.extra.request.socket, id } },
         };
         return args;
       },

@@ -1,9 +1,10 @@
 import { createSourceEventStream, execute, getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { ResumeRequiredError } from '../events/room-stream.js';
 
-/** Where a graphql-ws subscription's messages go: its socket and its operation id. */
-export type Delivery = { socket: WebSocket; id: string };
+/** Where a graphql-ws subscription's messages go: its socket, the TCP connection under it, and its operation id. */
+export type Delivery = { socket: WebSocket; connection: Socket; id: string };
 
 /** A subscriber whose socket holds this much unsent data is too slow to keep (it resumes later). */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -45,7 +46,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
    * (done, so graphql-ws sends `complete`) when the stream ends; or with a last result carrying the
    * refusal that ended it (e.g. too far behind). return() reaches the stream at once.
    */
-  function deliver(source: AsyncIterator<unknown>, args: ExecutionArgs, { socket, id }: Delivery): AsyncIterableIterator<ExecutionResult> {
+  function deliver(source: AsyncIterator<unknown>, args: ExecutionArgs, { socket, connection, id }: Delivery): AsyncIterableIterator<ExecutionResult> {
     const key = operationKey(args);
     const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
     let stopped = false;
@@ -56,7 +57,8 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
           const item = await source.next();
           if (item.done || stopped || socket.readyState !== socket.OPEN) return { done: true, value: undefined };
           if (socket.bufferedAmount > MAX_BUFFERED_BYTES) throw new ResumeRequiredError(lastSequence);
-          socket.send(`${prefix}${await payloadOf(args, key, item.value as object)}}`);
+          const message = `${prefix}${await payloadOf(args, key, item.value as object)}}`;
+          writeSoon(connection, () => socket.send(message));
           lastSequence = sequenceOf(item.value) ?? lastSequence;
         }
       } catch (error) {
@@ -120,6 +122,29 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
     const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     return delivery ? deliver(iterator, args, delivery) : results(iterator, args);
   };
+}
+
+/**
+ * Writes to a connection made in one turn of the event loop leave in one system call: the connection is
+ * corked at its first write and uncorked once the turn's I/O is done. A quiet room's event still goes
+ * out at once; a subscriber who fell behind gets all its waiting events in one write instead of one
+ * write (and, on loopback, one wake-up of the reader) each. The kernel's cost per write was the largest
+ * part of fan-out (bench:fanout).
+ */
+function writeSoon(connection: Socket, write: () => void) {
+  if (!corked.has(connection)) {
+    connection.cork();
+    corked.add(connection);
+    if (corked.size === 1) setImmediate(uncorkAll);
+  }
+  write();
+}
+
+const corked = new Set<Socket>();
+
+function uncorkAll() {
+  for (const connection of corked) connection.uncork();
+  corked.clear();
 }
 
 const sequenceOf = (item: unknown): number | undefined => {
