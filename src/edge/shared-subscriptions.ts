@@ -6,6 +6,9 @@ import { ResumeRequiredError } from '../events/room-stream.js';
 /** Where a graphql-ws subscription's messages go: its socket, the TCP connection under it, and its operation id. */
 export type Delivery = { socket: WebSocket; connection: Socket; id: string };
 
+/** A source that can hand events over without a promise each (a live room's stream). */
+type DirectSource = { deliverDirectly(delivery: (events: object[]) => boolean): void };
+
 /** A subscriber whose socket holds this much unsent data is too slow to keep (it resumes later). */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
@@ -18,7 +21,7 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
  * ignore the viewer.
  */
 export function createSharedSubscriptions(sharedFields: Set<string>, toClientError: (error: unknown) => GraphQLError) {
-  const serialized = new WeakMap<object, Map<string, Promise<string>>>();
+  const serialized = new WeakMap<object, Map<string, string | Promise<string>>>();
 
   function shares(args: ExecutionArgs): boolean {
     const operation = getOperationAST(args.document, args.operationName);
@@ -28,16 +31,22 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
 
   // graphql-js's own execute, as its subscribe does per event (Yoga's would treat the subscription
   // operation as a new subscription); errors are masked here the way Yoga masks them elsewhere.
-  async function executeOnce(args: ExecutionArgs, event: object): Promise<string> {
-    const result = await execute({ ...args, rootValue: event });
-    return JSON.stringify(result.errors ? { ...result, errors: result.errors.map(toClientError) } : result);
+  // Synchronous when every resolver is (a room event's are), so direct deliveries need not wait.
+  function executeOnce(args: ExecutionArgs, event: object): string | Promise<string> {
+    const serialize = (result: ExecutionResult) => JSON.stringify(result.errors ? { ...result, errors: result.errors.map(toClientError) } : result);
+    const result = execute({ ...args, rootValue: event });
+    return result instanceof Promise ? result.then(serialize) : serialize(result);
   }
 
-  function payloadOf(args: ExecutionArgs, key: string, event: object): Promise<string> {
+  function payloadOf(args: ExecutionArgs, key: string, event: object): string | Promise<string> {
     let byOperation = serialized.get(event);
     if (!byOperation) serialized.set(event, (byOperation = new Map()));
     let payload = byOperation.get(key);
-    if (!payload) byOperation.set(key, (payload = executeOnce(args, event)));
+    if (payload === undefined) {
+      const executing = executeOnce(args, event);
+      byOperation.set(key, (payload = executing));
+      if (typeof executing !== 'string') void executing.then((text) => byOperation.set(key, text), () => {});
+    }
     return payload;
   }
 
@@ -50,16 +59,33 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
     const key = operationKey(args);
     const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
     let stopped = false;
+    let lastSequence = 0;
+    const send = (event: object, payload: string) => {
+      writeSoon(connection, () => socket.send(`${prefix}${payload}}`));
+      lastSequence = sequenceOf(event) ?? lastSequence;
+    };
+    // Events handed over directly while the stream waits (room-stream.ts): sent at once if their payloads
+    // are ready and the socket keeps up; otherwise refused, and the loop below takes them as usual.
+    (source as Partial<DirectSource>).deliverDirectly?.((events) => {
+      if (stopped || socket.readyState !== socket.OPEN || socket.bufferedAmount > MAX_BUFFERED_BYTES) return false;
+      let payloads: (string | Promise<string>)[];
+      try {
+        payloads = events.map((event) => payloadOf(args, key, event));
+      } catch {
+        return false; // the loop below meets the failure again, and reports it to this subscriber
+      }
+      if (payloads.some((payload) => typeof payload !== 'string')) return false;
+      events.forEach((event, index) => send(event, payloads[index] as string));
+      return true;
+    });
     const pumped = (async (): Promise<IteratorResult<ExecutionResult, undefined>> => {
       try {
-        let lastSequence = 0;
         for (;;) {
           const item = await source.next();
           if (item.done || stopped || socket.readyState !== socket.OPEN) return { done: true, value: undefined };
           if (socket.bufferedAmount > MAX_BUFFERED_BYTES) throw new ResumeRequiredError(lastSequence);
-          const message = `${prefix}${await payloadOf(args, key, item.value as object)}}`;
-          writeSoon(connection, () => socket.send(message));
-          lastSequence = sequenceOf(item.value) ?? lastSequence;
+          const payload = payloadOf(args, key, item.value as object);
+          send(item.value as object, typeof payload === 'string' ? payload : await payload);
         }
       } catch (error) {
         return { done: false, value: { errors: [toClientError(error)] } };

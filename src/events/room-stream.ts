@@ -28,6 +28,15 @@ export class ResumeRequiredError extends OvationError {
 
 type Options = { db: Database; pubsub: PubSub; liveSessionId: string; after: number | null; onOpen?: () => void; onClose?: () => void };
 
+/**
+ * Takes items straight from the room as they arrive, in order, when the consumer is idle; returns false
+ * for an item it cannot take now (the stream then yields it, and what follows, as usual).
+ */
+export type DirectDelivery<T> = (item: T) => boolean;
+
+/** A stream that can also hand its items to a DirectDelivery (see openRoomStream). */
+export type DirectStream<T> = AsyncIterableIterator<T> & { deliverDirectly(delivery: DirectDelivery<T>): void };
+
 const weight = (message: RoomMessage) => (message.kind === 'gifts' ? message.events.length : 1);
 
 /**
@@ -40,15 +49,20 @@ const weight = (message: RoomMessage) => (message.kind === 'gifts' ? message.eve
  * generator's own return() would wait for that event, so a viewer who left a quiet room would stay
  * counted, and subscribed, until someone gifted).
  */
-export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen, onClose }: Options): Promise<AsyncIterableIterator<RoomItem>> {
+export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen, onClose }: Options): Promise<DirectStream<RoomItem>> {
   // Listen before reading, so nothing committed (and no end announced) from the read on can be missed.
   const pending: RoomMessage[] = [];
   let pendingEvents = 0;
   let overflowed = false;
   let closed = false;
   let wake: (() => void) | undefined;
-  const stopListening = listenToRoom(pubsub, liveSessionId, (message) => {
+  // The last sequence the subscriber was given (set once the session is read).
+  let last = 0;
+  let direct: DirectDelivery<RoomItem> | undefined;
+  const stopListening = listenToRoom(pubsub, liveSessionId, (received) => {
     if (overflowed || closed) return;
+    const message = deliverDirectly(received);
+    if (!message) return;
     pending.push(message);
     pendingEvents += weight(message);
     // Past the limit it lets go of the room: memory stays bounded, and the stream tells the subscriber
@@ -57,13 +71,36 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
       overflowed = true;
       void stopListening();
     }
-    wake?.();
+    wakeUp();
   });
+  const wakeUp = () => {
+    const waiting = wake;
+    wake = undefined;
+    waiting?.();
+  };
+
+  /**
+   * The fast path, for a consumer that takes items directly: while the stream waits with nothing
+   * pending (so the consumer has been given everything before), a gift message that continues the
+   * sequence goes straight to it, with no promise per subscriber and event: 10,000 viewers x 10 gifts/s
+   * is 100,000 deliveries a second. Returns what is left for the stream to yield (a gap, an
+   * announcement, an item the consumer refused), or nothing.
+   */
+  function deliverDirectly(message: RoomMessage): RoomMessage | undefined {
+    if (!direct || !wake || pending.length > 0 || message.kind !== 'gifts') return message;
+    let taken = 0;
+    for (const event of message.events) {
+      if (event.sequence > last + 1 || (event.sequence === last + 1 && !direct({ kind: 'gift', event }))) break;
+      last = Math.max(last, event.sequence);
+      taken++;
+    }
+    return taken === message.events.length ? undefined : { ...message, events: message.events.slice(taken) };
+  }
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       closed = true;
-      wake?.();
+      wakeUp();
       await stopListening();
     })());
   let session: { status: LiveSessionStatus; lastSequence: number } | null;
@@ -81,9 +118,9 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
     throw error;
   }
 
+  last = after ?? session.lastSequence;
   async function* stream(): AsyncGenerator<RoomItem> {
     onOpen?.();
-    let last = after ?? session!.lastSequence;
     try {
       if (after !== null) {
         for await (const event of replay(db, liveSessionId, after, null)) {
@@ -97,7 +134,6 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
         const message = pending.shift();
         if (!message) {
           await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
           continue;
         }
         pendingEvents -= weight(message);
@@ -131,9 +167,10 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
     }
   }
   const items = stream();
-  const iterator: AsyncIterableIterator<RoomItem> = {
+  const iterator: DirectStream<RoomItem> = {
     [Symbol.asyncIterator]: () => iterator,
     next: () => items.next(),
+    deliverDirectly: (delivery) => void (direct = delivery),
     async return() {
       // Wakes the stream if it is waiting, so its own return (queued behind that wait) runs now; and
       // releases the subscription even if the stream never started.

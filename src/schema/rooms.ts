@@ -1,5 +1,5 @@
 import type { RoomGiftEvent } from '../domain/rooms.js';
-import { openRoomStream, type RoomItem } from '../events/room-stream.js';
+import { openRoomStream, type DirectDelivery, type DirectStream, type RoomItem } from '../events/room-stream.js';
 import { builder } from './builder.js';
 import { idOf } from './ids.js';
 import { CashValue } from './money.js';
@@ -125,10 +125,12 @@ const expansions = new WeakMap<RoomGiftEvent, LiveSessionEvent[]>();
  * async generator: its return() would queue behind the wait for the room's next event, and a client
  * that unsubscribed from a quiet room would stay a viewer until someone gifted.)
  */
-function expanded(stream: AsyncIterableIterator<RoomItem>): AsyncIterableIterator<LiveSessionEvent> {
+function expanded(stream: DirectStream<RoomItem>): AsyncIterableIterator<LiveSessionEvent> & { deliverDirectly(delivery: DirectDelivery<LiveSessionEvent[]>): void } {
   let ready: LiveSessionEvent[] = [];
-  const iterator: AsyncIterableIterator<LiveSessionEvent> = {
+  const iterator: ReturnType<typeof expanded> = {
     [Symbol.asyncIterator]: () => iterator,
+    // A consumer that takes events directly (src/edge/shared-subscriptions.ts) gets each gift's, expanded.
+    deliverDirectly: (delivery: DirectDelivery<LiveSessionEvent[]>) => stream.deliverDirectly((item) => delivery(expand(item))),
     async next() {
       while (ready.length === 0) {
         const item = await stream.next();
