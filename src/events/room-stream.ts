@@ -3,7 +3,7 @@ import { NotFoundError, OvationError, SessionNotLiveError, ValidationError } fro
 import type { RoomGiftEvent } from '../domain/rooms.js';
 import { LiveSessionStatus } from '../generated/prisma/client.js';
 import type { PubSub, RoomMessage } from './pubsub.js';
-import { listenToRoom } from './room-hub.js';
+import { listenToRoom, weight } from './room-hub.js';
 
 export type RoomItem =
   | { kind: 'gift'; event: RoomGiftEvent }
@@ -36,8 +36,6 @@ export type DirectDelivery<T> = (item: T) => boolean;
 
 /** A stream that can also hand its items to a DirectDelivery (see openRoomStream). */
 export type DirectStream<T> = AsyncIterableIterator<T> & { deliverDirectly(delivery: DirectDelivery<T>): void };
-
-const weight = (message: RoomMessage) => (message.kind === 'gifts' ? message.events.length : 1);
 
 /**
  * A room's stream for one subscriber: with `after`, every gift event after that sequence from the
