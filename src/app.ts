@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import type { Database } from './db/client.js';
 import { openDatabase } from './db/database.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
 import { createServer } from './edge/server.js';
@@ -6,7 +7,9 @@ import { announceGifts } from './events/announce.js';
 import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
 import { createGiftSender } from './domain/gifting.js';
+import type { PaymentProvider } from './domain/payments/provider.js';
 import { createSandboxProvider } from './domain/payments/sandbox.js';
+import { reconcilePurchases } from './domain/purchases.js';
 import type { Services } from './schema/context.js';
 import type { Logger } from './logger.js';
 import { seedDemoData } from '../prisma/seed.js';
@@ -32,6 +35,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       issueToken: auth.issueToken,
       development: config.env !== 'production',
     };
+    const reconciler = startReconciling(db, services.payments, log);
     const server = createServer({ services, auth, log });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
@@ -40,6 +44,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       port,
       databaseUrl: database.url,
       async stop() {
+        await reconciler.stop();
         await server.close();
         await presence.close();
         await pubsub.close();
@@ -50,4 +55,26 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     await database.close();
     throw error;
   }
+}
+
+/** How often each instance settles purchases whose outcome never arrived (reconcilePurchases). */
+const RECONCILE_EVERY_MS = 60_000;
+
+function startReconciling(db: Database, payments: PaymentProvider, log: Logger): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = reconcilePurchases(db, payments).then(
+      (reconciled) => {
+        if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
+      },
+      (error: unknown) => log.error({ err: error }, 'purchase reconciliation failed'),
+    );
+  }, RECONCILE_EVERY_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

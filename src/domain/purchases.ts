@@ -121,6 +121,61 @@ async function waitingForFirstCall<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Settles a pending purchase: credits its coins, or marks it declined. One no longer pending is left as it is. */
+async function settle(tx: Tx, purchase: Purchase, outcome: 'succeeded' | 'declined'): Promise<boolean> {
+  if (purchase.status !== PurchaseStatus.PENDING) return false;
+  if (outcome === 'succeeded') await creditPurchase(tx, purchase);
+  else await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.DECLINED } });
+  return true;
+}
+
+/** A purchase still pending this long is looked up at its provider (a webhook normally settles it within seconds). */
+export const RECONCILE_AFTER_MS = 15 * 60_000;
+const RECONCILE_BATCH = 100;
+
+export type Reconciled = { credited: number; declined: number; stillPending: number; unanswered: number };
+
+/**
+ * Settles purchases whose outcome never arrived (a lost webhook, a charge call that failed in transit,
+ * so the buyer may have paid and has no coins): each purchase pending longer than RECONCILE_AFTER_MS is
+ * looked up at its provider, outside any transaction, then credited or declined in a transaction that
+ * settles it only if it is still pending (a webhook may have come meanwhile). A payment the provider
+ * never received is declined: nothing was charged. Safe to run on every instance at once.
+ */
+export async function reconcilePurchases(db: Database, provider: PaymentProvider, now = new Date()): Promise<Reconciled> {
+  const stale = await db.purchase.findMany({
+    where: { status: PurchaseStatus.PENDING, provider: provider.name, createdAt: { lt: new Date(now.getTime() - RECONCILE_AFTER_MS) } },
+    orderBy: { createdAt: 'asc' },
+    take: RECONCILE_BATCH,
+    select: { id: true },
+  });
+  const reconciled: Reconciled = { credited: 0, declined: 0, stillPending: 0, unanswered: 0 };
+  for (const { id } of stale) {
+    let found;
+    try {
+      found = await provider.lookup(id);
+    } catch {
+      reconciled.unanswered++; // asked again on the next run
+      continue;
+    }
+    if (found.status === 'pending') {
+      reconciled.stillPending++;
+      continue;
+    }
+    const outcome = found.status === 'succeeded' ? 'succeeded' : 'declined';
+    const settled = await transaction(db, async (tx) => {
+      await tx.$queryRaw`SELECT id FROM "Purchase" WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
+      const purchase = await tx.purchase.findUniqueOrThrow({ where: { id } });
+      if (purchase.status === PurchaseStatus.PENDING && found.providerPaymentId && !purchase.providerPaymentId) {
+        await tx.purchase.update({ where: { id }, data: { providerPaymentId: found.providerPaymentId } });
+      }
+      return settle(tx, purchase, outcome);
+    });
+    if (settled) reconciled[outcome === 'succeeded' ? 'credited' : 'declined']++;
+  }
+  return reconciled;
+}
+
 /** Credits a pending purchase's coins: issued by the platform into the buyer's wallet. */
 async function creditPurchase(tx: Tx, purchase: Purchase): Promise<void> {
   const wallet = (await userAccountIds(tx, [purchase.buyerId], Asset.COIN)).get(purchase.buyerId)!;
@@ -189,13 +244,8 @@ export async function applyPaymentEvent(db: Database, provider: PaymentProvider,
     const ignored = { result: 'ignored', buyerId: null } as const;
     switch (event.type) {
       case 'payment.succeeded':
-        if (purchase.status !== PurchaseStatus.PENDING) return ignored;
-        await creditPurchase(tx, purchase);
-        return applied;
       case 'payment.failed':
-        if (purchase.status !== PurchaseStatus.PENDING) return ignored;
-        await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.DECLINED } });
-        return applied;
+        return (await settle(tx, purchase, event.type === 'payment.succeeded' ? 'succeeded' : 'declined')) ? applied : ignored;
       case 'payment.refunded':
       case 'payment.charged_back':
         if (purchase.status !== PurchaseStatus.SUCCEEDED) return ignored;

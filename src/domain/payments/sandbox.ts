@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { WebhookRejectedError, type PaymentEvent, type PaymentProvider } from './provider.js';
+import { WebhookRejectedError, type ChargeResult, type PaymentEvent, type PaymentProvider } from './provider.js';
 
 /** Test payment methods of the built-in sandbox provider. */
 export const SANDBOX_METHODS = {
@@ -29,18 +29,20 @@ export function signWebhook(secret: string, rawBody: string, at: Date): string {
 }
 
 export function createSandboxProvider(webhookSecret: string): PaymentProvider {
+  // The charges this process made, for lookup (a payment confirmed by webhook stays pending here).
+  const charges = new Map<string, ChargeResult['status']>();
+  const outcome = (paymentMethod: string): ChargeResult['status'] =>
+    paymentMethod === SANDBOX_METHODS.succeeds ? 'succeeded' : paymentMethod === SANDBOX_METHODS.succeedsByWebhook ? 'pending' : 'declined';
   return {
     name: 'sandbox',
     async charge({ purchaseId, paymentMethod }) {
-      const providerPaymentId = sandboxPaymentId(purchaseId);
-      switch (paymentMethod) {
-        case SANDBOX_METHODS.succeeds:
-          return { status: 'succeeded', providerPaymentId };
-        case SANDBOX_METHODS.succeedsByWebhook:
-          return { status: 'pending', providerPaymentId };
-        default:
-          return { status: 'declined', providerPaymentId, declineReason: 'The card was declined' };
-      }
+      const status = outcome(paymentMethod);
+      charges.set(purchaseId, status);
+      return { status, providerPaymentId: sandboxPaymentId(purchaseId), ...(status === 'declined' ? { declineReason: 'The card was declined' } : {}) };
+    },
+    async lookup(purchaseId) {
+      const status = charges.get(purchaseId);
+      return status ? { status, providerPaymentId: sandboxPaymentId(purchaseId) } : { status: 'not_found' };
     },
     readWebhook(rawBody, headers, now) {
       const header = headers.get(SIGNATURE_HEADER) ?? '';
