@@ -89,12 +89,9 @@ export async function purchaseCoins(
   const outcome = await transaction(db, async (tx) => {
     // The provider's webhook may have settled the purchase already: only a pending one is settled here.
     const purchase = await tx.purchase.update({ where: { id: started.purchase.id }, data: { providerPaymentId: charge.providerPaymentId } });
-    let status = purchase.status;
-    if (status === PurchaseStatus.PENDING && charge.status === 'succeeded') await creditPurchase(tx, purchase);
-    if (status === PurchaseStatus.PENDING && charge.status === 'declined') {
-      status = (await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.DECLINED } })).status;
-    }
-    const result: PurchaseOutcome = status === PurchaseStatus.DECLINED ? failure(new PaymentDeclinedError(charge.declineReason)) : { ok: { purchaseId: purchase.id } };
+    const settledNow = charge.status !== 'pending' && (await settle(tx, purchase, charge.status));
+    const declined = settledNow ? charge.status === 'declined' : purchase.status === PurchaseStatus.DECLINED;
+    const result: PurchaseOutcome = declined ? failure(new PaymentDeclinedError(charge.declineReason)) : { ok: { purchaseId: purchase.id } };
     await storeOutcomes(tx, [{ callerId: buyerId, key: data.idempotencyKey, outcome: result }]);
     return result;
   });

@@ -59,7 +59,7 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
   let direct: DirectDelivery<RoomItem> | undefined;
   const stopListening = listenToRoom(pubsub, liveSessionId, (received) => {
     if (overflowed || closed) return;
-    const message = deliverDirectly(received);
+    const message = handOver(received);
     if (!message) return;
     pending.push(message);
     pendingEvents += weight(message);
@@ -84,7 +84,7 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
    * is 100,000 deliveries a second. Returns what is left for the stream to yield (a gap, an
    * announcement, an item the consumer refused), or nothing.
    */
-  function deliverDirectly(message: RoomMessage): RoomMessage | undefined {
+  function handOver(message: RoomMessage): RoomMessage | undefined {
     if (!direct || !wake || pending.length > 0 || message.kind !== 'gifts') return message;
     let taken = 0;
     for (const event of message.events) {
