@@ -1,14 +1,15 @@
 // npm run bench:fanout-floor: what this machine can deliver at all, whatever the server does. A bare `ws`
 // server (no GraphQL, no database, no room logic) sends RATE messages a second, each the size and shape
-// of bench:fanout's, to SUBSCRIBERS plain `ws` clients in a separate load process that parses each one
-// and checks its sequence, as bench:fanout's load process does. The same figures as bench:fanout, so the
-// two read side by side: what remains between them is Ovation's own cost; what the floor itself misses
+// of bench:fanout's, to SUBSCRIBERS plain `ws` clients in a separate load process that reads each one
+// (bench/gift-receipt.ts) and checks its sequence, as bench:fanout's load process does. The same figures
+// as bench:fanout, so the two read side by side: what remains between them is Ovation's own cost; what the floor itself misses
 // of the target, no server design on this machine can meet.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
+import { giftReceiptOf } from './gift-receipt.js';
 import { cpuSecondsOf, machineJiffies, memoryOf } from './support.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
@@ -49,12 +50,13 @@ if (role === 'server') {
     const client = new WebSocket(`ws://127.0.0.1:${process.env.FLOOR_PORT}`);
     client.on('message', (data) => {
       const now = Date.now();
-      const { payload } = JSON.parse(String(data)) as { payload: { data: { liveSessionEvents: { sequence: number; sentAt: string } } } };
-      const { sequence, sentAt } = payload.data.liveSessionEvents;
+      const gift = giftReceiptOf(String(data));
+      if (!gift) return void faults++;
+      const { sequence, sentAtMs } = gift;
       if (firstReceipt === 0) firstReceipt = now;
       lastReceipt = now;
       received++;
-      histogram[Math.max(0, Math.min(600_000, now - Date.parse(sentAt)))]!++;
+      histogram[Math.max(0, Math.min(600_000, now - sentAtMs))]!++;
       if (sequence !== last[i]! + 1) faults++;
       last[i] = sequence;
     });
