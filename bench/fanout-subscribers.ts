@@ -1,7 +1,7 @@
 // The load side of `npm run bench:fanout`, in its own process so that its CPU is not the server's:
 // SUBSCRIBERS graphql-ws subscribers (one socket each) in one room, recording per gift event the delivery
 // latency and, per subscriber, whether the sequences arrived as 1, 2, 3... with no gap or repeat.
-// Driven over IPC by bench/fanout.ts: it says 'ready', then answers 'start', 'report' and 'close'.
+// Driven over IPC by bench/fanout.ts: it says 'ready', then answers 'open', 'start', 'report' and 'close'.
 //
 // FANOUT_CLIENT picks the subscriber. 'protocol' (the default) speaks graphql-transport-ws over a plain
 // `ws` socket and reads gift messages with bench/gift-receipt.ts; 'graphql-ws' is graphql-ws's own
@@ -17,7 +17,6 @@ const WS_URL = process.env.FANOUT_WS_URL!;
 const LIVE_SESSION_ID = process.env.FANOUT_LIVE_SESSION_ID!;
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const CLIENT = process.env.FANOUT_CLIENT ?? 'protocol';
-const RAMP = Number(process.env.RAMP ?? 500);
 // Gifts committed before the subscribers came; the first one they hear is the next.
 const BASE_SEQUENCE = Number(process.env.FANOUT_BASE_SEQUENCE ?? 0);
 
@@ -146,14 +145,16 @@ const openSubscriber = CLIENT === 'graphql-ws' ? openLibrarySubscriber : openPro
 
 const send = (message: object) => process.send!(message);
 
-// Ramped in so that the server (and this process) are not handed 10,000 handshakes at once.
+// The bench opens viewers a step at a time ('open'), interleaving this process's with the probes' (see
+// bench/fanout.ts), so that the server is not handed 10,000 handshakes at once.
 let connected = 0;
-for (let from = 0; from < SUBSCRIBERS; from += RAMP) {
-  const batch = Array.from({ length: Math.min(RAMP, SUBSCRIBERS - from) }, (_, i) => openSubscriber(from + i));
+let opened = 0;
+async function open(count: number) {
+  const batch = Array.from({ length: Math.min(count, SUBSCRIBERS - opened) }, () => openSubscriber(opened++));
   for (const ok of await Promise.all(batch)) ok ? connected++ : connectFailures++;
-  send({ type: 'progress', connected, failed: connectFailures });
+  send({ type: 'opened', connected, failed: connectFailures });
 }
-send({ type: 'ready', connected, failed: connectFailures });
+send({ type: 'ready' });
 
 // How late this process's own event loop runs: if it is busy, receipts are stamped late and the
 // latency says more about the load generator than the server.
@@ -209,8 +210,10 @@ function report(expected: number) {
   };
 }
 
-process.on('message', async (message: { type: string; expected?: number }) => {
-  if (message.type === 'start') {
+process.on('message', async (message: { type: string; expected?: number; count?: number }) => {
+  if (message.type === 'open') {
+    await open(message.count ?? 0);
+  } else if (message.type === 'start') {
     // Viewer-count announcements heard while subscribing are not part of the measured window.
     rampMessages = [...byType.values()].reduce((a, b) => a + b, 0);
     byType.clear();

@@ -4,8 +4,12 @@ type Hub = { listeners: Set<(message: RoomMessage) => void>; stop: () => Promise
 
 const hubs = new WeakMap<PubSub, Map<string, Hub>>();
 
-/** Viewers who hear a pass before the hub lets other work run. */
-const SLICE = 1000;
+/**
+ * Viewers who hear a pass before the hub lets other work run. At 250 (about 2 ms of writes) a gift sent
+ * into a 10,000-viewer room answers in about 25 ms instead of 80 at 1,000 (bench:fanout); delivery
+ * latency measured the same within its noise.
+ */
+const SLICE = 250;
 /** Gift events (or announcements) a pass gathers at most. */
 const PASS_EVENTS = 100;
 
