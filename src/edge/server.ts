@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Context, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
+import { useRequestBodyLimit } from './body-limit.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
@@ -59,6 +60,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
   const yoga = createYoga<object, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
+    maxRequestBodySize: false, // useRequestBodyLimit below bounds bodies instead, for much less
     healthCheckEndpoint: '/healthz',
     landingPage: false,
     graphiql: development ? { subscriptionsProtocol: 'WS', title: 'Ovation' } : false,
@@ -75,6 +77,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
       ...services,
     }),
     plugins: [
+      useRequestBodyLimit(),
       useReadinessCheck({
         endpoint: '/readyz',
         // The database and (with Redis) the event bus must answer; details go to the log, not the probe.

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { GraphQLFormattedError } from 'graphql';
 import { SignJWT } from 'jose';
 import { describe, expect, inject, test } from 'vitest';
+import { MAX_REQUEST_BODY_BYTES } from '../../src/edge/body-limit.js';
 import { adminQuery } from '../support/database.js';
 import { startTestServer, TEST_JWT_SECRET } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
@@ -118,6 +119,32 @@ describe('endpoints', () => {
     const ids = [first.headers.get('x-request-id'), refused.headers.get('x-request-id')];
     for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(ids[0]).not.toBe(ids[1]);
+  });
+});
+
+describe('a request body is bounded by its declared length', () => {
+  const handle = () => `bounded_${randomBytes(4).toString('hex')}`;
+
+  test('a body over 1 MB is refused with 413 before it is read, and nothing is done', async () => {
+    const refusedHandle = handle();
+    const refused = await post(development.url, Register, {}, { handle: refusedHandle, padding: 'x'.repeat(MAX_REQUEST_BODY_BYTES) });
+    expect(refused.status).toBe(413);
+    expect(refused.errors).toEqual([{ message: `A request body may hold at most ${MAX_REQUEST_BODY_BYTES} bytes`, extensions: { code: 'REQUEST_ENTITY_TOO_LARGE' } }]);
+    expect(await development.db.user.findUnique({ where: { handle: refusedHandle } })).toBeNull();
+
+    // Just under the limit goes through (the padding is an unused variable).
+    const acceptedHandle = handle();
+    const accepted = await post(development.url, Register, {}, { handle: acceptedHandle, padding: 'x'.repeat(MAX_REQUEST_BODY_BYTES - 1000) });
+    expect(accepted.data).toEqual({ register: { __typename: 'Session', user: { handle: acceptedHandle } } });
+  });
+
+  test('a body sent without a length (chunked) is refused with 411, and nothing is done', async () => {
+    const refusedHandle = handle();
+    const body = new Blob([JSON.stringify({ query: Register, variables: { handle: refusedHandle } })]).stream();
+    const response = await fetch(development.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    expect(response.status).toBe(411);
+    expect(await response.json()).toEqual({ errors: [{ message: 'A request body must come with a Content-Length header', extensions: { code: 'LENGTH_REQUIRED' } }] });
+    expect(await development.db.user.findUnique({ where: { handle: refusedHandle } })).toBeNull();
   });
 });
 
