@@ -9,19 +9,24 @@ export type Delivery = { socket: WebSocket; connection: Socket; id: string };
 /** A source that can hand events over without a promise each (a live room's stream). */
 type DirectSource = { deliverDirectly(delivery: (events: object[]) => boolean): void };
 
+/** An event's result as every subscriber of one operation gets it: JSON, and that JSON's UTF-8 bytes. */
+type Payload = { text: string; bytes: Buffer };
+
+const CLOSING_BRACE = Buffer.from('}');
+
 /** A subscriber whose socket holds this much unsent data is too slow to keep (it resumes later). */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /**
  * Fan-out for subscriptions whose events are the same for every subscriber (a live room's). Each event
  * is executed and serialized once per distinct operation and variables; each subscriber then costs a
- * string concatenation and a socket write, not a GraphQL execution, a JSON serialization and a chain of
+ * copy of bytes and a socket write, not a GraphQL execution, a JSON serialization and a chain of
  * promises (10,000 viewers x 10 gifts/s is 100,000 messages a second). Events are shared by identity:
  * the room stream hands every subscriber the same event object. Only for root fields whose resolvers
  * ignore the viewer.
  */
 export function createSharedSubscriptions(sharedFields: Set<string>, toClientError: (error: unknown) => GraphQLError) {
-  const serialized = new WeakMap<object, Map<string, string | Promise<string>>>();
+  const serialized = new WeakMap<object, Map<string, Payload | Promise<Payload>>>();
 
   function shares(args: ExecutionArgs): boolean {
     const operation = getOperationAST(args.document, args.operationName);
@@ -32,20 +37,23 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
   // graphql-js's own execute, as its subscribe does per event (Yoga's would treat the subscription
   // operation as a new subscription); errors are masked here the way Yoga masks them elsewhere.
   // Synchronous when every resolver is (a room event's are), so direct deliveries need not wait.
-  function executeOnce(args: ExecutionArgs, event: object): string | Promise<string> {
-    const serialize = (result: ExecutionResult) => JSON.stringify(result.errors ? { ...result, errors: result.errors.map(toClientError) } : result);
+  function executeOnce(args: ExecutionArgs, event: object): Payload | Promise<Payload> {
+    const serialize = (result: ExecutionResult): Payload => {
+      const text = JSON.stringify(result.errors ? { ...result, errors: result.errors.map(toClientError) } : result);
+      return { text, bytes: Buffer.from(text) };
+    };
     const result = execute({ ...args, rootValue: event });
     return result instanceof Promise ? result.then(serialize) : serialize(result);
   }
 
-  function payloadOf(args: ExecutionArgs, key: string, event: object): string | Promise<string> {
+  function payloadOf(args: ExecutionArgs, key: string, event: object): Payload | Promise<Payload> {
     let byOperation = serialized.get(event);
     if (!byOperation) serialized.set(event, (byOperation = new Map()));
     let payload = byOperation.get(key);
     if (payload === undefined) {
       const executing = executeOnce(args, event);
       byOperation.set(key, (payload = executing));
-      if (typeof executing !== 'string') void executing.then((text) => byOperation.set(key, text), () => {});
+      if (executing instanceof Promise) void executing.then((ready) => byOperation.set(key, ready), () => {});
     }
     return payload;
   }
@@ -57,25 +65,27 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
    */
   function deliver(source: AsyncIterator<unknown>, args: ExecutionArgs, { socket, connection, id }: Delivery): AsyncIterableIterator<ExecutionResult> {
     const key = operationKey(args);
-    const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    // The message is assembled from bytes: the payload is encoded once for every subscriber, and a text
+    // frame sent from a Buffer is not measured and encoded again per socket.
+    const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
     let stopped = false;
     let lastSequence = 0;
-    const send = (event: object, payload: string) => {
-      writeSoon(connection, () => socket.send(`${prefix}${payload}}`));
+    const send = (event: object, payload: Payload) => {
+      writeSoon(connection, () => socket.send(Buffer.concat([prefix, payload.bytes, CLOSING_BRACE]), { binary: false }));
       lastSequence = sequenceOf(event) ?? lastSequence;
     };
     // Events handed over directly while the stream waits (room-stream.ts): sent at once if their payloads
     // are ready and the socket keeps up; otherwise refused, and the loop below takes them as usual.
     (source as Partial<DirectSource>).deliverDirectly?.((events) => {
       if (stopped || socket.readyState !== socket.OPEN || socket.bufferedAmount > MAX_BUFFERED_BYTES) return false;
-      let payloads: (string | Promise<string>)[];
+      let payloads: (Payload | Promise<Payload>)[];
       try {
         payloads = events.map((event) => payloadOf(args, key, event));
       } catch {
         return false; // the loop below meets the failure again, and reports it to this subscriber
       }
-      if (payloads.some((payload) => typeof payload !== 'string')) return false;
-      events.forEach((event, index) => send(event, payloads[index] as string));
+      if (payloads.some((payload) => payload instanceof Promise)) return false;
+      events.forEach((event, index) => send(event, payloads[index] as Payload));
       return true;
     });
     const pumped = (async (): Promise<IteratorResult<ExecutionResult, undefined>> => {
@@ -85,7 +95,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
           if (item.done || stopped || socket.readyState !== socket.OPEN) return { done: true, value: undefined };
           if (socket.bufferedAmount > MAX_BUFFERED_BYTES) throw new ResumeRequiredError(lastSequence);
           const payload = payloadOf(args, key, item.value as object);
-          send(item.value as object, typeof payload === 'string' ? payload : await payload);
+          send(item.value as object, payload instanceof Promise ? await payload : payload);
         }
       } catch (error) {
         return { done: false, value: { errors: [toClientError(error)] } };
@@ -123,7 +133,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
             done = true;
             return { done: true, value: undefined };
           }
-          return { done: false, value: JSON.parse(await payloadOf(args, key, item.value as object)) as ExecutionResult };
+          return { done: false, value: JSON.parse((await payloadOf(args, key, item.value as object)).text) as ExecutionResult };
         } catch (error) {
           done = true;
           return { done: false, value: { errors: [toClientError(error)] } };
