@@ -2,6 +2,7 @@ import { createSourceEventStream, execute, getOperationAST, GraphQLError, type E
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { ResumeRequiredError } from '../events/room-stream.js';
+import { textFrame } from './websocket-frame.js';
 
 /** Where a graphql-ws subscription's messages go: its socket, the TCP connection under it, and its operation id. */
 export type Delivery = { socket: WebSocket; connection: Socket; id: string };
@@ -68,10 +69,16 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
     // The message is assembled from bytes: the payload is encoded once for every subscriber, and a text
     // frame sent from a Buffer is not measured and encoded again per socket.
     const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+    // Without extensions (no compression: the server negotiates none), ws writes each frame to the TCP
+    // socket as it is sent, so a frame written there directly keeps its place among ws's own (pings,
+    // graphql-ws's complete) and counts in socket.bufferedAmount. With any, ws may hold frames back.
+    const direct = socket.extensions === '';
     let stopped = false;
     let lastSequence = 0;
     const send = (event: object, payload: Payload) => {
-      writeSoon(connection, () => socket.send(Buffer.concat([prefix, payload.bytes, CLOSING_BRACE]), { binary: false }));
+      writeSoon(connection, () =>
+        direct ? connection.write(textFrame(prefix, payload.bytes, CLOSING_BRACE)) : socket.send(Buffer.concat([prefix, payload.bytes, CLOSING_BRACE]), { binary: false }),
+      );
       lastSequence = sequenceOf(event) ?? lastSequence;
     };
     // Events handed over directly while the stream waits (room-stream.ts): sent at once if their payloads
