@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
 import { giftReceiptOf } from './gift-receipt.js';
-import { cpuSecondsOf, machineJiffies, memoryOf } from './support.js';
+import { cpuSecondsOf, machineJiffies, memoryOf, openingSteps } from './support.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
@@ -122,11 +122,9 @@ if (role === 'server') {
   const probes = child('load', { FLOOR_PORT: String(port), SUBSCRIBERS: String(PROBES) });
   await Promise.all([next(load, 'ready'), next(probes, 'ready')]);
   // The server sends to clients in the order they connected, so the probes are spread through that order.
-  const steps = Math.ceil(SUBSCRIBERS / 500);
-  for (let step = 0; step < steps; step++) {
-    const probesNow = Math.floor(((step + 1) * PROBES) / steps) - Math.floor((step * PROBES) / steps);
-    load.send({ type: 'open', count: Math.min(500, SUBSCRIBERS - step * 500) - probesNow });
-    probes.send({ type: 'open', count: probesNow });
+  for (const step of openingSteps(SUBSCRIBERS, PROBES)) {
+    load.send({ type: 'open', count: step.others });
+    probes.send({ type: 'open', count: step.probes });
     await Promise.all([next(load, 'opened'), next(probes, 'opened')]);
   }
   console.log(`Sending ${RATE * SECONDS} messages at ${RATE}/s to each...`);

@@ -16,7 +16,7 @@ import { startLiveSession } from '../src/domain/live-sessions.js';
 import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
-import { auth, cpuSecondsOf, inParallel, machineJiffies, memoryOf, percentile, printAudit, startBenchServer } from './support.js';
+import { auth, cpuSecondsOf, inParallel, machineJiffies, memoryOf, openingSteps, percentile, printAudit, startBenchServer } from './support.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
@@ -24,7 +24,6 @@ const SECONDS = Number(process.env.SECONDS ?? 30);
 const SENDERS = Number(process.env.SENDERS ?? 20);
 const WHALES = 3;
 const DRAIN_MS = Number(process.env.DRAIN_SECONDS ?? 10) * 1000;
-const RAMP = 500; // viewers opened per step
 // Viewers in a process of their own, which stays nearly idle: their receipts are stamped when the server's
 // message reaches them, as a real viewer's device would. The other viewers share one process, which
 // needs most of a core for 100,000 messages a second, so its receipts carry its own lag as well.
@@ -125,14 +124,12 @@ try {
   await Promise.all([nextMessage(load, 'ready', 60_000), nextMessage(probes, 'ready', 60_000)]);
   // A step at a time, each process opening its share: the server hands events to viewers in the order
   // they subscribed, so the probes end up spread through the room, from its first viewers to its last.
-  const steps = Math.ceil(SUBSCRIBERS / RAMP);
+  const opening = (child: ChildProcess, count: number) => (child.send({ type: 'open', count }), nextMessage<{ connected: number; failed: number }>(child, 'opened', 5 * 60_000));
   let ready = { connected: 0, failed: 0 };
-  for (let step = 0; step < steps; step++) {
-    const probesNow = Math.floor(((step + 1) * PROBES) / steps) - Math.floor((step * PROBES) / steps);
-    const opening = (child: ChildProcess, count: number) => (child.send({ type: 'open', count }), nextMessage<{ connected: number; failed: number }>(child, 'opened', 5 * 60_000));
-    const [many, few] = await Promise.all([opening(load, Math.min(RAMP, SUBSCRIBERS - step * RAMP) - probesNow), opening(probes, probesNow)]);
+  for (const [index, step] of openingSteps(SUBSCRIBERS, PROBES).entries()) {
+    const [many, few] = await Promise.all([opening(load, step.others), opening(probes, step.probes)]);
     ready = { connected: many.connected + few.connected, failed: many.failed + few.failed };
-    if ((step + 1) % 5 === 0) console.log(`  ${ready.connected} subscribed (${ready.failed} failed)`);
+    if ((index + 1) % 5 === 0) console.log(`  ${ready.connected} subscribed (${ready.failed} failed)`);
   }
   // The server counts a viewer once its subscription is live (listening to the room), and writes the
   // count every second: when it reaches `connected`, no subscription can still miss the first gift.

@@ -128,3 +128,15 @@ export function postgresCpuSeconds(): number {
   }
   return seconds;
 }
+
+/**
+ * How the fan-out benches open `total` viewers: steps of `step`, each split between the busy load process
+ * and the probes' process, so that the probes end up spread through the server's delivery order.
+ */
+export function openingSteps(total: number, probes: number, step = 500): { others: number; probes: number }[] {
+  const steps = Math.ceil(total / step);
+  return Array.from({ length: steps }, (_, i) => {
+    const probesNow = Math.floor(((i + 1) * probes) / steps) - Math.floor((i * probes) / steps);
+    return { others: Math.min(step, total - i * step) - probesNow, probes: probesNow };
+  });
+}
