@@ -18,6 +18,16 @@ const RUN_MIGRATION = 'run `npm run db:migration -- <name>` to write the migrati
 const MIGRATION_ONLY: string[] = [
   // Raises a statement's failed check (src/db/combine.ts, failUnless); Prisma's datamodel has no functions.
   'functions:fail_statement(text)',
+  // The money rules the database enforces itself (migration money_guards; test/database/money-guards.test.ts).
+  'functions:refuse_journal_change()',
+  'triggers:JournalEntry.JournalEntry_append_only',
+  'triggers:Posting.Posting_append_only',
+  ...[
+    'Posting.Posting_amount_check', 'Account.Account_owner_check', 'Account.Account_balance_check', 'SentGift.SentGift_amounts_check',
+    'Gift.Gift_coins_check', 'CoinBundle.CoinBundle_coins_check', 'BundlePrice.BundlePrice_amountMinor_check', 'Purchase.Purchase_amounts_check',
+    'ChargebackDebt.ChargebackDebt_coins_check', 'DailySpend.DailySpend_coins_check', 'User.User_limits_check', 'LiveSession.LiveSession_totals_check',
+    'SessionSupporter.SessionSupporter_coins_check', 'CreatorSupportDay.CreatorSupportDay_coins_check', 'CreatorSupporter.CreatorSupporter_coins_check',
+  ].map((name) => `constraints:${name}`),
 ];
 
 const serverUrl = inject('postgresUrl');

@@ -1,0 +1,67 @@
+import { beforeAll, describe, expect, test } from 'vitest';
+import { createGiftSender } from '../../src/domain/gifting.js';
+import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { createTestDatabase } from '../support/database.js';
+import { moneySnapshot } from '../support/gifting.js';
+import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
+
+// Beneath the domain's own checks, the database refuses by itself what would break a money rule
+// (migration money_guards): should a code path ever skip a rule, its statement fails and moves nothing.
+// Each statement below is what such a path would run. A user's coins may still run below zero: the
+// chargeback tests (test/purchases) take spent coins back through the real path, leaving a debt.
+
+const { db } = await createTestDatabase();
+
+beforeAll(async () => {
+  // One of everything: a purchase, a gift with its entry and postings, supporter totals, the day's spending.
+  const viewer = await createFundedViewer(db, 100n);
+  const { session } = await createLiveCreator(db);
+  const rose = await createCatalogGift(db, 5n);
+  await createGiftSender(db, DEFAULT_POLICY).send(viewer.id, { liveSessionId: session.id, giftId: rose.id, quantity: 2, idempotencyKey: uniqueKey() });
+  await db.$executeRaw`UPDATE "LiveSession" SET "goalCoins" = 500`;
+});
+
+describe('the journal is append-only', () => {
+  test.each([
+    ['changing a posting', `UPDATE "Posting" SET amount = amount * 2`],
+    ['deleting a posting', `DELETE FROM "Posting"`],
+    ['truncating the postings', `TRUNCATE "Posting" CASCADE`],
+    ['changing an entry', `UPDATE "JournalEntry" SET memo = 'edited'`],
+    ['deleting an entry', `DELETE FROM "JournalEntry"`],
+  ])('%s is refused, and the ledger is as it was', async (_, statement) => {
+    const before = await moneySnapshot(db);
+    await expect(db.$executeRawUnsafe(statement)).rejects.toThrow(/The journal is append-only/);
+    expect(await moneySnapshot(db)).toEqual(before);
+    await expectCleanAudit(db);
+  });
+});
+
+describe('a row that breaks a money rule is refused', () => {
+  test.each([
+    ['a posting of zero', 'Posting_amount_check', `INSERT INTO "Posting" ("entryId", "accountId", asset, amount) SELECT "entryId", "accountId", asset, 0 FROM "Posting" LIMIT 1`],
+    ["a creator's diamonds below zero", 'Account_balance_check', `UPDATE "Account" SET balance = -1 WHERE owner = 'USER' AND asset = 'DIAMOND'`],
+    ['an account of nobody', 'Account_owner_check', `INSERT INTO "Account" (id, owner, asset) VALUES (gen_random_uuid(), 'USER', 'COIN')`],
+    ['a platform account of a user', 'Account_owner_check', `UPDATE "Account" SET owner = 'PLATFORM' WHERE owner = 'USER'`],
+    ['a combo of 100', 'SentGift_amounts_check', `UPDATE "SentGift" SET quantity = 100`],
+    ['a gift sent for nothing', 'SentGift_amounts_check', `UPDATE "SentGift" SET coins = 0`],
+    ['a catalog gift for nothing', 'Gift_coins_check', `UPDATE "Gift" SET coins = 0`],
+    ['a bundle of no coins', 'CoinBundle_coins_check', `UPDATE "CoinBundle" SET coins = 0`],
+    ['a bundle with a negative bonus', 'CoinBundle_coins_check', `UPDATE "CoinBundle" SET "bonusCoins" = -1`],
+    ['a free price', 'BundlePrice_amountMinor_check', `UPDATE "BundlePrice" SET "amountMinor" = 0`],
+    ['a purchase of no coins', 'Purchase_amounts_check', `UPDATE "Purchase" SET coins = 0`],
+    ['a debt of nothing', 'ChargebackDebt_coins_check', `INSERT INTO "ChargebackDebt" (id, "userId", "purchaseId", coins) SELECT gen_random_uuid(), "buyerId", id, 0 FROM "Purchase" LIMIT 1`],
+    ['negative spending', 'DailySpend_coins_check', `UPDATE "DailySpend" SET coins = -1`],
+    ['a negative daily limit', 'User_limits_check', `UPDATE "User" SET "dailyLimitCoins" = -1`],
+    ['a negative raised limit waiting', 'User_limits_check', `UPDATE "User" SET "pendingDailyLimit" = -1`],
+    ["a room's total below zero", 'LiveSession_totals_check', `UPDATE "LiveSession" SET "totalCoins" = -1`],
+    ['a goal of no coins', 'LiveSession_totals_check', `UPDATE "LiveSession" SET "goalCoins" = 0`],
+    ['a room supporter who gave nothing', 'SessionSupporter_coins_check', `UPDATE "SessionSupporter" SET coins = 0`],
+    ["a day's supporter who gave nothing", 'CreatorSupportDay_coins_check', `UPDATE "CreatorSupportDay" SET coins = 0`],
+    ['an all-time supporter who gave nothing', 'CreatorSupporter_coins_check', `UPDATE "CreatorSupporter" SET coins = 0`],
+  ])('%s: refused by %s', async (_, constraint, statement) => {
+    const before = await moneySnapshot(db);
+    await expect(db.$executeRawUnsafe(statement)).rejects.toThrow(`violates check constraint "${constraint}"`);
+    expect(await moneySnapshot(db)).toEqual(before);
+  });
+
+});
