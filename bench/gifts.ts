@@ -1,5 +1,6 @@
 // npm run bench:gifts: gifts per second over HTTP GraphQL against the trivial-query ceiling.
 // Target: gifts/s >= 70% of the ceiling, p99 < 100 ms, ledger audit clean.
+// BENCH_PG_STATEMENTS=1 prints where PostgreSQL's time went while gifting, statement by statement.
 import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -10,7 +11,7 @@ import { startLiveSession } from '../src/domain/live-sessions.js';
 import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
-import { auth, cpuSecondsOf, inParallel, machineJiffies, postgresCpuSeconds, printAudit, startBenchServer } from './support.js';
+import { auth, cpuSecondsOf, inParallel, machineJiffies, postgresCpuSeconds, printAudit, startBenchServer, statementTimes } from './support.js';
 
 const SENDERS = Number(process.env.SENDERS ?? 1000);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
@@ -76,6 +77,8 @@ try {
   refusals.clear();
   const profileFrom = process.hrtime.bigint() / 1000n;
   const cpuBefore = { server: cpuSecondsOf(server.pid), postgres: postgresCpuSeconds(), bench: process.cpuUsage(), machine: machineJiffies() };
+  const statements = statementTimes(db);
+  await statements.start();
   const gifts = await run('Gifts: sendGift', { requests: [giftRequest] });
   const serverCpu = cpuSecondsOf(server.pid);
   const bench = process.cpuUsage(cpuBefore.bench);
@@ -90,6 +93,7 @@ try {
     fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, 'window.json'), JSON.stringify(window));
   }
 
+  await statements.print();
   const committed = await db.sentGift.count();
   const ratio = gifts.requests.average / ceiling.requests.average;
   console.log('');

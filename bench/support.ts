@@ -22,7 +22,11 @@ export type BenchServer = { url: string; db: Database; pid: number; stop(): Prom
  */
 export async function startBenchServer(): Promise<BenchServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ovation-bench-'));
-  const postgres = await startEmbeddedPostgres({ dataDir });
+  const postgres = await startEmbeddedPostgres({
+    dataDir,
+    // Statement statistics (printStatementTimes) cost PostgreSQL a little on every statement: only when asked.
+    settings: process.env.BENCH_PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {},
+  });
   const databaseUrl = postgres.url;
   await applyMigrations(databaseUrl);
   const port = await freePort();
@@ -44,6 +48,7 @@ export async function startBenchServer(): Promise<BenchServer> {
   const url = `http://127.0.0.1:${port}/graphql`;
   await waitForReady(`http://127.0.0.1:${port}/readyz`, child);
   const db = createPrismaClient(databaseUrl, 20);
+  if (process.env.BENCH_PG_STATEMENTS) await db.$executeRaw`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
   return {
     url,
     db,
@@ -54,6 +59,32 @@ export async function startBenchServer(): Promise<BenchServer> {
       await db.$disconnect();
       await postgres.stop();
       await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * With BENCH_PG_STATEMENTS=1, where PostgreSQL's time went between `start()` and the printing: the
+ * statements by total execution time (nested ones too, such as foreign-key checks), with calls, rows and
+ * WAL records. Otherwise nothing.
+ */
+export function statementTimes(db: Database) {
+  const enabled = Boolean(process.env.BENCH_PG_STATEMENTS);
+  return {
+    start: async () => void (enabled && (await db.$queryRaw`SELECT pg_stat_statements_reset()`)),
+    print: async (top = 12) => {
+      if (!enabled) return;
+      const rows = await db.$queryRaw<{ calls: bigint; rows: bigint; ms: number; wal: bigint; query: string }[]>`
+        SELECT calls, rows, total_exec_time AS ms, wal_records AS wal,
+          -- PostgreSQL 18 files every foreign-key check under the first one's text (they all alias their table "x").
+          CASE WHEN query LIKE 'SELECT 1 FROM ONLY %FOR KEY SHARE OF x' THEN '(foreign-key checks, every table)'
+               ELSE left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 110) END AS query
+        FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT ${top}`;
+      console.log('PostgreSQL statements (BENCH_PG_STATEMENTS), by execution time:');
+      console.log(`${'ms'.padStart(8)} ${'calls'.padStart(8)} ${'rows'.padStart(8)} ${'WAL recs'.padStart(9)}  statement`);
+      for (const row of rows) {
+        console.log(`${row.ms.toFixed(0).padStart(8)} ${String(row.calls).padStart(8)} ${String(row.rows).padStart(8)} ${String(row.wal).padStart(9)}  ${row.query}`);
+      }
     },
   };
 }

