@@ -12,6 +12,7 @@ import type { Context, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
 import { useRequestBodyLimit } from './body-limit.js';
+import { useQueryLimits } from './query-limits.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
@@ -78,6 +79,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
     }),
     plugins: [
       useRequestBodyLimit(),
+      ...useQueryLimits(),
       useReadinessCheck({
         endpoint: '/readyz',
         // The database and (with Redis) the event bus must answer; details go to the log, not the probe.

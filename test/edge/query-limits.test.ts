@@ -1,0 +1,105 @@
+import { getIntrospectionQuery, type GraphQLFormattedError } from 'graphql';
+import { describe, expect, test } from 'vitest';
+import { QUERY_LIMITS } from '../../src/edge/query-limits.js';
+import { startTestServer } from '../support/server.js';
+import { createUser, tokenFor } from '../support/users.js';
+import { bearer, openSocket, subscribe } from '../support/ws.js';
+
+// A public GraphQL API answers whatever a client can write. Documents nested too deep, repeating a field
+// under too many aliases or simply too long are refused before anything runs, whichever way they come.
+
+const server = await startTestServer();
+const creator = await createUser(server.database.db, { handle: 'nested_creator' });
+
+/** A user's live session's creator's live session's creator...: `levels` fields deep, `__typename` the last. */
+function nested(levels: number, root = `user(handle: "${creator.handle}")`): string {
+  const cycle = ['currentLiveSession', 'creator'];
+  let selection = '__typename';
+  for (let level = levels - 2; level >= 1; level--) selection = `${cycle[(level - 1) % 2]} { ${selection} }`;
+  return `{ ${root} { ${selection} } }`;
+}
+
+type Reply = { status: number; data?: unknown; errors?: GraphQLFormattedError[] };
+
+async function post(query: string): Promise<Reply> {
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body: JSON.stringify({ query }),
+  });
+  return { status: response.status, ...((await response.json()) as object) };
+}
+
+describe('over HTTP', () => {
+  test(`a query ${QUERY_LIMITS.depth} fields deep is answered`, async () => {
+    const reply = await post(nested(QUERY_LIMITS.depth));
+    expect(reply.errors).toBeUndefined();
+    expect(reply.data).toEqual({ user: { currentLiveSession: null } });
+  });
+
+  test(`one level deeper is refused before it runs, with an error naming the limit`, async () => {
+    const reply = await post(nested(QUERY_LIMITS.depth + 1));
+    expect(reply.data).toBeUndefined();
+    expect(reply.errors).toEqual([
+      expect.objectContaining({
+        message: `Syntax Error: Query depth limit of ${QUERY_LIMITS.depth} exceeded, found ${QUERY_LIMITS.depth + 1}.`,
+        extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
+      }),
+    ]);
+    expect(reply.status).toBe(400);
+  });
+
+  test('fragments do not count as depth', async () => {
+    const reply = await post(`{ ...A } fragment A on Query { ...B } fragment B on Query { ${nested(QUERY_LIMITS.depth).slice(2, -2)} }`);
+    expect(reply.errors).toBeUndefined();
+  });
+
+  test(`${QUERY_LIMITS.aliases} aliases are answered; one more is refused`, async () => {
+    const aliased = (count: number) => `{ ${Array.from({ length: count }, (_, i) => `g${i}: gifts { id }`).join(' ')} }`;
+    expect((await post(aliased(QUERY_LIMITS.aliases))).errors).toBeUndefined();
+
+    const reply = await post(aliased(QUERY_LIMITS.aliases + 1));
+    expect(reply.status).toBe(400);
+    expect(reply.data).toBeUndefined();
+    expect(reply.errors).toEqual([
+      expect.objectContaining({
+        message: `Syntax Error: Aliases limit of ${QUERY_LIMITS.aliases} exceeded, found ${QUERY_LIMITS.aliases + 1}.`,
+        extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
+      }),
+    ]);
+  });
+
+  test(`a document of more than ${QUERY_LIMITS.tokens} tokens is refused when parsed`, async () => {
+    const reply = await post(`{ gifts { ${'id '.repeat(QUERY_LIMITS.tokens)}} }`);
+    expect(reply.status).toBe(400);
+    expect(reply.data).toBeUndefined();
+    expect(reply.errors).toEqual([
+      expect.objectContaining({
+        message: `Syntax Error: Token limit of ${QUERY_LIMITS.tokens} exceeded.`,
+        extensions: expect.objectContaining({ code: 'GRAPHQL_PARSE_FAILED' }),
+      }),
+    ]);
+  });
+
+  test("GraphiQL's introspection query is answered", async () => {
+    const reply = await post(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, inputValueDeprecation: true }));
+    expect(reply.errors).toBeUndefined();
+  });
+});
+
+describe('over graphql-ws', () => {
+  test('a subscription nested too deep is refused when subscribing, with the same error, and the connection stays open', async () => {
+    const viewer = await createUser(server.database.db);
+    const client = openSocket(server.url, bearer(await tokenFor(viewer)));
+    await client.connected;
+    const subscription = subscribe(client, `subscription ${nested(QUERY_LIMITS.depth + 1, 'userUpdated')}`);
+    const { error } = await subscription.ended;
+    expect(error).toEqual([
+      expect.objectContaining({
+        message: `Syntax Error: Query depth limit of ${QUERY_LIMITS.depth} exceeded, found ${QUERY_LIMITS.depth + 1}.`,
+        extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
+      }),
+    ]);
+    expect(await subscribe(client, nested(QUERY_LIMITS.depth)).next()).toEqual({ data: { user: { currentLiveSession: null } } });
+  });
+});
