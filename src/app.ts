@@ -1,5 +1,4 @@
 import type { Config } from './config.js';
-import type { Database } from './db/client.js';
 import { openDatabase } from './db/database.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
 import { createServer } from './edge/server.js';
@@ -7,8 +6,8 @@ import { announceGifts } from './events/announce.js';
 import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
 import { createGiftSender } from './domain/gifting.js';
-import type { PaymentProvider } from './domain/payments/provider.js';
 import { createSandboxProvider } from './domain/payments/sandbox.js';
+import { forgetExpiredKeys } from './domain/idempotency.js';
 import { reconcilePurchases } from './domain/purchases.js';
 import type { Services } from './schema/context.js';
 import type { Logger } from './logger.js';
@@ -35,7 +34,17 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       issueToken: auth.issueToken,
       development: config.env !== 'production',
     };
-    const reconciler = startReconciling(db, services.payments, log);
+    // Each instance does its share of housekeeping; both jobs are safe to run on many instances at once.
+    const housekeeping = [
+      repeatEvery(RECONCILE_EVERY_MS, 'purchase reconciliation', log, async () => {
+        const reconciled = await reconcilePurchases(db, services.payments);
+        if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
+      }),
+      repeatEvery(FORGET_KEYS_EVERY_MS, 'forgetting expired idempotency keys', log, async () => {
+        const forgotten = await forgetExpiredKeys(db, config.idempotencyKeyHours);
+        if (forgotten > 0) log.info({ forgotten }, 'forgot expired idempotency keys');
+      }),
+    ];
     const server = createServer({ services, auth, log });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
@@ -44,7 +53,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       port,
       databaseUrl: database.url,
       async stop() {
-        await reconciler.stop();
+        await Promise.all(housekeeping.map((job) => job.stop()));
         await server.close();
         await presence.close();
         await pubsub.close();
@@ -59,17 +68,17 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
 
 /** How often each instance settles purchases whose outcome never arrived (reconcilePurchases). */
 const RECONCILE_EVERY_MS = 60_000;
+/** How often each instance forgets idempotency keys past their retention (forgetExpiredKeys). */
+const FORGET_KEYS_EVERY_MS = 3600_000;
 
-function startReconciling(db: Database, payments: PaymentProvider, log: Logger): { stop(): Promise<void> } {
-  let running: Promise<void> = Promise.resolve();
+/** Runs `job` every `ms`, skipping a turn while the last run goes on; a failure is logged, and the next turn tries again. */
+function repeatEvery(ms: number, what: string, log: Logger, job: () => Promise<void>): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
   const timer = setInterval(() => {
-    running = reconcilePurchases(db, payments).then(
-      (reconciled) => {
-        if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
-      },
-      (error: unknown) => log.error({ err: error }, 'purchase reconciliation failed'),
-    );
-  }, RECONCILE_EVERY_MS);
+    running ??= job()
+      .catch((error: unknown) => log.error({ err: error }, `${what} failed`))
+      .finally(() => (running = undefined));
+  }, ms);
   timer.unref();
   return {
     async stop() {

@@ -4,6 +4,7 @@ import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
+const KEY_HOURS = 'must be a whole number of hours, at least 24: a retry within a day must find its key';
 const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
 const environment = z.object({
@@ -34,6 +35,7 @@ const environment = z.object({
   WEEKLY_SPEND_CAP_COINS: z.coerce.bigint().positive().optional(),
   LIMIT_COOLING_OFF_HOURS: z.coerce.number().min(0).optional(),
   PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
 });
 
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
@@ -57,6 +59,8 @@ export type Config = {
   policy: Policy;
   /** Verifies the payment provider's webhooks (HMAC-SHA256). */
   paymentWebhookSecret: string;
+  /** How long a money mutation's idempotency key is kept; a retry after that is a new request. */
+  idempotencyKeyHours: number;
 };
 
 export class ConfigError extends Error {
@@ -91,6 +95,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA ?? e.NODE_ENV !== 'production',
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,
+    idempotencyKeyHours: e.IDEMPOTENCY_KEY_HOURS,
     policy: {
       ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
       platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,

@@ -29,6 +29,7 @@ describe('readConfig', () => {
       jwtTtlSeconds: 7 * 24 * 3600,
       logLevel: 'info',
       seedDemoData: true,
+      idempotencyKeyHours: 168,
     });
   });
 
@@ -68,6 +69,10 @@ describe('readConfig', () => {
 
   test('a JWT_SECRET shorter than 32 characters is refused, naming JWT_SECRET', () => {
     expect(refusal({ JWT_SECRET: 'too-short' }).message).toMatch(/^\s+JWT_SECRET: must be at least 32 characters$/m);
+  });
+
+  test.each(['23', '0', '36.5', 'a week'])('IDEMPOTENCY_KEY_HOURS=%s is refused: a retry within a day must find its key', (value) => {
+    expect(refusal({ IDEMPOTENCY_KEY_HOURS: value }).message).toMatch(/^\s+IDEMPOTENCY_KEY_HOURS: must be a whole number of hours, at least 24/m);
   });
 
   test('production without JWT_SECRET is refused: every instance must verify the same tokens', () => {

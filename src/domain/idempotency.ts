@@ -66,6 +66,29 @@ export function outcomesWrite<T>(items: { callerId: string; key: string; outcome
 
 export const failure = (error: OvationError): Outcome<never> => ({ error: errorToJson(error) });
 
+/** Keys forgotten per statement: each batch is its own short transaction. */
+const FORGET_BATCH = 5000;
+
+/**
+ * Forgets the keys of calls that ended more than `keptHours` before `now` (ledger.md keeps them at
+ * least 24 hours): without this the table grows by a row per gift forever. A retry with a forgotten key
+ * is a new request. Keys being forgotten by another instance are skipped, not waited for. Returns how
+ * many were forgotten.
+ */
+export async function forgetExpiredKeys(db: SqlTx, keptHours: number, now = new Date()): Promise<number> {
+  const before = new Date(now.getTime() - keptHours * 3600_000);
+  let forgotten = 0;
+  for (;;) {
+    const count = await db.$executeRaw`
+      WITH expired AS (
+        SELECT ctid FROM "IdempotencyKey" WHERE "createdAt" < ${before} AND outcome IS NOT NULL
+        LIMIT ${FORGET_BATCH} FOR UPDATE SKIP LOCKED)
+      DELETE FROM "IdempotencyKey" k USING expired WHERE k.ctid = expired.ctid`;
+    forgotten += count;
+    if (count < FORGET_BATCH) return forgotten;
+  }
+}
+
 /** The first call's result again, or its refusal thrown again. */
 export function replay<T>(outcome: Outcome<T>): T {
   if ('error' in outcome) throw errorFromJson(outcome.error);
