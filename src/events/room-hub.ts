@@ -1,81 +1,129 @@
 import type { PubSub, RoomMessage } from './pubsub.js';
 
-type Hub = { listeners: Set<(message: RoomMessage) => void>; stop: () => Promise<void> };
+type RoomListener = (message: RoomMessage) => void;
+
+/** A viewer's listener, and the absolute index in the hub's log of the first message it has not heard. */
+type Hearer = { hear: RoomListener; next: number };
+
+type Hub = { hearers: Set<Hearer>; end: () => number; stop: () => Promise<void> };
 
 const hubs = new WeakMap<PubSub, Map<string, Hub>>();
 
 /**
- * Viewers who hear a pass before the hub lets other work run. At 250 (about 2 ms of writes) a gift sent
+ * Viewers the sweep visits before the hub lets other work run. At 250 (a few ms of writes) a gift sent
  * into a 10,000-viewer room answers in about 25 ms instead of 80 at 1,000 (bench:fanout); delivery
  * latency measured the same within its noise.
  */
 const SLICE = 250;
-/** Gift events (or announcements) a pass gathers at most. */
-const PASS_EVENTS = 100;
+/** Gift events (or announcements) the hub reads ahead of its slowest viewer at most. */
+const AHEAD_EVENTS = 100;
 
 /** How many events a message carries: a gift batch counts by its gifts, an announcement as one. */
 export const weight = (message: RoomMessage) => (message.kind === 'gifts' ? message.events.length : 1);
+
+const LATER = Symbol('later');
+const soon = () => new Promise<typeof LATER>((resolve) => setImmediate(resolve, LATER));
 
 /**
  * Hears a room's messages. All of an instance's subscribers to one room share a single pub/sub
  * subscription, so a message costs one delivery per room, then a function call per viewer (not a
  * queue, an event listener and a Redis subscription each). Returns the way to stop listening.
  */
-export function listenToRoom(pubsub: PubSub, liveSessionId: string, listener: (message: RoomMessage) => void): () => Promise<void> {
+export function listenToRoom(pubsub: PubSub, liveSessionId: string, listener: RoomListener): () => Promise<void> {
   let rooms = hubs.get(pubsub);
   if (!rooms) hubs.set(pubsub, (rooms = new Map()));
   let hub = rooms.get(liveSessionId);
-  if (!hub) {
-    const messages = pubsub.subscribe('room', liveSessionId);
-    const listeners = new Set<(message: RoomMessage) => void>();
-    // Viewers hear messages in passes: a pass takes the next message and whatever else has already
-    // arrived (up to PASS_EVENTS events), and hands them to each viewer in turn, in slices with the
-    // event loop's other work (gifts' database round trips, requests) let through between them. One
-    // loop over 10,000 sockets takes about 100 ms: slicing keeps gifts from waiting on it, and a
-    // viewer's messages of one pass leave in one write (shared-subscriptions' writeSoon), so a room
-    // that falls behind catches up with fewer, larger writes. Nothing is read ahead of a full pass.
-    const pump = (async () => {
-      let upcoming: Promise<IteratorResult<RoomMessage>> | undefined;
-      for (let ended = false; !ended; ) {
-        const first = await (upcoming ?? messages.next());
-        upcoming = undefined;
-        if (first.done) return;
-        const pass = [first.value];
-        for (let events = weight(first.value); events < PASS_EVENTS; ) {
-          upcoming = messages.next();
-          const more = await Promise.race([upcoming, new Promise<'later'>((resolve) => setImmediate(resolve, 'later'))]);
-          if (more === 'later') break;
-          upcoming = undefined;
-          if (more.done) {
-            ended = true;
-            break;
-          }
-          pass.push(more.value);
-          events += weight(more.value);
-        }
-        const hearing = [...listeners];
-        for (let from = 0; from < hearing.length; from += SLICE) {
-          if (from > 0) await new Promise((resolve) => setImmediate(resolve));
-          for (const hear of hearing.slice(from, from + SLICE)) for (const message of pass) hear(message);
-        }
-      }
-    })();
-    hub = {
-      listeners,
-      stop: async () => {
-        await messages.return?.();
-        await pump;
-      },
-    };
-    rooms.set(liveSessionId, hub);
-  }
+  if (!hub) rooms.set(liveSessionId, (hub = openHub(pubsub, liveSessionId)));
   const joined = hub;
-  joined.listeners.add(listener);
+  // A newcomer hears what arrives from now on; what came before, its stream reads from the database.
+  const hearer: Hearer = { hear: listener, next: joined.end() };
+  joined.hearers.add(hearer);
   return async () => {
-    joined.listeners.delete(listener);
-    if (joined.listeners.size === 0 && rooms.get(liveSessionId) === joined) {
+    joined.hearers.delete(hearer);
+    if (joined.hearers.size === 0 && rooms.get(liveSessionId) === joined) {
       rooms.delete(liveSessionId);
       await joined.stop();
     }
+  };
+}
+
+/**
+ * A room's messages go to its viewers by a sweep that goes round them in slices, the event loop's other
+ * work (gifts' database round trips, requests) let through between slices: one round of 10,000 sockets
+ * takes 100 ms or more, and slicing keeps gifts from waiting on it. Each viewer the sweep reaches hears
+ * every message it has not heard yet, so a message that arrives while the sweep is under way goes to
+ * the viewers still ahead of it in this round, and to the rest in the next: a message waits at most one
+ * round for any viewer. (Handing out a message only once the round before it had ended made it wait up
+ * to two.) A viewer's messages of one visit leave in one write (shared-subscriptions' writeSoon), so a
+ * room that falls behind catches up with fewer, larger writes. The hub reads at most AHEAD_EVENTS
+ * events past what its slowest viewer has heard: a storm of messages waits in the pub/sub, not here.
+ */
+function openHub(pubsub: PubSub, liveSessionId: string): Hub {
+  const messages = pubsub.subscribe('room', liveSessionId);
+  const hearers = new Set<Hearer>();
+  // Messages not yet heard by every viewer; log[0] has the absolute index `base`.
+  const log: RoomMessage[] = [];
+  let base = 0;
+  let logged = 0; // events in the log
+  const end = () => base + log.length;
+
+  let upcoming: Promise<IteratorResult<RoomMessage>> | undefined;
+  /**
+   * Appends what has already arrived (with `wait`, waiting for the room's next message first); false
+   * once the room's subscription ended.
+   */
+  async function read(wait: boolean): Promise<boolean> {
+    for (;;) {
+      if (logged >= AHEAD_EVENTS) return true;
+      upcoming ??= messages.next();
+      const next = wait ? await upcoming : await Promise.race([upcoming, soon()]);
+      if (next === LATER) return true;
+      upcoming = undefined;
+      if (next.done) return false;
+      log.push(next.value);
+      logged += weight(next.value);
+      wait = false;
+    }
+  }
+
+  /** Drops the messages before absolute index `to`: everyone has heard them. */
+  function forget(to: number) {
+    for (const message of log.splice(0, to - base)) logged -= weight(message);
+    base = to;
+  }
+
+  const sweep = (async () => {
+    for (;;) {
+      // A round: the viewers listening now, in turn. When it ends, everyone in it has heard all that
+      // was logged when it began.
+      const heardByAll = end();
+      const round = [...hearers];
+      for (let at = 0; at < round.length; at += SLICE) {
+        if (at > 0) await soon();
+        if (!(await read(false))) return;
+        const upTo = end();
+        // Viewers next to each other in a round have mostly heard the same: their slice of the log is shared.
+        let from = -1;
+        let unheard: RoomMessage[] = [];
+        for (const hearer of round.slice(at, at + SLICE)) {
+          if (hearer.next >= upTo || !hearers.has(hearer)) continue;
+          if (hearer.next !== from) unheard = log.slice((from = hearer.next) - base, upTo - base);
+          hearer.next = upTo;
+          for (const message of unheard) hearer.hear(message);
+        }
+      }
+      forget(heardByAll);
+      // Nothing left that anyone has not heard: wait for the room's next message.
+      if (log.length === 0 && !(await read(true))) return;
+    }
+  })();
+
+  return {
+    hearers,
+    end,
+    stop: async () => {
+      await messages.return?.();
+      await sweep;
+    },
   };
 }
