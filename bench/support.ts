@@ -130,9 +130,16 @@ export function memoryOf(pid: number) {
 
 /** CPU seconds a process has used, in user space and in the kernel (socket writes are syscalls). */
 export function cpuSecondsOf(pid: number) {
+  const { user, system } = procStat(pid);
+  return { user, system };
+}
+
+/** A process's name and CPU seconds from /proc/<pid>/stat: its own, and its exited children's. */
+function procStat(pid: number | string) {
   const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
-  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // USER_HZ is 100 on Linux
+  const seconds = (index: number) => Number(fields[index]) / 100; // USER_HZ is 100 on Linux
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), user: seconds(11), system: seconds(12), children: seconds(13) + seconds(14) };
 }
 
 /** Busy and total jiffies of the whole machine: others' work shows here, so the figures can be read with it. */
@@ -153,11 +160,8 @@ export function postgresCpuSeconds(): number {
   let seconds = 0;
   for (const pid of fsSync.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
-      const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime, stime, cutime, cstime, in USER_HZ (100 on Linux)
-      seconds += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+      const { name, user, system, children } = procStat(pid);
+      if (name === 'postgres') seconds += user + system + children;
     } catch {
       // The process ended while we looked.
     }

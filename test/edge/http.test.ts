@@ -1,24 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { GraphQLFormattedError } from 'graphql';
 import { SignJWT } from 'jose';
 import { describe, expect, inject, test } from 'vitest';
 import { MAX_REQUEST_BODY_BYTES } from '../../src/edge/body-limit.js';
 import { adminQuery } from '../support/database.js';
+import { post } from '../support/graphql.js';
 import { startTestServer, TEST_JWT_SECRET } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
-
-type Reply = { status: number; headers: Headers; text: string; data?: Record<string, unknown> | null; errors?: GraphQLFormattedError[] };
-
-/** A GraphQL request as raw HTTP: these tests are about status codes and headers. */
-async function post(url: string, query: string, headers: Record<string, string> = {}, variables?: Record<string, unknown>): Promise<Reply> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, ...(JSON.parse(text) as object) };
-}
 
 const endpoint = (graphqlUrl: string, path: string) => new URL(path, graphqlUrl).toString();
 

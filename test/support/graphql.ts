@@ -30,3 +30,16 @@ export async function ok<Data, Variables>(
   }
   return response.data;
 }
+
+export type RawReply = { status: number; headers: Headers; text: string; data?: Record<string, unknown> | null; errors?: GraphQLFormattedError[] };
+
+/** A GraphQL request as raw HTTP, any document and headers: for tests about status codes, headers and refusals. */
+export async function post(url: string, query: string, headers: Record<string, string> = {}, variables?: Record<string, unknown>): Promise<RawReply> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, ...(JSON.parse(text) as object) };
+}
