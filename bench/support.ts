@@ -19,13 +19,17 @@ export type BenchServer = { url: string; db: Database; pid: number; stop(): Prom
 /**
  * Starts PostgreSQL (embedded, durable settings, as `npm start` runs it) and the built server
  * (`node dist/src/main.js`, NODE_ENV=production) in a child process. Run `npm run build` first.
+ * With `commitTimestamps`, PostgreSQL records when each transaction committed (`pg_xact_commit_timestamp`).
  */
-export async function startBenchServer(): Promise<BenchServer> {
+export async function startBenchServer({ commitTimestamps = false } = {}): Promise<BenchServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ovation-bench-'));
   const postgres = await startEmbeddedPostgres({
     dataDir,
-    // Statement statistics (printStatementTimes) cost PostgreSQL a little on every statement: only when asked.
-    settings: process.env.BENCH_PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {},
+    settings: {
+      // Statement statistics (printStatementTimes) cost PostgreSQL a little on every statement: only when asked.
+      ...(process.env.BENCH_PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {}),
+      ...(commitTimestamps ? { track_commit_timestamp: 'on' } : {}),
+    },
   });
   const databaseUrl = postgres.url;
   await applyMigrations(databaseUrl);
