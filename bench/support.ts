@@ -78,16 +78,18 @@ export function statementTimes(db: Database) {
     start: async () => void (enabled && (await db.$queryRaw`SELECT pg_stat_statements_reset()`)),
     print: async (top = 12) => {
       if (!enabled) return;
-      const rows = await db.$queryRaw<{ calls: bigint; rows: bigint; ms: number; wal: bigint; query: string }[]>`
-        SELECT calls, rows, total_exec_time AS ms, wal_records AS wal,
+      const rows = await db.$queryRaw<{ calls: bigint; rows: bigint; ms: number; wal: bigint; fpi: bigint; walBytes: number; query: string }[]>`
+        SELECT calls, rows, total_exec_time AS ms, wal_records AS wal, wal_fpi AS fpi, wal_bytes::float8 AS "walBytes",
           -- PostgreSQL 18 files every foreign-key check under the first one's text (they all alias their table "x").
           CASE WHEN query LIKE 'SELECT 1 FROM ONLY %FOR KEY SHARE OF x' THEN '(foreign-key checks, every table)'
                ELSE left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 110) END AS query
         FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT ${top}`;
       console.log('PostgreSQL statements (BENCH_PG_STATEMENTS), by execution time:');
-      console.log(`${'ms'.padStart(8)} ${'calls'.padStart(8)} ${'rows'.padStart(8)} ${'WAL recs'.padStart(9)}  statement`);
+      console.log(`${'ms'.padStart(8)} ${'calls'.padStart(8)} ${'rows'.padStart(8)} ${'WAL recs'.padStart(9)} ${'full pages'.padStart(10)} ${'WAL MB'.padStart(7)}  statement`);
       for (const row of rows) {
-        console.log(`${row.ms.toFixed(0).padStart(8)} ${String(row.calls).padStart(8)} ${String(row.rows).padStart(8)} ${String(row.wal).padStart(9)}  ${row.query}`);
+        console.log(
+          `${row.ms.toFixed(0).padStart(8)} ${String(row.calls).padStart(8)} ${String(row.rows).padStart(8)} ${String(row.wal).padStart(9)} ${String(row.fpi).padStart(10)} ${(row.walBytes / 2 ** 20).toFixed(1).padStart(7)}  ${row.query}`,
+        );
       }
     },
   };
