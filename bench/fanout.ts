@@ -10,14 +10,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Role } from '../src/generated/prisma/client.js';
-import { createBundle } from '../src/domain/bundles.js';
 import { createGift } from '../src/domain/catalog.js';
-import { startLiveSession } from '../src/domain/live-sessions.js';
-import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
-import { DEFAULT_POLICY } from '../src/domain/policy.js';
-import { purchaseCoins } from '../src/domain/purchases.js';
-import { auth, cpuSecondsOf, inParallel, machineJiffies, memoryOf, openingSteps, percentile, printAudit, startBenchServer } from './support.js';
+import { auth, cpuSecondsOf, fundedUsers, globalId, machineJiffies, memoryOf, openingSteps, openRoom, percentile, printAudit, startBenchServer } from './support.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
@@ -73,29 +67,11 @@ let probes: ChildProcess | undefined;
 try {
   const { db } = server;
   console.log(`Setting up: one creator live, ${SENDERS} senders and ${WHALES} top gifters with coins...`);
-  const creator = await db.user.create({
-    data: { handle: 'bench_creator', displayName: 'Bench Creator', birthDate: new Date('1990-01-01'), country: 'US', roles: [Role.VIEWER, Role.CREATOR] },
-  });
-  const session = await startLiveSession(db, DEFAULT_POLICY, creator.id, { title: 'Fan-out benchmark' });
-  const rose = await createGift(db, { name: 'Rose', coins: 1n, imageUrl: 'https://cdn.example/rose.png' });
+  const { session, liveSessionId, giftId } = await openRoom(db, 'Fan-out benchmark');
   const castle = await createGift(db, { name: 'Castle', coins: 1000n, imageUrl: 'https://cdn.example/castle.png' });
-  const bundle = await createBundle(db, { name: '7,000 coins', coins: 7000n, prices: [{ region: 'DEFAULT', amountMinor: 9999n, currency: 'USD' }] });
-  await db.user.createMany({
-    data: Array.from({ length: SENDERS + WHALES }, (_, i) =>
-      i < WHALES
-        ? { handle: `bench_whale_${i}`, displayName: `Whale ${i}`, birthDate: new Date('1990-01-01'), country: 'US' }
-        : { handle: `bench_sender_${i}`, displayName: `Sender ${i}`, birthDate: new Date('1990-01-01'), country: 'US' },
-    ),
-  });
-  const senders = await db.user.findMany({ where: { handle: { startsWith: 'bench_sender_' } } });
-  const whales = await db.user.findMany({ where: { handle: { startsWith: 'bench_whale_' } } });
-  const sandbox = createSandboxProvider('unused');
-  await inParallel([...senders, ...whales], 8, (sender) =>
-    purchaseCoins(db, DEFAULT_POLICY, sandbox, sender.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: `bench-fund-${sender.id}` }),
-  );
+  const senders = await fundedUsers(db, SENDERS, 'bench_sender');
+  const whales = await fundedUsers(db, WHALES, 'bench_whale');
   const tokens = await Promise.all(senders.map((sender) => auth.issueToken({ userId: sender.id, roles: sender.roles })));
-  const liveSessionId = Buffer.from(`LiveSession:${session.id}`).toString('base64');
-  const giftId = Buffer.from(`Gift:${rose.id}`).toString('base64');
   const sendGift = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id } ... on Error { code } } }`;
   /** One sendGift over HTTP; resolves to null when it went through, else why not. */
   const postGift = async (token: string, gift: string, idempotencyKey: string) => {
@@ -108,7 +84,7 @@ try {
   // fan out one GiftSentEvent each: without them, round-robin senders tie and reshuffle the top three on
   // about half the gifts, and each reshuffle is one more LeaderboardChangedEvent to every subscriber.
   for (const whale of whales) {
-    const refused = await postGift(await auth.issueToken({ userId: whale.id, roles: whale.roles }), Buffer.from(`Gift:${castle.id}`).toString('base64'), `whale-${whale.id}`);
+    const refused = await postGift(await auth.issueToken({ userId: whale.id, roles: whale.roles }), globalId('Gift', castle.id), `whale-${whale.id}`);
     if (refused) throw new Error(`Top gifter's gift refused: ${refused}`);
   }
   const sequenceBefore = (await db.liveSession.findUniqueOrThrow({ where: { id: session.id } })).lastSequence;

@@ -4,14 +4,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { Role } from '../src/generated/prisma/client.js';
-import { createBundle } from '../src/domain/bundles.js';
-import { createGift } from '../src/domain/catalog.js';
-import { startLiveSession } from '../src/domain/live-sessions.js';
-import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
-import { DEFAULT_POLICY } from '../src/domain/policy.js';
-import { purchaseCoins } from '../src/domain/purchases.js';
-import { auth, cpuSecondsOf, inParallel, machineJiffies, postgresCpuSeconds, printAudit, startBenchServer, statementTimes } from './support.js';
+import {
+  auth,
+  cpuSecondsOf,
+  fundedUsers,
+  machineJiffies,
+  openRoom,
+  postgresCpuSeconds,
+  printAudit,
+  sendGiftRequests,
+  startBenchServer,
+  statementTimes,
+} from './support.js';
 
 const SENDERS = Number(process.env.SENDERS ?? 1000);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
@@ -21,27 +25,13 @@ const server = await startBenchServer();
 try {
   console.log(`Setting up: ${SENDERS} senders with coins, one creator live...`);
   const { db } = server;
-  const creator = await db.user.create({
-    data: { handle: 'bench_creator', displayName: 'Bench Creator', birthDate: new Date('1990-01-01'), country: 'US', roles: [Role.VIEWER, Role.CREATOR] },
-  });
-  const session = await startLiveSession(db, DEFAULT_POLICY, creator.id, { title: 'Benchmark live' });
-  const rose = await createGift(db, { name: 'Rose', coins: 1n, imageUrl: 'https://cdn.example/rose.png' });
-  const bundle = await createBundle(db, { name: '7,000 coins', coins: 7000n, prices: [{ region: 'DEFAULT', amountMinor: 9999n, currency: 'USD' }] });
-  await db.user.createMany({
-    data: Array.from({ length: SENDERS }, (_, i) => ({ handle: `bench_sender_${i}`, displayName: `Sender ${i}`, birthDate: new Date('1990-01-01'), country: 'US' })),
-  });
-  const senders = await db.user.findMany({ where: { handle: { startsWith: 'bench_sender_' } } });
-  const sandbox = createSandboxProvider('unused');
-  await inParallel(senders, 16, (sender) =>
-    purchaseCoins(db, DEFAULT_POLICY, sandbox, sender.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: `bench-fund-${sender.id}` }),
-  );
+  const room = await openRoom(db, 'Benchmark live');
+  const senders = await fundedUsers(db, SENDERS, 'bench_sender');
   const tokens = await Promise.all(senders.map((sender) => auth.issueToken({ userId: sender.id, roles: sender.roles })));
-  const liveSessionId = Buffer.from(`LiveSession:${session.id}`).toString('base64');
-  const giftId = Buffer.from(`Gift:${rose.id}`).toString('base64');
 
   const run = (title: string, options: Partial<autocannon.Options>) =>
     new Promise<autocannon.Result>((resolve, reject) => {
-      console.log(`${title}: ${CONNECTIONS} connections for ${SECONDS}s...`);
+      console.log(`${title}: ${CONNECTIONS} connections for ${options.duration ?? SECONDS}s...`);
       autocannon({ url: server.url, connections: CONNECTIONS, duration: SECONDS, method: 'POST', headers: { 'content-type': 'application/json' }, ...options }, (error, result) =>
         error ? reject(error) : resolve(result),
       );
@@ -53,35 +43,19 @@ try {
   const ceiling = await run('Ceiling: { __typename }', { body: trivialBody });
   const ceilingCost = ceilingCpu.read();
 
-  const sendGift = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id coins } ... on Error { code } } }`;
-  let sequence = 0;
   let sent = 0;
   const refusals = new Map<string, number>();
-  const giftRequest = {
-    setupRequest: (request: autocannon.Request) => {
-      const i = sequence++;
-      return {
-        ...request,
-        headers: { ...request.headers, authorization: `Bearer ${tokens[i % tokens.length]}` },
-        body: JSON.stringify({ query: sendGift, variables: { input: { liveSessionId, giftId, quantity: 1, idempotencyKey: `bench-gift-${i}` } } }),
-      };
-    },
-    onResponse: (status: number, body: string) => {
-      if (status === 200 && body.includes('"__typename":"SentGift"')) sent++;
-      else {
-        const reason = /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? `HTTP ${status}`;
-        refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
-      }
-    },
-  };
-  await run('Warm-up (gifts)', { requests: [giftRequest], duration: 3 });
+  const giftRequests = sendGiftRequests(room, tokens, (outcome) =>
+    outcome === 'SentGift' ? sent++ : refusals.set(outcome, (refusals.get(outcome) ?? 0) + 1),
+  );
+  await run('Warm-up (gifts)', { requests: giftRequests, duration: 3 });
   sent = 0;
   refusals.clear();
   const profileFrom = process.hrtime.bigint() / 1000n;
   const statements = statementTimes(db);
   await statements.start();
   const giftCpu = cpuMeter(server.pid);
-  const gifts = await run('Gifts: sendGift', { requests: [giftRequest] });
+  const gifts = await run('Gifts: sendGift', { requests: giftRequests });
   const giftCost = giftCpu.read();
   if (process.env.BENCH_SERVER_PROFILE) {
     const window = { fromUs: Number(profileFrom), toUs: Number(process.hrtime.bigint() / 1000n) };

@@ -5,11 +5,19 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type autocannon from 'autocannon';
 import { createPrismaClient, type Database } from '../src/db/client.js';
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { auditLedger } from '../src/domain/audit.js';
+import { createBundle } from '../src/domain/bundles.js';
+import { createGift } from '../src/domain/catalog.js';
+import { startLiveSession } from '../src/domain/live-sessions.js';
+import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
+import { DEFAULT_POLICY } from '../src/domain/policy.js';
+import { purchaseCoins } from '../src/domain/purchases.js';
 import { createAuth } from '../src/edge/auth.js';
+import { Role, type User } from '../src/generated/prisma/client.js';
 
 export const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
 export const auth = createAuth(JWT_SECRET, 3600);
@@ -22,6 +30,24 @@ export type BenchServer = { url: string; db: Database; pid: number; stop(): Prom
  * With `commitTimestamps`, PostgreSQL records when each transaction committed (`pg_xact_commit_timestamp`).
  */
 export async function startBenchServer({ commitTimestamps = false } = {}): Promise<BenchServer> {
+  const postgres = await startBenchPostgres({ commitTimestamps });
+  await applyMigrations(postgres.url);
+  const server = await startServerProcess(postgres.url, { profileDir: process.env.BENCH_SERVER_PROFILE });
+  const db = createPrismaClient(postgres.url, 20);
+  if (process.env.BENCH_PG_STATEMENTS) await db.$executeRaw`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
+  return {
+    ...server,
+    db,
+    async stop() {
+      await server.stop();
+      await db.$disconnect();
+      await postgres.stop();
+    },
+  };
+}
+
+/** An embedded PostgreSQL in a directory of its own, removed when it stops. */
+export async function startBenchPostgres({ commitTimestamps = false } = {}): Promise<{ url: string; stop(): Promise<void> }> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ovation-bench-'));
   const postgres = await startEmbeddedPostgres({
     dataDir,
@@ -31,10 +57,23 @@ export async function startBenchServer({ commitTimestamps = false } = {}): Promi
       ...(commitTimestamps ? { track_commit_timestamp: 'on' } : {}),
     },
   });
-  const databaseUrl = postgres.url;
-  await applyMigrations(databaseUrl);
+  return {
+    url: postgres.url,
+    async stop() {
+      await postgres.stop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The built server of `checkout` (this one unless given) in a child process over `databaseUrl`, as
+ * production runs it; with `profileDir`, CPU-profiled there.
+ */
+export async function startServerProcess(databaseUrl: string, { checkout = '.', profileDir }: { checkout?: string; profileDir?: string } = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_PROFILE] : []), 'dist/src/main.js'], {
+  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), 'dist/src/main.js'], {
+    cwd: checkout,
     env: {
       ...process.env,
       NODE_ENV: 'production',
@@ -49,20 +88,13 @@ export async function startBenchServer({ commitTimestamps = false } = {}): Promi
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  const url = `http://127.0.0.1:${port}/graphql`;
   await waitForReady(`http://127.0.0.1:${port}/readyz`, child);
-  const db = createPrismaClient(databaseUrl, 20);
-  if (process.env.BENCH_PG_STATEMENTS) await db.$executeRaw`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
   return {
-    url,
-    db,
+    url: `http://127.0.0.1:${port}/graphql`,
     pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
-      await db.$disconnect();
-      await postgres.stop();
-      await fs.rm(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -106,6 +138,55 @@ async function waitForReady(url: string, child: ChildProcess) {
   throw new Error('Server did not become ready');
 }
 
+
+/** A creator live in a session, and a Rose (1 coin) to send there; the ids as the API spells them. */
+export async function openRoom(db: Database, title: string) {
+  const creator = await db.user.create({
+    data: { handle: 'bench_creator', displayName: 'Bench Creator', birthDate: new Date('1990-01-01'), country: 'US', roles: [Role.VIEWER, Role.CREATOR] },
+  });
+  const session = await startLiveSession(db, DEFAULT_POLICY, creator.id, { title });
+  const rose = await createGift(db, { name: 'Rose', coins: 1n, imageUrl: 'https://cdn.example/rose.png' });
+  return { session, liveSessionId: globalId('LiveSession', session.id), giftId: globalId('Gift', rose.id) };
+}
+
+export const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
+
+/** `count` adults named `<prefix>_<n>`, each with 7,000 coins bought through the real purchase path. */
+export async function fundedUsers(db: Database, count: number, prefix: string): Promise<User[]> {
+  const bundle = await createBundle(db, { name: `7,000 coins (${prefix})`, coins: 7000n, prices: [{ region: 'DEFAULT', amountMinor: 9999n, currency: 'USD' }] });
+  await db.user.createMany({
+    data: Array.from({ length: count }, (_, i) => ({ handle: `${prefix}_${i}`, displayName: `${prefix} ${i}`, birthDate: new Date('1990-01-01'), country: 'US' })),
+  });
+  const users = await db.user.findMany({ where: { handle: { startsWith: `${prefix}_` } }, orderBy: { handle: 'asc' } });
+  const sandbox = createSandboxProvider('unused');
+  await inParallel(users, 16, (user) =>
+    purchaseCoins(db, DEFAULT_POLICY, sandbox, user.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: `bench-fund-${user.id}` }),
+  );
+  return users;
+}
+
+/**
+ * autocannon requests that each send one Rose into the room, from the senders in turn, each with an
+ * idempotency key of its own; `onOutcome` hears 'SentGift' or the refusal's code.
+ */
+export function sendGiftRequests(room: { liveSessionId: string; giftId: string }, tokens: string[], onOutcome: (outcome: string) => void): autocannon.Request[] {
+  const sendGift = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id coins } ... on Error { code } } }`;
+  let sequence = 0;
+  return [
+    {
+      setupRequest: (request: autocannon.Request) => {
+        const i = sequence++;
+        return {
+          ...request,
+          headers: { ...request.headers, authorization: `Bearer ${tokens[i % tokens.length]}` },
+          body: JSON.stringify({ query: sendGift, variables: { input: { liveSessionId: room.liveSessionId, giftId: room.giftId, quantity: 1, idempotencyKey: `bench-gift-${i}` } } }),
+        };
+      },
+      onResponse: (status: number, body: string) =>
+        onOutcome(status === 200 && body.includes('"__typename":"SentGift"') ? 'SentGift' : (/"code":"([A-Z_]+)"/.exec(body)?.[1] ?? `HTTP ${status}`)),
+    },
+  ];
+}
 
 /** Runs `work` over `items` with at most `limit` at once. */
 export async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
