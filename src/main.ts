@@ -12,7 +12,14 @@ try {
 }
 
 const log = createLogger(config.logLevel);
-const ovation = await startOvation(config, log);
+let ovation;
+try {
+  ovation = await startOvation(config, log);
+} catch (error) {
+  // Why, in the log's words (the embedded PostgreSQL's refusal, a port in use), not an uncaught rejection.
+  log.fatal({ err: error }, 'Ovation could not start');
+  process.exit(1);
+}
 log.info({ url: ovation.url, database: config.databaseUrl ? 'DATABASE_URL' : 'embedded', pubsub: config.redisUrl ? 'redis' : 'in-process' }, `Ovation is serving ${ovation.url}`);
 
 let stopping = false;

