@@ -53,16 +53,36 @@ export async function startEmbeddedPostgres({ dataDir, ephemeral = false, settin
     onError: (error) => hear(String(error)),
   });
   if (!(await exists(path.join(dataDir, 'PG_VERSION')))) await postgres.initialise();
-  await postgres.start().catch(() => {
-    throw new Error(
-      `The embedded PostgreSQL did not start in ${dataDir} (another Ovation using it? OVATION_DATA_DIR picks another directory, ` +
-        `DATABASE_URL a PostgreSQL of your own). PostgreSQL said:\n${lastLines.join('\n')}`,
-    );
+  await postgres.start().catch(async () => {
+    throw new Error(`The embedded PostgreSQL did not start in ${dataDir}. ${await inUseAdvice(dataDir)}PostgreSQL said:\n${lastLines.join('\n')}`);
   });
   return {
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     stop: () => postgres.stop(),
   };
+}
+
+/**
+ * What to do when the data directory's lock file names a PostgreSQL that is running: that of another
+ * Ovation, or, if none runs, one left behind by an Ovation killed with SIGKILL (which cannot stop it).
+ */
+async function inUseAdvice(dataDir: string): Promise<string> {
+  const pid = Number((await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return '';
+  return (
+    `PostgreSQL ${pid} is using it: another Ovation's, or, if no other Ovation is running, one left behind by an Ovation ` +
+    `that was killed (\`kill ${pid}\` shuts it down cleanly). OVATION_DATA_DIR picks another directory, DATABASE_URL a PostgreSQL of your own. `
+  );
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user (PostgreSQL runs as `postgres` when we are root).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The platform package's binaries (initdb, postgres), which the `postgres` user must be able to run. */

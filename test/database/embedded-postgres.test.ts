@@ -31,7 +31,8 @@ describe('an embedded data directory already in use', () => {
       (error: unknown) => error,
     );
     expect(refusal).toBeInstanceOf(Error);
-    expect((refusal as Error).message).toMatch(/did not start in .*postgres[\s\S]*lock file "postmaster.pid" already exists/);
+    const pid = (await fs.readFile(path.join(dataRoot, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0];
+    expect((refusal as Error).message).toMatch(new RegExp(`did not start in .*postgres\\. PostgreSQL ${pid} is using it[\\s\\S]*\`kill ${pid}\`[\\s\\S]*lock file "postmaster.pid" already exists`));
 
     const client = new pg.Client({ connectionString: first.url });
     await client.connect();
