@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Context, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
-import { useRequestBodyLimit } from './body-limit.js';
+import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
@@ -115,7 +115,9 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
     yoga(req, res);
   });
 
-  const sockets = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  // A message is bounded as a request body is (ws's default is 100 MiB); past it, ws closes the socket
+  // with 1009 before the message is parsed.
+  const sockets = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: MAX_REQUEST_BODY_BYTES });
   useServer<Record<string, unknown>, { viewer: Viewer | null }>(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),

@@ -6,6 +6,7 @@ import { adminQuery } from '../support/database.js';
 import { post } from '../support/graphql.js';
 import { startTestServer, TEST_JWT_SECRET } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
+import { openSocket } from '../support/ws.js';
 
 const endpoint = (graphqlUrl: string, path: string) => new URL(path, graphqlUrl).toString();
 
@@ -132,6 +133,16 @@ describe('a request body is bounded by its declared length', () => {
     expect(response.status).toBe(411);
     expect(await response.json()).toEqual({ errors: [{ message: 'A request body must come with a Content-Length header', extensions: { code: 'LENGTH_REQUIRED' } }] });
     expect(await development.db.user.findUnique({ where: { handle: refusedHandle } })).toBeNull();
+  });
+});
+
+describe('a WebSocket message is bounded as a request body is', () => {
+  test('a message over 1 MB closes its socket with 1009 before it is read; one just under is taken', async () => {
+    const tooBig = openSocket(development.url, { padding: 'x'.repeat(MAX_REQUEST_BODY_BYTES) });
+    expect((await tooBig.nextClose()).code).toBe(1009);
+
+    const justUnder = openSocket(development.url, { padding: 'x'.repeat(MAX_REQUEST_BODY_BYTES - 1000) });
+    await justUnder.connected;
   });
 });
 
