@@ -30,6 +30,8 @@ type Initial = YogaInitialContext & { viewer?: Viewer | null };
 const GRAPHQL_PATH = '/graphql';
 // A client's request id is echoed and logged only if it looks like one.
 const REQUEST_ID = /^[\w.-]{1,128}$/;
+/** Operations one graphql-ws connection may have open at once: a room page needs three or four. */
+export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
 export function createServer({ services, auth, log }: ServerDeps): OvationServer {
@@ -137,6 +139,14 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
         }
       },
       onSubscribe: async (ctx, id, params) => {
+        // This one is already counted. Each costs the server memory for as long as it stays open.
+        if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+          return [
+            new GraphQLError(`A connection may hold at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions at once: complete one first`, {
+              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+            }),
+          ];
+        }
         const enveloped = yoga.getEnveloped({ viewer: ctx.extra.viewer ?? null, params } as object);
         let document;
         try {

@@ -1,9 +1,12 @@
 import { getIntrospectionQuery } from 'graphql';
 import { describe, expect, test } from 'vitest';
 import { QUERY_LIMITS } from '../../src/edge/query-limits.js';
-import { post } from '../support/graphql.js';
+import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../src/edge/server.js';
+import { UpdateProfile, UserUpdated } from '../realtime/profile-documents.js';
+import { ok, post } from '../support/graphql.js';
 import { startTestServer } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
+import { publishUntilReceived, within } from '../support/wait.js';
 import { bearer, openSocket, subscribe } from '../support/ws.js';
 
 // A public GraphQL API answers whatever a client can write. Documents nested too deep, repeating a field
@@ -94,5 +97,29 @@ describe('over graphql-ws', () => {
       }),
     ]);
     expect(await subscribe(client, nested(QUERY_LIMITS.depth)).next()).toEqual({ data: { user: { currentLiveSession: null } } });
+  });
+
+  test(`a connection holds at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions: one more is refused, and completing one makes room`, async () => {
+    const viewer = await createUser(server.database.db);
+    const token = await tokenFor(viewer);
+    const client = openSocket(server.url, bearer(token));
+    await client.connected;
+    const held = Array.from({ length: MAX_SUBSCRIPTIONS_PER_CONNECTION }, () => subscribe(client, UserUpdated));
+
+    const { error } = await within(subscribe(client, UserUpdated).ended, 'the subscription over the limit to be refused', 10_000);
+    expect(error).toEqual([
+      expect.objectContaining({
+        message: `A connection may hold at most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions at once: complete one first`,
+        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+      }),
+    ]);
+
+    held[0]!.unsubscribe();
+    const replacement = subscribe(client, UserUpdated);
+    const update = { input: { displayName: 'Room Made' } };
+    const received = await publishUntilReceived(() => ok(server.url, UpdateProfile, update, { token }), replacement.results, (result) => result.data?.userUpdated.displayName === 'Room Made');
+    expect(received.errors).toBeUndefined();
+    // The ones held all along still run.
+    expect((await held.at(-1)!.next()).data?.userUpdated.displayName).toBe('Room Made');
   });
 });
