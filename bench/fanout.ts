@@ -10,8 +10,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { createGift } from '../src/domain/catalog.js';
-import { auth, cpuSecondsOf, fundedUsers, globalId, machineJiffies, memoryOf, openingSteps, openRoom, percentile, printAudit, startBenchServer } from './support.js';
+import { auth, cpuSecondsOf, fundedUsers, machineJiffies, memoryOf, openingSteps, openRoom, percentile, printAudit, startBenchServer } from './support.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
@@ -84,7 +85,7 @@ try {
   // fan out one GiftSentEvent each: without them, round-robin senders tie and reshuffle the top three on
   // about half the gifts, and each reshuffle is one more LeaderboardChangedEvent to every subscriber.
   for (const whale of whales) {
-    const refused = await postGift(await auth.issueToken({ userId: whale.id, roles: whale.roles }), globalId('Gift', castle.id), `whale-${whale.id}`);
+    const refused = await postGift(await auth.issueToken({ userId: whale.id, roles: whale.roles }), encodeGlobalID('Gift', castle.id), `whale-${whale.id}`);
     if (refused) throw new Error(`Top gifter's gift refused: ${refused}`);
   }
   const sequenceBefore = (await db.liveSession.findUniqueOrThrow({ where: { id: session.id } })).lastSequence;

@@ -5,6 +5,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type autocannon from 'autocannon';
 import { createPrismaClient, type Database } from '../src/db/client.js';
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
@@ -101,8 +102,8 @@ export async function startServerProcess(databaseUrl: string, { checkout = '.', 
 
 /**
  * With BENCH_PG_STATEMENTS=1, where PostgreSQL's time went between `start()` and the printing: the
- * statements by total execution time (nested ones too, such as foreign-key checks), with calls, rows and
- * WAL records. Otherwise nothing.
+ * statements by total execution time (nested ones too, such as foreign-key checks), with calls, rows,
+ * WAL records, full-page images and WAL bytes. Otherwise nothing.
  */
 export function statementTimes(db: Database) {
   const enabled = Boolean(process.env.BENCH_PG_STATEMENTS);
@@ -138,7 +139,6 @@ async function waitForReady(url: string, child: ChildProcess) {
   throw new Error('Server did not become ready');
 }
 
-
 /** A creator live in a session, and a Rose (1 coin) to send there; the ids as the API spells them. */
 export async function openRoom(db: Database, title: string) {
   const creator = await db.user.create({
@@ -146,10 +146,8 @@ export async function openRoom(db: Database, title: string) {
   });
   const session = await startLiveSession(db, DEFAULT_POLICY, creator.id, { title });
   const rose = await createGift(db, { name: 'Rose', coins: 1n, imageUrl: 'https://cdn.example/rose.png' });
-  return { session, liveSessionId: globalId('LiveSession', session.id), giftId: globalId('Gift', rose.id) };
+  return { session, liveSessionId: encodeGlobalID('LiveSession', session.id), giftId: encodeGlobalID('Gift', rose.id) };
 }
-
-export const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
 
 /** `count` adults named `<prefix>_<n>`, each with 7,000 coins bought through the real purchase path. */
 export async function fundedUsers(db: Database, count: number, prefix: string): Promise<User[]> {
