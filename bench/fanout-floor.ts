@@ -1,6 +1,6 @@
 // npm run bench:fanout-floor: the machine's own cost of fan-out, whatever the server does. A bare `ws`
 // server (no GraphQL, no database, no room logic, no write coalescing) writes each of RATE messages a
-// second, the size and shape of bench:fanout's, to each of SUBSCRIBERS plain `ws` clients in two load
+// second, the size and shape of bench:fanout's, to each of SUBSCRIBERS WebSocket clients (bench/websocket-viewer.ts) in two load
 // processes (PROBES of them in one of their own, as bench:fanout has), which read each message
 // (bench/gift-receipt.ts) and check its sequence. The same figures as bench:fanout, side by side: its
 // server CPU per message is what one socket write costs here, and whether it keeps up at all shows what
@@ -9,9 +9,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import WebSocket, { WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import { giftReceiptOf } from './gift-receipt.js';
 import { cpuSecondsOf, machineJiffies, memoryOf, openingSteps } from './support.js';
+import { connectViewer, type Viewer } from './websocket-viewer.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
@@ -50,24 +51,27 @@ if (role === 'server') {
   let lastReceipt = 0;
   let faults = 0;
   const delay = monitorEventLoopDelay();
-  const clients: WebSocket[] = [];
-  const connect = (i: number) => {
-    const client = new WebSocket(`ws://127.0.0.1:${process.env.FLOOR_PORT}`);
-    client.on('message', (data) => {
-      const now = Date.now();
-      const gift = giftReceiptOf(String(data));
-      if (!gift) return void faults++;
-      const { sequence, sentAtMs } = gift;
-      if (firstReceipt === 0) firstReceipt = now;
-      lastReceipt = now;
-      received++;
-      histogram[Math.max(0, Math.min(600_000, now - sentAtMs))]!++;
-      if (sequence !== last[i]! + 1) faults++;
-      last[i] = sequence;
+  const clients: Viewer[] = [];
+  const connect = (i: number) =>
+    new Promise<void>((opened, failed) => {
+      const client = connectViewer(new URL(`ws://127.0.0.1:${process.env.FLOOR_PORT}/`), 'floor', {
+        open: () => opened(),
+        message: (bytes, start, end) => {
+          const now = Date.now();
+          const gift = giftReceiptOf(bytes, start, end);
+          if (!gift) return void faults++;
+          const { sequence, sentAtMs } = gift;
+          if (firstReceipt === 0) firstReceipt = now;
+          lastReceipt = now;
+          received++;
+          histogram[Math.max(0, Math.min(600_000, now - sentAtMs))]!++;
+          if (sequence !== last[i]! + 1) faults++;
+          last[i] = sequence;
+        },
+        closed: (reason) => (reason === undefined ? undefined : (faults++, failed(new Error(reason)))),
+      });
+      clients.push(client);
     });
-    clients.push(client);
-    return once(client, 'open');
-  };
   // Opened a step at a time on the bench's say ('open'), interleaved with the other load process's.
   let opened = 0;
   process.send!({ type: 'ready' });
@@ -98,7 +102,7 @@ if (role === 'server') {
       });
     }
     if (command.type === 'close') {
-      for (const client of clients) client.terminate();
+      await Promise.all(clients.map((client) => client.close()));
       process.exit(0);
     }
   });
@@ -117,7 +121,7 @@ if (role === 'server') {
     });
   const server = child('server');
   const { port } = await next<{ port: number }>(server, 'listening');
-  console.log(`Connecting ${SUBSCRIBERS} plain WebSocket clients from two processes (${SUBSCRIBERS - PROBES} + ${PROBES} probes), as bench:fanout does...`);
+  console.log(`Connecting ${SUBSCRIBERS} WebSocket clients from two processes (${SUBSCRIBERS - PROBES} + ${PROBES} probes), as bench:fanout does...`);
   const load = child('load', { FLOOR_PORT: String(port), SUBSCRIBERS: String(SUBSCRIBERS - PROBES) });
   const probes = child('load', { FLOOR_PORT: String(port), SUBSCRIBERS: String(PROBES) });
   await Promise.all([next(load, 'ready'), next(probes, 'ready')]);

@@ -3,15 +3,16 @@
 // latency and, per subscriber, whether the sequences arrived as 1, 2, 3... with no gap or repeat.
 // Driven over IPC by bench/fanout.ts: it says 'ready', then answers 'open', 'start', 'report' and 'close'.
 //
-// FANOUT_CLIENT picks the subscriber. 'protocol' (the default) speaks graphql-transport-ws over a plain
-// `ws` socket and reads gift messages with bench/gift-receipt.ts; 'graphql-ws' is graphql-ws's own
-// client. The server sees the same frames from both; the library client's own parsing and dispatch were
-// 45% of this process's CPU, and a saturated load process stamps receipts late, so its lag was in the
-// latency figures.
+// FANOUT_CLIENT picks the subscriber. 'protocol' (the default) speaks graphql-transport-ws over
+// bench/websocket-viewer.ts's lean socket and reads gift messages with bench/gift-receipt.ts; 'graphql-ws'
+// is graphql-ws's own client (on `ws`). The server sees the same frames from both; the library client's
+// parsing and dispatch were 45% of this process's CPU, and a saturated load process stamps receipts late
+// and takes CPU from the server.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { giftReceiptOf } from './gift-receipt.js';
+import { connectViewer } from './websocket-viewer.js';
 
 const WS_URL = process.env.FANOUT_WS_URL!;
 const LIVE_SESSION_ID = process.env.FANOUT_LIVE_SESSION_ID!;
@@ -87,37 +88,36 @@ const failureReasons = new Map<string, number>();
 const failed = (reason: string) => failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
 
 /**
- * One viewer speaking graphql-transport-ws itself: connection_init, then once acknowledged, subscribe.
- * Resolves whether it got that far.
+ * One viewer speaking graphql-transport-ws itself (bench/websocket-viewer.ts): connection_init, then once
+ * acknowledged, subscribe. Resolves whether it got that far.
  */
 function openProtocolSubscriber(index: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(WS_URL, 'graphql-transport-ws', { perMessageDeflate: false });
     let acknowledged = false;
-    socket.on('open', () => socket.send('{"type":"connection_init"}'));
-    socket.on('message', (data: Buffer) => {
-      const text = data.toString();
-      const gift = acknowledged ? giftReceiptOf(text) : undefined;
-      if (gift) return onGift(index, gift.sequence, gift.sentAtMs);
-      const message = JSON.parse(text) as { type: string; payload?: unknown };
-      if (message.type === 'connection_ack') {
-        acknowledged = true;
-        subscribed[index] = 1;
-        socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: QUERY, variables: { id: LIVE_SESSION_ID } } }));
-        resolve(true);
-      } else if (message.type === 'ping') socket.send('{"type":"pong"}');
-      else if (message.type === 'next') {
-        const result = message.payload as { data?: { liveSessionEvents: Event }; errors?: unknown };
-        result.data ? onEvent(index, result.data.liveSessionEvents) : noteEnd(`errors: ${JSON.stringify(result.errors)}`);
-      } else if (message.type === 'error') noteEnd(`error: ${JSON.stringify(message.payload)}`);
-      else if (message.type === 'complete') noteEnd('complete');
+    const viewer = connectViewer(new URL(WS_URL), 'graphql-transport-ws', {
+      open: () => viewer.send('{"type":"connection_init"}'),
+      message: (bytes, start, end) => {
+        const gift = acknowledged ? giftReceiptOf(bytes, start, end) : undefined;
+        if (gift) return onGift(index, gift.sequence, gift.sentAtMs);
+        const message = JSON.parse(bytes.toString('utf8', start, end)) as { type: string; payload?: unknown };
+        if (message.type === 'connection_ack') {
+          acknowledged = true;
+          subscribed[index] = 1;
+          viewer.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: QUERY, variables: { id: LIVE_SESSION_ID } } }));
+          resolve(true);
+        } else if (message.type === 'ping') viewer.send('{"type":"pong"}');
+        else if (message.type === 'next') {
+          const result = message.payload as { data?: { liveSessionEvents: Event }; errors?: unknown };
+          result.data ? onEvent(index, result.data.liveSessionEvents) : noteEnd(`errors: ${JSON.stringify(result.errors)}`);
+        } else if (message.type === 'error') noteEnd(`error: ${JSON.stringify(message.payload)}`);
+        else if (message.type === 'complete') noteEnd('complete');
+      },
+      closed: (reason) => {
+        if (!acknowledged) return void (failed(reason ?? 'closed'), resolve(false));
+        if (reason !== undefined && !closing) noteEnd(reason);
+      },
     });
-    socket.on('error', (error) => (acknowledged ? noteEnd(error.message) : (failed(error.message), resolve(false))));
-    socket.on('close', (code, reason) => {
-      if (!acknowledged) return void (failed(`close ${code} ${reason}`.trim()), resolve(false));
-      if (!closing) noteEnd(`close ${code}`);
-    });
-    closers.push(() => new Promise((closed) => (socket.readyState === WebSocket.CLOSED ? closed(undefined) : (socket.once('close', closed), socket.close(1000)))));
+    closers.push(() => viewer.close());
   });
 }
 
