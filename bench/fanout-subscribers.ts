@@ -14,7 +14,8 @@ import WebSocket from 'ws';
 import { giftReceiptOf } from './gift-receipt.js';
 import { connectViewer } from './websocket-viewer.js';
 
-const WS_URL = process.env.FANOUT_WS_URL!;
+// Subscriber i connects to the i-th of these in turn (several when the bench runs several instances).
+const WS_URLS = process.env.FANOUT_WS_URLS!.split(' ').map((url) => new URL(url));
 const LIVE_SESSION_ID = process.env.FANOUT_LIVE_SESSION_ID!;
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const CLIENT = process.env.FANOUT_CLIENT ?? 'protocol';
@@ -94,7 +95,7 @@ const failed = (reason: string) => failureReasons.set(reason, (failureReasons.ge
 function openProtocolSubscriber(index: number): Promise<boolean> {
   return new Promise((resolve) => {
     let acknowledged = false;
-    const viewer = connectViewer(new URL(WS_URL), 'graphql-transport-ws', {
+    const viewer = connectViewer(WS_URLS[index % WS_URLS.length]!, 'graphql-transport-ws', {
       open: () => viewer.send('{"type":"connection_init"}'),
       message: (bytes, start, end) => {
         const gift = acknowledged ? giftReceiptOf(bytes, start, end) : undefined;
@@ -125,7 +126,7 @@ function openProtocolSubscriber(index: number): Promise<boolean> {
 function openLibrarySubscriber(index: number): Promise<boolean> {
   return new Promise((resolve) => {
     const client = createClient({
-      url: WS_URL,
+      url: WS_URLS[index % WS_URLS.length]!.href,
       webSocketImpl: WebSocket,
       lazy: false,
       retryAttempts: 0,

@@ -4,6 +4,9 @@
 // gift's commit time from PostgreSQL), and from the gift transaction's start; messages/s delivered,
 // server RSS and CPU, and whether every subscriber heard every sequence.
 // Target on 2 cores: 10,000 subscribers, 10 gifts/s, p99 < 250 ms, every event delivered, RSS < 1 GB.
+// With INSTANCES=n (and REDIS_URL, which carries room events between them), n servers share the
+// database; viewers and gifts are spread over them in turn, as a load balancer would, and the server
+// figures (RSS, CPU) are their sums.
 // With BENCH_SERVER_PROFILE=<dir> the server is profiled; `tsx bench/profile-summary.ts <dir>` then
 // summarises where its CPU went while gifts were being sent. BENCH_LOAD_PROFILE=<dir> does the same for
 // the load process, whose own CPU bounds what the latency figures can show on a 2-core machine.
@@ -12,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { createGift } from '../src/domain/catalog.js';
-import { auth, cpuSecondsOf, fundedUsers, machineJiffies, memoryOf, openingSteps, openRoom, percentile, printAudit, startBenchServer } from './support.js';
+import { auth, cpuSecondsOf, fundedUsers, machineJiffies, memoryOf, openingSteps, openRoom, percentile, printAudit, startBenchServer, startServerProcess } from './support.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
@@ -24,6 +27,11 @@ const DRAIN_MS = Number(process.env.DRAIN_SECONDS ?? 10) * 1000;
 // message reaches them, as a real viewer's device would. The other viewers share one process, which
 // needs most of a core for 100,000 messages a second, so its receipts carry its own lag as well.
 const PROBES = Math.min(Number(process.env.PROBES ?? 100), SUBSCRIBERS);
+const INSTANCES = Number(process.env.INSTANCES ?? 1);
+if (INSTANCES > 1 && !process.env.REDIS_URL) {
+  console.error(`INSTANCES=${INSTANCES} needs REDIS_URL: room events reach the other instances through Redis.`);
+  process.exit(1);
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
@@ -63,9 +71,14 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): P
 
 // Latency is measured from each gift's commit, which PostgreSQL records (track_commit_timestamp).
 const server = await startBenchServer({ commitTimestamps: true });
+const servers: { url: string; pid: number; stop(): Promise<void> }[] = [server];
+/** Memory of all the instances together, in kB: RSS now, and the sum of each one's peak. */
+const serversMemory = () => servers.map((instance) => memoryOf(instance.pid)).reduce((a, b) => ({ rss: a.rss + b.rss, peak: a.peak + b.peak }));
+const serversCpu = () => servers.map((instance) => cpuSecondsOf(instance.pid)).reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }));
 let load: ChildProcess | undefined;
 let probes: ChildProcess | undefined;
 try {
+  for (let i = 1; i < INSTANCES; i++) servers.push(await startServerProcess(server.databaseUrl));
   const { db } = server;
   console.log(`Setting up: one creator live, ${SENDERS} senders and ${WHALES} top gifters with coins...`);
   const { session, liveSessionId, giftId } = await openRoom(db, 'Fan-out benchmark');
@@ -75,9 +88,9 @@ try {
   const tokens = await Promise.all(senders.map((sender) => auth.issueToken({ userId: sender.id, roles: sender.roles })));
   const sendGift = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id } ... on Error { code } } }`;
   /** One sendGift over HTTP; resolves to null when it went through, else why not. */
-  const postGift = async (token: string, gift: string, idempotencyKey: string) => {
+  const postGift = async (token: string, gift: string, idempotencyKey: string, url = server.url) => {
     const body = JSON.stringify({ query: sendGift, variables: { input: { liveSessionId, giftId: gift, quantity: 1, idempotencyKey } } });
-    const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
     const text = await response.text();
     return response.ok && text.includes('"__typename":"SentGift"') ? null : (/"code":"([A-Z_]+)"/.exec(text)?.[1] ?? `HTTP ${response.status}`);
   };
@@ -89,14 +102,14 @@ try {
     if (refused) throw new Error(`Top gifter's gift refused: ${refused}`);
   }
   const sequenceBefore = (await db.liveSession.findUniqueOrThrow({ where: { id: session.id } })).lastSequence;
-  const idle = memoryOf(server.pid);
+  const idle = serversMemory();
 
-  console.log(`Opening ${SUBSCRIBERS} subscriptions from two processes (${SUBSCRIBERS - PROBES} + ${PROBES} probes)...`);
+  console.log(`Opening ${SUBSCRIBERS} subscriptions from two processes (${SUBSCRIBERS - PROBES} + ${PROBES} probes)${INSTANCES > 1 ? ` to ${INSTANCES} instances` : ''}...`);
   const rampStarted = Date.now();
   const startLoad = (subscribers: number, profile?: string) =>
     fork('bench/fanout-subscribers.ts', [], {
       execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [])],
-      env: { ...process.env, FANOUT_WS_URL: server.url.replace(/^http/, 'ws'), FANOUT_LIVE_SESSION_ID: liveSessionId, FANOUT_BASE_SEQUENCE: String(sequenceBefore), SUBSCRIBERS: String(subscribers) },
+      env: { ...process.env, FANOUT_WS_URLS: servers.map((instance) => instance.url.replace(/^http/, 'ws')).join(' '), FANOUT_LIVE_SESSION_ID: liveSessionId, FANOUT_BASE_SEQUENCE: String(sequenceBefore), SUBSCRIBERS: String(subscribers) },
     });
   load = startLoad(SUBSCRIBERS - PROBES, process.env.BENCH_LOAD_PROFILE);
   probes = startLoad(PROBES);
@@ -123,7 +136,7 @@ try {
   }
   await sleep(1500); // the count's announcement follows its write: let it go out before measuring
   const rampSeconds = (Date.now() - rampStarted) / 1000;
-  const subscribed = memoryOf(server.pid);
+  const subscribed = serversMemory();
   console.log(`  ${ready.connected} connected, ${ready.failed} failed, server counts ${viewers} viewers (${rampSeconds.toFixed(1)} s)`);
 
   // Gifts at a steady rate: each is sent on schedule whether or not the previous one has answered.
@@ -132,16 +145,16 @@ try {
   const giftLatencies: number[] = [];
   const refusals = new Map<string, number>();
   let rssMaxDuringRun = 0;
-  const rssSampler = setInterval(() => (rssMaxDuringRun = Math.max(rssMaxDuringRun, memoryOf(server.pid).rss)), 200);
+  const rssSampler = setInterval(() => (rssMaxDuringRun = Math.max(rssMaxDuringRun, serversMemory().rss)), 200);
   const sendOne = async (i: number) => {
     const started = performance.now();
-    const refused = await postGift(tokens[i % tokens.length]!, giftId, `fanout-gift-${i}`);
+    const refused = await postGift(tokens[i % tokens.length]!, giftId, `fanout-gift-${i}`, servers[i % servers.length]!.url);
     giftLatencies.push(performance.now() - started);
     if (refused) refusals.set(refused, (refusals.get(refused) ?? 0) + 1);
   };
   load.send({ type: 'start' });
   probes.send({ type: 'start' });
-  const serverCpuBefore = cpuSecondsOf(server.pid);
+  const serverCpuBefore = serversCpu();
   const machineBefore = machineJiffies();
   const profileFrom = process.hrtime.bigint() / 1000n; // monotonic µs: the clock V8's profiles use
   const sendStarted = Date.now();
@@ -172,13 +185,13 @@ try {
     await sleep(250);
   }
   const profileTo = process.hrtime.bigint() / 1000n;
-  const serverCpuAfter = cpuSecondsOf(server.pid);
+  const serverCpuAfter = serversCpu();
   const serverUser = serverCpuAfter.user - serverCpuBefore.user;
   const serverSystem = serverCpuAfter.system - serverCpuBefore.system;
   const serverCpu = serverUser + serverSystem;
   const machineAfter = machineJiffies();
   clearInterval(rssSampler);
-  const end = memoryOf(server.pid);
+  const end = serversMemory();
   for (const dir of [process.env.BENCH_SERVER_PROFILE, process.env.BENCH_LOAD_PROFILE]) {
     if (dir) fs.writeFileSync(path.join(dir, 'window.json'), JSON.stringify({ fromUs: Number(profileFrom), toUs: Number(profileTo) }));
   }
@@ -221,8 +234,8 @@ try {
   console.log(`  ${String(report.connected).padStart(5)} other viewers  : ${latency(fromSentAt(report))}`);
   console.log(`Delivered             : ${messages} messages in ${deliveryWindow.toFixed(1)} s = ${(messages / deliveryWindow).toFixed(0)} msgs/s  ${JSON.stringify(byType)}`);
   console.log(`Every sequence        : ${delivered ? 'yes' : 'NO'}: ${sum('complete')} of ${connected} connected subscribers complete, ${sum('missing')} missing, ${sum('duplicates')} duplicates, ${sum('ended')} ended early ${JSON.stringify({ ...report.endReasons, ...probed.endReasons })}`);
-  console.log(`Server RSS            : idle ${mb(idle.rss)}, subscribed ${mb(subscribed.rss)} (${((subscribed.rss - idle.rss) / Math.max(1, connected)).toFixed(1)} kB/subscriber), max during run ${mb(rssMaxDuringRun)}, peak (VmHWM) ${mb(end.peak)}`);
-  console.log(`Server CPU            : ${((serverCpu / windowSeconds) * 100).toFixed(0)}% of a core over ${windowSeconds.toFixed(1)} s (user ${((serverUser / windowSeconds) * 100).toFixed(0)}%, kernel ${((serverSystem / windowSeconds) * 100).toFixed(0)}%), ${((serverCpu * 1e6) / Math.max(1, messages)).toFixed(1)} µs per message delivered`);
+  console.log(`Server RSS            : idle ${mb(idle.rss)}, subscribed ${mb(subscribed.rss)} (${((subscribed.rss - idle.rss) / Math.max(1, connected)).toFixed(1)} kB/subscriber), max during run ${mb(rssMaxDuringRun)}, peak (VmHWM) ${mb(end.peak)}${INSTANCES > 1 ? ` (sums of ${INSTANCES} instances)` : ''}`);
+  console.log(`Server CPU            : ${((serverCpu / windowSeconds) * 100).toFixed(0)}% of a core over ${windowSeconds.toFixed(1)} s (user ${((serverUser / windowSeconds) * 100).toFixed(0)}%, kernel ${((serverSystem / windowSeconds) * 100).toFixed(0)}%), ${((serverCpu * 1e6) / Math.max(1, messages)).toFixed(1)} µs per message delivered${INSTANCES > 1 ? ` (sum of ${INSTANCES} instances)` : ''}`);
   for (const [name, r] of [['Load process', report], ['Probe process', probed]] as const) {
     console.log(`${name.padEnd(22)}: ${process.env.FANOUT_CLIENT ?? 'protocol'} subscribers, ${r.cpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${r.loopDelayP99Ms.toFixed(0)} ms max ${r.loopDelayMaxMs.toFixed(0)} ms, RSS ${r.rssMb.toFixed(0)} MB`);
   }
@@ -241,7 +254,8 @@ try {
       if ((await Promise.race([exited, sleep(30_000).then(() => 'timeout')])) === 'timeout') child.kill('SIGKILL');
     }),
   );
-  await server.stop();
+  await Promise.all(servers.slice(1).map((instance) => instance.stop()));
+  await server.stop(); // and the database the others used
 }
 type Latencies = { p50: number; p99: number; p999: number; max: number };
 

@@ -23,7 +23,7 @@ import { Role, type User } from '../src/generated/prisma/client.js';
 export const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
 export const auth = createAuth(JWT_SECRET, 3600);
 
-export type BenchServer = { url: string; db: Database; pid: number; stop(): Promise<void> };
+export type BenchServer = { url: string; databaseUrl: string; db: Database; pid: number; stop(): Promise<void> };
 
 /**
  * Starts PostgreSQL (embedded, durable settings, as `npm start` runs it) and the built server
@@ -38,6 +38,7 @@ export async function startBenchServer({ commitTimestamps = false } = {}): Promi
   if (process.env.BENCH_PG_STATEMENTS) await db.$executeRaw`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
   return {
     ...server,
+    databaseUrl: postgres.url,
     db,
     async stop() {
       await server.stop();
