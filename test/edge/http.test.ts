@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { describe, expect, inject, test } from 'vitest';
+import { describe, expect, inject, test, vi } from 'vitest';
 import { MAX_REQUEST_BODY_BYTES } from '../../src/edge/body-limit.js';
 import { adminQuery } from '../support/database.js';
 import { post } from '../support/graphql.js';
@@ -143,6 +143,19 @@ describe('a WebSocket message is bounded as a request body is', () => {
 
     const justUnder = openSocket(development.url, { padding: 'x'.repeat(MAX_REQUEST_BODY_BYTES - 1000) });
     await justUnder.connected;
+  });
+
+  test("a client's broken frame is the client's mistake: nothing is printed outside the JSON log", async () => {
+    // graphql-ws would print it with console.error and a stack trace, as an internal error, for any
+    // client to cause at will.
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const tooBig = openSocket(development.url, { padding: 'x'.repeat(MAX_REQUEST_BODY_BYTES) });
+      expect((await tooBig.nextClose()).code).toBe(1009);
+      expect(printed).not.toHaveBeenCalled();
+    } finally {
+      printed.mockRestore();
+    }
   });
 });
 
