@@ -25,7 +25,8 @@ const WHALES = 3;
 const DRAIN_MS = Number(process.env.DRAIN_SECONDS ?? 10) * 1000;
 // Viewers in a process of their own, which stays nearly idle: their receipts are stamped when the server's
 // message reaches them, as a real viewer's device would. The other viewers share one process, which
-// needs most of a core for 100,000 messages a second, so its receipts carry its own lag as well.
+// needs about 60% of a core for 100,000 messages a second (bench/websocket-viewer.ts): when it lags, its
+// receipts carry its own lag as well.
 const PROBES = Math.min(Number(process.env.PROBES ?? 100), SUBSCRIBERS);
 const INSTANCES = Number(process.env.INSTANCES ?? 1);
 if (INSTANCES > 1 && !process.env.REDIS_URL) {
