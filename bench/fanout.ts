@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { createGift } from '../src/domain/catalog.js';
-import { auth, cpuSecondsOf, fundedUsers, machineJiffies, memoryOf, openingSteps, openRoom, percentile, printAudit, startBenchServer, startServerProcess } from './support.js';
+import { auth, cpuSecondsOf, fundedUsers, machineJiffies, memoryOf, openingSteps, openRoom, percentile, printAudit, startBenchServer, startServerProcess, writeCallsOf } from './support.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
@@ -75,6 +75,7 @@ const server = await startBenchServer({ commitTimestamps: true });
 const servers: { url: string; pid: number; stop(): Promise<void> }[] = [server];
 /** Memory of all the instances together, in kB: RSS now, and the sum of each one's peak. */
 const serversMemory = () => servers.map((instance) => memoryOf(instance.pid)).reduce((a, b) => ({ rss: a.rss + b.rss, peak: a.peak + b.peak }));
+const serversWrites = () => servers.reduce((sum, instance) => sum + writeCallsOf(instance.pid), 0);
 const serversCpu = () => servers.map((instance) => cpuSecondsOf(instance.pid)).reduce((a, b) => ({ user: a.user + b.user, system: a.system + b.system }));
 let load: ChildProcess | undefined;
 let probes: ChildProcess | undefined;
@@ -156,6 +157,7 @@ try {
   load.send({ type: 'start' });
   probes.send({ type: 'start' });
   const serverCpuBefore = serversCpu();
+  const serverWritesBefore = serversWrites();
   const machineBefore = machineJiffies();
   const profileFrom = process.hrtime.bigint() / 1000n; // monotonic µs: the clock V8's profiles use
   const sendStarted = Date.now();
@@ -187,6 +189,7 @@ try {
   }
   const profileTo = process.hrtime.bigint() / 1000n;
   const serverCpuAfter = serversCpu();
+  const serverWrites = serversWrites() - serverWritesBefore;
   const serverUser = serverCpuAfter.user - serverCpuBefore.user;
   const serverSystem = serverCpuAfter.system - serverCpuBefore.system;
   const serverCpu = serverUser + serverSystem;
@@ -237,6 +240,8 @@ try {
   console.log(`Every sequence        : ${delivered ? 'yes' : 'NO'}: ${sum('complete')} of ${connected} connected subscribers complete, ${sum('missing')} missing, ${sum('duplicates')} duplicates, ${sum('ended')} ended early ${JSON.stringify({ ...report.endReasons, ...probed.endReasons })}`);
   console.log(`Server RSS            : idle ${mb(idle.rss)}, subscribed ${mb(subscribed.rss)} (${((subscribed.rss - idle.rss) / Math.max(1, connected)).toFixed(1)} kB/subscriber), max during run ${mb(rssMaxDuringRun)}, peak (VmHWM) ${mb(end.peak)}${INSTANCES > 1 ? ` (sums of ${INSTANCES} instances)` : ''}`);
   console.log(`Server CPU            : ${((serverCpu / windowSeconds) * 100).toFixed(0)}% of a core over ${windowSeconds.toFixed(1)} s (user ${((serverUser / windowSeconds) * 100).toFixed(0)}%, kernel ${((serverSystem / windowSeconds) * 100).toFixed(0)}%), ${((serverCpu * 1e6) / Math.max(1, messages)).toFixed(1)} µs per message delivered${INSTANCES > 1 ? ` (sum of ${INSTANCES} instances)` : ''}`);
+  // A viewer's messages of one visit leave in one write: the fewer writes per message, the less the kernel costs.
+  console.log(`Server writes         : ${serverWrites} system calls, ${(messages / Math.max(1, serverWrites)).toFixed(2)} messages per write, ${((serverCpu * 1e6) / Math.max(1, serverWrites)).toFixed(1)} µs of server CPU per write`);
   for (const [name, r] of [['Load process', report], ['Probe process', probed]] as const) {
     console.log(`${name.padEnd(22)}: ${process.env.FANOUT_CLIENT ?? 'protocol'} subscribers, ${r.cpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${r.loopDelayP99Ms.toFixed(0)} ms max ${r.loopDelayMaxMs.toFixed(0)} ms, RSS ${r.rssMb.toFixed(0)} MB`);
   }

@@ -220,6 +220,11 @@ export function cpuSecondsOf(pid: number) {
   return { user, system };
 }
 
+/** Write system calls (write and writev) a process has made, from /proc/<pid>/io: each socket write is one. */
+export function writeCallsOf(pid: number): number {
+  return Number(/syscw:\s+(\d+)/.exec(fsSync.readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? 0);
+}
+
 /** A process's name and CPU seconds from /proc/<pid>/stat: its own, and its exited children's. */
 function procStat(pid: number | string) {
   const stat = fsSync.readFileSync(`/proc/${pid}/stat`, 'utf8');
