@@ -69,6 +69,7 @@ export function connectViewer(url: URL, protocol: string, handlers: ViewerHandle
   function frames(bytes: Buffer, from: number, to: number): number {
     let at = from;
     while (at + 2 <= to) {
+      const final = (bytes[at]! & 0x80) !== 0;
       const opcode = bytes[at]! & 0x0f;
       let length = bytes[at + 1]! & 0x7f;
       let header = 2;
@@ -84,7 +85,7 @@ export function connectViewer(url: URL, protocol: string, handlers: ViewerHandle
       if (at + header + length > to) break;
       const start = at + header;
       at = start + length;
-      if ((bytes[start - header]! & 0x80) === 0) {
+      if (!final) {
         end('a fragmented frame, which this client does not read');
         return to;
       }

@@ -173,9 +173,9 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
   );
   // A socket's 'error' is the client breaking the protocol (an oversized or malformed frame; with no
   // compression negotiated, ws's reader is the only source): ws has already closed it with the code that
-  // says so (1009, 1002...). graphql-ws, listening just before,
-  // would print it with console.error and a stack, as an internal error, outside the JSON log and for
-  // any client to cause at will; it is logged here as what it is instead.
+  // says so (1009, 1002...). graphql-ws, listening just before, would print it with console.error and a
+  // stack, as an internal error, outside the JSON log and for any client to cause at will; it is logged
+  // here as what it is instead.
   sockets.on('connection', (socket) => {
     socket.removeAllListeners('error');
     socket.on('error', (error: Error & { code?: string }) => log.info({ code: error.code, reason: error.message }, 'WebSocket client broke the protocol'));
