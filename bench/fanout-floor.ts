@@ -1,24 +1,34 @@
 // npm run bench:fanout-floor: the machine's own cost of fan-out, whatever the server does. A bare `ws`
-// server (no GraphQL, no database, no room logic, no write coalescing) writes each of RATE messages a
-// second, the size and shape of bench:fanout's, to each of SUBSCRIBERS WebSocket clients (bench/websocket-viewer.ts) in two load
-// processes (PROBES of them in one of their own, as bench:fanout has), which read each message
-// (bench/gift-receipt.ts) and check its sequence. The same figures as bench:fanout, side by side: its
-// server CPU per message is what one socket write costs here, and whether it keeps up at all shows what
-// one write per viewer per event allows on this machine.
+// server (no GraphQL, no database, no room logic) writes each of RATE messages a second, the size and
+// shape of bench:fanout's, to each of SUBSCRIBERS WebSocket clients (bench/websocket-viewer.ts) in two
+// load processes (PROBES of them in one of their own, as bench:fanout has), which read each message
+// (bench/gift-receipt.ts) and check its sequence. The same figures as bench:fanout, side by side.
+//
+// FLOOR_WRITES picks how the server writes:
+// - 'each' (the default): one write per client per message. Its server CPU per message is what one
+//   socket write costs here, and whether it keeps up at all shows what that allows on this machine.
+// - 'sweep': what bench:fanout's room does (src/events/room-hub.ts), with nothing else around it: it goes
+//   round the clients in turn, and each client gets everything it has not had yet in one write of
+//   prebuilt frames. Its latency is the best that design can do here, at this moment: bench:fanout's,
+//   taken just before or after, shows what the rest of the server adds to it.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { textFrame } from '../src/edge/websocket-frame.js';
 import { giftReceiptOf } from './gift-receipt.js';
-import { cpuSecondsOf, machineJiffies, memoryOf, openingSteps } from './support.js';
+import { cpuSecondsOf, machineJiffies, memoryOf, openingSteps, writeCallsOf } from './support.js';
 import { connectViewer, type Viewer } from './websocket-viewer.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
 const PROBES = Math.min(Number(process.env.PROBES ?? 100), SUBSCRIBERS); // as in bench:fanout
 const SECONDS = Number(process.env.SECONDS ?? 30);
+const WRITES = process.env.FLOOR_WRITES ?? 'each';
 const role = process.argv[2] ?? 'main';
+if (WRITES !== 'each' && WRITES !== 'sweep') throw new Error(`FLOOR_WRITES is 'each' or 'sweep', not '${WRITES}'`);
 
 // A graphql-ws `next` message as bench:fanout's subscribers receive it. sentAt is when the message was
 // due, not when its broadcast began: a server that falls behind the rate shows it in the latency, as
@@ -27,19 +37,48 @@ const message = (sequence: number, dueAt: Date) =>
   `{"id":"0d4c3a0e-7d1f-4e0b-9a5e-1f2b3c4d5e6f","type":"next","payload":{"data":{"liveSessionEvents":{"__typename":"GiftSentEvent","sequence":${sequence},"sentAt":"${dueAt.toISOString()}"}}}}`;
 
 if (role === 'server') {
-  // Sends each message to every client: one write per client per message, as one message per gift is.
   const sockets = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await once(sockets, 'listening');
   process.send!({ type: 'listening', port: (sockets.address() as { port: number }).port });
+  // Each client's TCP connection, and how many of the messages so far it has been given.
+  const clients: { connection: Socket; given: number }[] = [];
+  sockets.on('connection', (_socket, request) => clients.push({ connection: request.socket, given: 0 }));
+  const frames: Buffer[] = [];
+  let more: (() => void) | undefined;
+  const publish = WRITES === 'each'
+    ? (text: string) => sockets.clients.forEach((client) => client.send(text))
+    : (text: string) => {
+        frames.push(textFrame(Buffer.from(text)));
+        more?.();
+      };
+  // As the room's sweep does: 250 clients, then the event loop's other work (here the next message's
+  // timer), then the next 250; a round ends when every client has had all that was there when it began.
+  async function sweep() {
+    for (;;) {
+      if (clients.every((client) => client.given === frames.length)) {
+        await new Promise<void>((resolve) => (more = resolve));
+        continue;
+      }
+      for (let at = 0; at < clients.length; at += 250) {
+        if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+        for (const client of clients.slice(at, at + 250)) {
+          const upTo = frames.length;
+          if (client.given === upTo) continue;
+          client.connection.write(upTo - client.given === 1 ? frames[client.given]! : Buffer.concat(frames.slice(client.given, upTo)));
+          client.given = upTo;
+        }
+      }
+    }
+  }
   process.on('message', async (command: { type: string }) => {
     if (command.type !== 'start') return;
+    if (WRITES === 'sweep') void sweep();
     const t0 = performance.now();
     const startedAt = Date.now();
     for (let sequence = 1; sequence <= RATE * SECONDS; sequence++) {
       const wait = t0 + ((sequence - 1) * 1000) / RATE - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const text = message(sequence, new Date(startedAt + ((sequence - 1) * 1000) / RATE));
-      for (const client of sockets.clients) client.send(text);
+      publish(message(sequence, new Date(startedAt + ((sequence - 1) * 1000) / RATE)));
     }
     process.send!({ type: 'sent' });
   });
@@ -134,6 +173,7 @@ if (role === 'server') {
   console.log(`Sending ${RATE * SECONDS} messages at ${RATE}/s to each...`);
   for (const side of [load, probes]) side.send({ type: 'start' });
   const cpuBefore = cpuSecondsOf(server.pid!);
+  const writesBefore = writeCallsOf(server.pid!);
   const machineBefore = machineJiffies();
   const started = Date.now();
   let peak = 0;
@@ -153,6 +193,7 @@ if (role === 'server') {
   const received = report.received + probed.received;
   clearInterval(sampler);
   const cpuAfter = cpuSecondsOf(server.pid!);
+  const writes = writeCallsOf(server.pid!) - writesBefore;
   const machineAfter = machineJiffies();
   const seconds = (Date.now() - started) / 1000;
   const serverCpu = cpuAfter.user - cpuBefore.user + (cpuAfter.system - cpuBefore.system);
@@ -163,10 +204,12 @@ if (role === 'server') {
   console.log(`  ${String(SUBSCRIBERS - PROBES).padStart(5)} other clients  : p50 ${report.p50} ms  p99 ${report.p99} ms  max ${report.max} ms  (one busy process: its own lag included)`);
   console.log(`Delivered             : ${received} of ${expected} messages in ${window.toFixed(1)} s = ${(received / window).toFixed(0)} msgs/s; ${report.complete + probed.complete} of ${SUBSCRIBERS} clients complete, ${report.faults + probed.faults} out of order`);
   console.log(`Server CPU            : ${((serverCpu / seconds) * 100).toFixed(0)}% of a core (user ${(((cpuAfter.user - cpuBefore.user) / seconds) * 100).toFixed(0)}%, kernel ${(((cpuAfter.system - cpuBefore.system) / seconds) * 100).toFixed(0)}%), ${((serverCpu * 1e6) / Math.max(1, received)).toFixed(1)} µs per message; RSS peak ${(peak / 1024).toFixed(0)} MB`);
+  console.log(`Server writes         : ${writes} system calls, ${(received / Math.max(1, writes)).toFixed(2)} messages per write, ${((serverCpu * 1e6) / Math.max(1, writes)).toFixed(1)} µs of server CPU per write`);
   console.log(`Load process          : ${report.cpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${report.loopDelayP99Ms.toFixed(0)} ms`);
   console.log(`Probe process         : ${probed.cpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${probed.loopDelayP99Ms.toFixed(0)} ms`);
   console.log(`Machine               : ${(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100).toFixed(0)}% busy`);
-  console.log(`One write per client per message ${probed.p99 < 250 && received === expected ? 'meets' : 'does NOT meet'} bench:fanout's delivery target (p99 < 250 ms at the probes, every message) at ${SUBSCRIBERS} subscribers and ${RATE}/s`);
+  const design = WRITES === 'each' ? 'One write per client per message' : 'A sweep with one write per client per round';
+  console.log(`${design} ${probed.p99 < 250 && received === expected ? 'meets' : 'does NOT meet'} bench:fanout's delivery target (p99 < 250 ms at the probes, every message) at ${SUBSCRIBERS} subscribers and ${RATE}/s`);
   for (const side of [load, probes]) side.send({ type: 'close' });
   server.kill();
   process.exit(0);
