@@ -204,7 +204,8 @@ if (role === 'server') {
   console.log(`  ${String(SUBSCRIBERS - PROBES).padStart(5)} other clients  : p50 ${report.p50} ms  p99 ${report.p99} ms  max ${report.max} ms  (one busy process: its own lag included)`);
   console.log(`Delivered             : ${received} of ${expected} messages in ${window.toFixed(1)} s = ${(received / window).toFixed(0)} msgs/s; ${report.complete + probed.complete} of ${SUBSCRIBERS} clients complete, ${report.faults + probed.faults} out of order`);
   console.log(`Server CPU            : ${((serverCpu / seconds) * 100).toFixed(0)}% of a core (user ${(((cpuAfter.user - cpuBefore.user) / seconds) * 100).toFixed(0)}%, kernel ${(((cpuAfter.system - cpuBefore.system) / seconds) * 100).toFixed(0)}%), ${((serverCpu * 1e6) / Math.max(1, received)).toFixed(1)} µs per message; RSS peak ${(peak / 1024).toFixed(0)} MB`);
-  console.log(`Server writes         : ${writes} system calls, ${(received / Math.max(1, writes)).toFixed(2)} messages per write, ${((serverCpu * 1e6) / Math.max(1, writes)).toFixed(1)} µs of server CPU per write`);
+  const perWrite = (seconds: number) => ((seconds * 1e6) / Math.max(1, writes)).toFixed(1);
+  console.log(`Server writes         : ${writes} system calls, ${(received / Math.max(1, writes)).toFixed(2)} messages per write, ${perWrite(serverCpu)} µs of server CPU per write (user ${perWrite(cpuAfter.user - cpuBefore.user)}, kernel ${perWrite(cpuAfter.system - cpuBefore.system)})`);
   console.log(`Load process          : ${report.cpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${report.loopDelayP99Ms.toFixed(0)} ms`);
   console.log(`Probe process         : ${probed.cpuPercent.toFixed(0)}% of a core, event-loop delay p99 ${probed.loopDelayP99Ms.toFixed(0)} ms`);
   console.log(`Machine               : ${(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100).toFixed(0)}% busy`);
