@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { textFrame } from '../src/edge/websocket-frame.js';
+import { textFrames } from '../src/edge/websocket-frame.js';
 import { giftReceiptOf } from './gift-receipt.js';
 import { cpuSecondsOf, machineJiffies, memoryOf, openingSteps, writeCallsOf } from './support.js';
 import { connectViewer, type Viewer } from './websocket-viewer.js';
@@ -48,7 +48,7 @@ if (role === 'server') {
   const publish = WRITES === 'each'
     ? (text: string) => sockets.clients.forEach((client) => client.send(text))
     : (text: string) => {
-        frames.push(textFrame(Buffer.from(text)));
+        frames.push(textFrames(Buffer.alloc(0), [Buffer.from(text)], Buffer.alloc(0)));
         more?.();
       };
   // As the room's sweep does: 250 clients, then the event loop's other work (here the next message's

@@ -34,8 +34,11 @@ type Options = { db: Database; pubsub: PubSub; liveSessionId: string; after: num
  */
 export type DirectDelivery<T> = (item: T) => boolean;
 
-/** A stream that can also hand its items to a DirectDelivery (see openRoomStream). */
-export type DirectStream<T> = AsyncIterableIterator<T> & { deliverDirectly(delivery: DirectDelivery<T>): void };
+/**
+ * A stream of items that can also hand some of them over directly (see openRoomStream), as `D`: a room
+ * stream hands over its gifts' stored events themselves, with no item object per subscriber.
+ */
+export type DirectStream<T, D = T> = AsyncIterableIterator<T> & { deliverDirectly(delivery: DirectDelivery<D>): void };
 
 /**
  * A room's stream for one subscriber: with `after`, every gift event after that sequence from the
@@ -47,7 +50,7 @@ export type DirectStream<T> = AsyncIterableIterator<T> & { deliverDirectly(deliv
  * generator's own return() would wait for that event, so a viewer who left a quiet room would stay
  * counted, and subscribed, until someone gifted).
  */
-export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen, onClose }: Options): Promise<DirectStream<RoomItem>> {
+export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen, onClose }: Options): Promise<DirectStream<RoomItem, RoomGiftEvent>> {
   // Listen before reading, so nothing committed (and no end announced) from the read on can be missed.
   const pending: RoomMessage[] = [];
   let pendingEvents = 0;
@@ -56,7 +59,7 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
   let wake: (() => void) | undefined;
   // The last sequence the subscriber was given (set once the session is read).
   let last = 0;
-  let direct: DirectDelivery<RoomItem> | undefined;
+  let direct: DirectDelivery<RoomGiftEvent> | undefined;
   const stopListening = listenToRoom(pubsub, liveSessionId, (received) => {
     if (overflowed || closed) return;
     const message = handOver(received);
@@ -88,7 +91,7 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
     if (!direct || !wake || pending.length > 0 || message.kind !== 'gifts') return message;
     let taken = 0;
     for (const event of message.events) {
-      if (event.sequence > last + 1 || (event.sequence === last + 1 && !direct({ kind: 'gift', event }))) break;
+      if (event.sequence > last + 1 || (event.sequence === last + 1 && !direct(event))) break;
       last = Math.max(last, event.sequence);
       taken++;
     }
@@ -165,7 +168,7 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
     }
   }
   const items = stream();
-  const iterator: DirectStream<RoomItem> = {
+  const iterator: DirectStream<RoomItem, RoomGiftEvent> = {
     [Symbol.asyncIterator]: () => iterator,
     next: () => items.next(),
     deliverDirectly: (delivery) => void (direct = delivery),

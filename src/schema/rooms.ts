@@ -1,5 +1,5 @@
 import type { RoomGiftEvent } from '../domain/rooms.js';
-import { openRoomStream, type DirectDelivery, type DirectStream, type RoomItem } from '../events/room-stream.js';
+import { openRoomStream, type DirectStream, type RoomItem } from '../events/room-stream.js';
 import { builder } from './builder.js';
 import { idOf } from './ids.js';
 import { CashValue } from './money.js';
@@ -106,31 +106,32 @@ builder.objectType(builder.objectRef<LiveSessionEvent>('SessionEndedEvent'), {
 });
 
 /** A stored gift event, then what it changed, in that order. */
-function expand(item: RoomItem): LiveSessionEvent[] {
-  if (item.kind !== 'gift') return [item];
-  let events = expansions.get(item.event);
+const expand = (item: RoomItem): readonly LiveSessionEvent[] => (item.kind === 'gift' ? expandGift(item.event) : [item]);
+
+function expandGift(gift: RoomGiftEvent): readonly LiveSessionEvent[] {
+  let events = expansions.get(gift);
   if (!events) {
-    events = [item, ...(item.event.leaderboard ? [{ kind: 'leaderboard', event: item.event } as const] : []), ...(item.event.goal ? [{ kind: 'goal', event: item.event } as const] : [])];
-    expansions.set(item.event, events);
+    events = [{ kind: 'gift', event: gift }, ...(gift.leaderboard ? [{ kind: 'leaderboard', event: gift } as const] : []), ...(gift.goal ? [{ kind: 'goal', event: gift } as const] : [])];
+    expansions.set(gift, events);
   }
   return events;
 }
 
 // Every subscriber gets the same objects for the same gift, so the fan-out can execute each once
 // (src/edge/shared-subscriptions.ts).
-const expansions = new WeakMap<RoomGiftEvent, LiveSessionEvent[]>();
+const expansions = new WeakMap<RoomGiftEvent, readonly LiveSessionEvent[]>();
 
 /**
  * The stream's items, each expanded, as an iterator whose return() reaches the stream at once. (Not an
  * async generator: its return() would queue behind the wait for the room's next event, and a client
  * that unsubscribed from a quiet room would stay a viewer until someone gifted.)
  */
-function expanded(stream: DirectStream<RoomItem>): AsyncIterableIterator<LiveSessionEvent> & { deliverDirectly(delivery: DirectDelivery<LiveSessionEvent[]>): void } {
+function expanded(stream: DirectStream<RoomItem, RoomGiftEvent>): DirectStream<LiveSessionEvent, readonly LiveSessionEvent[]> {
   let ready: LiveSessionEvent[] = [];
   const iterator: ReturnType<typeof expanded> = {
     [Symbol.asyncIterator]: () => iterator,
     // A consumer that takes events directly (src/edge/shared-subscriptions.ts) gets each gift's, expanded.
-    deliverDirectly: (delivery: DirectDelivery<LiveSessionEvent[]>) => stream.deliverDirectly((item) => delivery(expand(item))),
+    deliverDirectly: (delivery) => stream.deliverDirectly((gift) => delivery(expandGift(gift))),
     async next() {
       while (ready.length === 0) {
         const item = await stream.next();

@@ -1,6 +1,6 @@
 import * as ws from 'ws';
 import { describe, expect, test } from 'vitest';
-import { textFrame } from '../../src/edge/websocket-frame.js';
+import { textFrames } from '../../src/edge/websocket-frame.js';
 
 // ws's own framer (public in its source, absent from its types): the frames Ovation writes directly
 // must be byte for byte what ws would have written.
@@ -12,7 +12,14 @@ describe('a room message written straight to the socket is the text frame ws wou
   // Each length class of the header: 7-bit, 16-bit and 64-bit payload lengths, at their edges.
   test.each([0, 1, 125, 126, 127, 65535, 65536, 70_000])('%i bytes', (length) => {
     const data = Buffer.from('x'.repeat(length));
-    const [head, tail] = [data.subarray(0, Math.floor(length / 3)), data.subarray(Math.floor(length / 3))];
-    expect(textFrame(head, tail).equals(wsFrame(data))).toBe(true);
+    const [head, middle, tail] = [data.subarray(0, Math.floor(length / 3)), data.subarray(Math.floor(length / 3), length - 1), data.subarray(length - 1)];
+    expect(textFrames(head, [middle], tail).equals(wsFrame(data))).toBe(true);
+  });
+
+  test("a viewer's several events are ws's frames of each, one after another", () => {
+    const prefix = Buffer.from('{"id":"1","type":"next","payload":');
+    const bodies = [Buffer.from('{"data":1}'), Buffer.from(`{"data":"${'y'.repeat(200)}"}`), Buffer.from('{}')];
+    const each = bodies.map((body) => wsFrame(Buffer.concat([prefix, body, Buffer.from('}')])));
+    expect(textFrames(prefix, bodies, Buffer.from('}')).equals(Buffer.concat(each))).toBe(true);
   });
 });
