@@ -40,15 +40,16 @@ if (role === 'server') {
   const sockets = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await once(sockets, 'listening');
   process.send!({ type: 'listening', port: (sockets.address() as { port: number }).port });
-  // Each client's TCP connection, and how many of the messages so far it has been given.
+  // For the sweep: each client's TCP connection, and how many of the messages so far it has been given.
   const clients: { connection: Socket; given: number }[] = [];
-  sockets.on('connection', (_socket, request) => clients.push({ connection: request.socket, given: 0 }));
+  if (WRITES === 'sweep') sockets.on('connection', (_socket, request) => clients.push({ connection: request.socket, given: 0 }));
   const frames: Buffer[] = [];
+  const nothing = Buffer.alloc(0);
   let more: (() => void) | undefined;
   const publish = WRITES === 'each'
     ? (text: string) => sockets.clients.forEach((client) => client.send(text))
     : (text: string) => {
-        frames.push(textFrames(Buffer.alloc(0), [Buffer.from(text)], Buffer.alloc(0)));
+        frames.push(textFrames(nothing, [Buffer.from(text)], nothing));
         more?.();
       };
   // As the room's sweep does: 250 clients, then the event loop's other work (here the next message's

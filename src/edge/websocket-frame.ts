@@ -28,8 +28,10 @@ export function textFrames(prefix: Uint8Array, bodies: readonly Uint8Array[], su
     at += headerSize(length);
     // set, not Buffer's copy: a typed array's own copy, without copy's checks and layers per call.
     frames.set(prefix, at);
-    frames.set(body, (at += prefix.length));
-    frames.set(suffix, (at += body.length));
+    at += prefix.length;
+    frames.set(body, at);
+    at += body.length;
+    frames.set(suffix, at);
     at += suffix.length;
   }
   return frames;
