@@ -1,14 +1,21 @@
 import { createSourceEventStream, execute, getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { ResumeRequiredError } from '../events/room-stream.js';
+import { ResumeRequiredError, type DirectTarget } from '../events/room-stream.js';
 import { textFrames } from './websocket-frame.js';
 
 /** Where a graphql-ws subscription's messages go: its socket, the TCP connection under it, and its operation id. */
 export type Delivery = { socket: WebSocket; connection: Socket; id: string };
 
 /** A source that can hand events over without a promise each (a live room's stream). */
-type DirectSource = { deliverDirectly(delivery: (events: readonly object[]) => boolean): void };
+type DirectSource = { deliverDirectly(target: DirectTarget<readonly object[]>): void };
+
+/**
+ * The subscribers of one operation and variables (equal keys), who get byte-identical results, and the
+ * bytes of the events handed over last: the viewers of a round are handed the same array of events one
+ * after another (rooms.ts), so all but the first find them here.
+ */
+type Operation = { key: string; subscribers: number; events: readonly object[] | undefined; bodies: Buffer[] };
 
 /** An event's result as every subscriber of one operation gets it: JSON, and that JSON's UTF-8 bytes. */
 type Payload = { text: string; bytes: Buffer };
@@ -28,9 +35,7 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
  */
 export function createSharedSubscriptions(sharedFields: Set<string>, toClientError: (error: unknown) => GraphQLError) {
   const serialized = new WeakMap<object, Map<string, Payload | Promise<Payload>>>();
-  // Per array of events handed over directly (one per gift, the same for every viewer: rooms.ts) and
-  // operation key, their payloads' bytes: two lookups per viewer, rather than two per event and an array.
-  const bodiesOfEvents = new WeakMap<readonly object[], Map<string, Buffer[]>>();
+  const operations = new Map<string, Operation>();
 
   function shares(args: ExecutionArgs): boolean {
     const operation = getOperationAST(args.document, args.operationName);
@@ -62,20 +67,92 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
     return payload;
   }
 
-  /** The bytes of `events`' payloads for the operation of `key`, once all have executed. */
-  function bodiesOf(args: ExecutionArgs, key: string, events: readonly object[]): Buffer[] | undefined {
-    let byOperation = bodiesOfEvents.get(events);
-    const known = byOperation?.get(key);
-    if (known) return known;
+  /** The bytes of `events`' payloads for `operation`, once all have executed. */
+  function bodiesOf(operation: Operation, args: ExecutionArgs, events: readonly object[]): Buffer[] | undefined {
+    if (events === operation.events) return operation.bodies;
     const bodies: Buffer[] = [];
     for (const event of events) {
-      const payload = payloadOf(args, key, event);
+      const payload = payloadOf(args, operation.key, event);
       if (payload instanceof Promise) return undefined;
       bodies.push(payload.bytes);
     }
-    if (!byOperation) bodiesOfEvents.set(events, (byOperation = new Map()));
-    byOperation.set(key, bodies);
+    operation.events = events;
+    operation.bodies = bodies;
     return bodies;
+  }
+
+  function join(args: ExecutionArgs): Operation {
+    const key = operationKey(args);
+    let operation = operations.get(key);
+    if (!operation) operations.set(key, (operation = { key, subscribers: 0, events: undefined, bodies: [] }));
+    operation.subscribers++;
+    return operation;
+  }
+
+  function leave(operation: Operation) {
+    if (--operation.subscribers === 0) operations.delete(operation.key);
+  }
+
+  /**
+   * One graphql-ws subscriber's delivery. Events handed over directly while its stream waits
+   * (room-stream.ts) are sent at once if their payloads are ready and the socket keeps up; otherwise
+   * refused, and `deliver`'s loop takes them as usual. `take` runs for every viewer and visit (100,000
+   * times a second at 10,000 viewers), so what it reads is in this one object and the operation the
+   * viewers share, and it makes no closures and no arrays (see room-stream.ts's RoomListener on why).
+   */
+  class SocketSubscriber implements DirectTarget<readonly object[]> {
+    stopped = false;
+    lastSequence = 0;
+    /**
+     * The message is assembled from bytes: the payload is encoded once for every subscriber, and a text
+     * frame sent from a Buffer is not measured and encoded again per socket.
+     */
+    readonly prefix: Buffer;
+    /**
+     * Without extensions (no compression: the server negotiates none), ws writes each frame to the TCP
+     * socket as it is sent, so a frame written there directly keeps its place among ws's own (pings,
+     * graphql-ws's complete) and counts in socket.bufferedAmount. With any, ws may hold frames back.
+     */
+    readonly direct: boolean;
+
+    constructor(
+      readonly socket: WebSocket,
+      readonly connection: Socket,
+      id: string,
+      readonly args: ExecutionArgs,
+      readonly operation: Operation,
+    ) {
+      this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+      this.direct = socket.extensions === '';
+    }
+
+    take(events: readonly object[]): boolean {
+      if (this.stopped || this.socket.readyState !== this.socket.OPEN || this.unsent() > MAX_BUFFERED_BYTES) return false;
+      let bodies: Buffer[] | undefined;
+      try {
+        bodies = bodiesOf(this.operation, this.args, events);
+      } catch {
+        return false; // deliver's loop meets the failure again, and reports it to this subscriber
+      }
+      if (!bodies) return false;
+      this.send(events, bodies);
+      return true;
+    }
+
+    /** One write for all of `events`: a run handed over directly is all of a viewer's visit (room-hub.ts). */
+    send(events: readonly object[], bodies: readonly Buffer[]) {
+      if (this.direct) this.connection.write(textFrames(this.prefix, bodies, CLOSING_BRACE));
+      else {
+        corkSoon(this.connection);
+        for (const body of bodies) this.socket.send(Buffer.concat([this.prefix, body, CLOSING_BRACE]), { binary: false });
+      }
+      this.lastSequence = sequenceOf(events[events.length - 1]) ?? this.lastSequence;
+    }
+
+    /** What the socket holds unsent: with direct frames, ws holds nothing of its own (see above). */
+    unsent() {
+      return this.direct ? this.connection.writableLength : this.socket.bufferedAmount;
+    }
   }
 
   /**
@@ -84,51 +161,23 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
    * refusal that ended it (e.g. too far behind). return() reaches the stream at once.
    */
   function deliver(source: AsyncIterator<unknown>, args: ExecutionArgs, { socket, connection, id }: Delivery): AsyncIterableIterator<ExecutionResult> {
-    const key = operationKey(args);
-    // The message is assembled from bytes: the payload is encoded once for every subscriber, and a text
-    // frame sent from a Buffer is not measured and encoded again per socket.
-    const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
-    // Without extensions (no compression: the server negotiates none), ws writes each frame to the TCP
-    // socket as it is sent, so a frame written there directly keeps its place among ws's own (pings,
-    // graphql-ws's complete) and counts in socket.bufferedAmount. With any, ws may hold frames back.
-    const direct = socket.extensions === '';
-    let stopped = false;
-    let lastSequence = 0;
-    const send = (events: readonly object[], bodies: readonly Buffer[]) => {
-      corkSoon(connection);
-      if (direct) connection.write(textFrames(prefix, bodies, CLOSING_BRACE));
-      else for (const body of bodies) socket.send(Buffer.concat([prefix, body, CLOSING_BRACE]), { binary: false });
-      lastSequence = sequenceOf(events[events.length - 1]) ?? lastSequence;
-    };
-    // What the socket holds unsent: with direct frames, ws holds nothing of its own (see above).
-    const unsent = () => (direct ? connection.writableLength : socket.bufferedAmount);
-    // Events handed over directly while the stream waits (room-stream.ts): sent at once if their payloads
-    // are ready and the socket keeps up; otherwise refused, and the loop below takes them as usual. This
-    // runs for every viewer and gift (100,000 times a second at 10,000 viewers), so it makes no closures
-    // and no arrays.
-    (source as Partial<DirectSource>).deliverDirectly?.((events) => {
-      if (stopped || socket.readyState !== socket.OPEN || unsent() > MAX_BUFFERED_BYTES) return false;
-      let bodies: Buffer[] | undefined;
-      try {
-        bodies = bodiesOf(args, key, events);
-      } catch {
-        return false; // the loop below meets the failure again, and reports it to this subscriber
-      }
-      if (!bodies) return false;
-      send(events, bodies);
-      return true;
-    });
+    const operation = join(args);
+    const subscriber = new SocketSubscriber(socket, connection, id, args, operation);
+    (source as Partial<DirectSource>).deliverDirectly?.(subscriber);
     const pumped = (async (): Promise<IteratorResult<ExecutionResult, undefined>> => {
       try {
         for (;;) {
           const item = await source.next();
-          if (item.done || stopped || socket.readyState !== socket.OPEN) return { done: true, value: undefined };
-          if (unsent() > MAX_BUFFERED_BYTES) throw new ResumeRequiredError(lastSequence);
-          const payload = payloadOf(args, key, item.value as object);
-          send([item.value as object], [(payload instanceof Promise ? await payload : payload).bytes]);
+          if (item.done || subscriber.stopped || socket.readyState !== socket.OPEN) return { done: true, value: undefined };
+          if (subscriber.unsent() > MAX_BUFFERED_BYTES) throw new ResumeRequiredError(subscriber.lastSequence);
+          const payload = payloadOf(args, operation.key, item.value as object);
+          corkSoon(connection);
+          subscriber.send([item.value as object], [(payload instanceof Promise ? await payload : payload).bytes]);
         }
       } catch (error) {
         return { done: false, value: { errors: [toClientError(error)] } };
+      } finally {
+        leave(operation);
       }
     })();
     let finished = false;
@@ -140,7 +189,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
         return pumped;
       },
       async return() {
-        stopped = true;
+        subscriber.stopped = true;
         finished = true;
         await source.return?.();
         return { done: true, value: undefined };
@@ -192,10 +241,10 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
 
 /**
  * Writes to a connection made in one turn of the event loop leave in one system call: the connection is
- * corked before its first write and uncorked once the turn's I/O is done. A quiet room's event still
- * goes out at once; a subscriber who fell behind gets all its waiting events in one write instead of one
- * write (and, on loopback, one wake-up of the reader) each. The kernel's cost per write was the largest
- * part of fan-out (bench:fanout).
+ * corked before its first write and uncorked once the turn's I/O is done. A subscriber whose events come
+ * one by one through its stream (catching up, or with extensions) gets all of a turn's in one write
+ * instead of one write (and, on loopback, one wake-up of the reader) each. The kernel's cost per write
+ * was the largest part of fan-out (bench:fanout). Direct runs need none: each is one write already.
  */
 function corkSoon(connection: Socket) {
   if (corked.has(connection)) return;

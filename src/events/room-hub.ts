@@ -1,11 +1,19 @@
 import type { PubSub, RoomMessage } from './pubsub.js';
 
-type RoomListener = (message: RoomMessage) => void;
+/**
+ * A viewer as the room's hub knows it. The sweep visits it for every viewer and message, so it is one
+ * object (see room-stream.ts): `hear` takes the viewer's unheard messages, in order, all at once (the
+ * array is shared by the viewers that had heard the same before, most of a round, and never changes, so
+ * a hearer may cache what it derives from it by its identity); `next` and `listening` are the hub's own:
+ * the absolute index in its log of the first message not yet heard, and whether it still listens.
+ */
+export abstract class RoomHearer {
+  abstract hear(messages: readonly RoomMessage[]): void;
+  next = 0;
+  listening = true;
+}
 
-/** A viewer's listener, and the absolute index in the hub's log of the first message it has not heard. */
-type Hearer = { hear: RoomListener; next: number };
-
-type Hub = { hearers: Set<Hearer>; end: () => number; stop: () => Promise<void> };
+type Hub = { hearers: Set<RoomHearer>; end: () => number; stop: () => Promise<void> };
 
 const hubs = new WeakMap<PubSub, Map<string, Hub>>();
 
@@ -29,16 +37,18 @@ const soon = () => new Promise<typeof LATER>((resolve) => setImmediate(resolve, 
  * subscription, so a message costs one delivery per room, then a function call per viewer (not a
  * queue, an event listener and a Redis subscription each). Returns the way to stop listening.
  */
-export function listenToRoom(pubsub: PubSub, liveSessionId: string, listener: RoomListener): () => Promise<void> {
+export function listenToRoom(pubsub: PubSub, liveSessionId: string, hearer: RoomHearer): () => Promise<void> {
   let rooms = hubs.get(pubsub);
   if (!rooms) hubs.set(pubsub, (rooms = new Map()));
   let hub = rooms.get(liveSessionId);
   if (!hub) rooms.set(liveSessionId, (hub = openHub(pubsub, liveSessionId)));
   const joined = hub;
   // A newcomer hears what arrives from now on; what came before, its stream reads from the database.
-  const hearer: Hearer = { hear: listener, next: joined.end() };
+  hearer.next = joined.end();
+  hearer.listening = true;
   joined.hearers.add(hearer);
   return async () => {
+    hearer.listening = false;
     joined.hearers.delete(hearer);
     if (joined.hearers.size === 0 && rooms.get(liveSessionId) === joined) {
       rooms.delete(liveSessionId);
@@ -54,13 +64,13 @@ export function listenToRoom(pubsub: PubSub, liveSessionId: string, listener: Ro
  * every message it has not heard yet, so a message that arrives while the sweep is under way goes to
  * the viewers still ahead of it in this round, and to the rest in the next: a message waits at most one
  * round for any viewer. (Handing out a message only once the round before it had ended made it wait up
- * to two.) A viewer's messages of one visit leave in one write (shared-subscriptions' writeSoon), so a
+ * to two.) A viewer hears all its messages of one visit in one call, so they can leave in one write: a
  * room that falls behind catches up with fewer, larger writes. The hub reads at most AHEAD_EVENTS
  * events past what its slowest viewer has heard: a storm of messages waits in the pub/sub, not here.
  */
 function openHub(pubsub: PubSub, liveSessionId: string): Hub {
   const messages = pubsub.subscribe('room', liveSessionId);
-  const hearers = new Set<Hearer>();
+  const hearers = new Set<RoomHearer>();
   // Messages not yet heard by every viewer; log[0] has the absolute index `base`.
   const log: RoomMessage[] = [];
   let base = 0;
@@ -106,10 +116,10 @@ function openHub(pubsub: PubSub, liveSessionId: string): Hub {
         let from = -1;
         let unheard: RoomMessage[] = [];
         for (const hearer of round.slice(at, at + SLICE)) {
-          if (hearer.next >= upTo || !hearers.has(hearer)) continue;
+          if (hearer.next >= upTo || !hearer.listening) continue;
           if (hearer.next !== from) unheard = log.slice((from = hearer.next) - base, upTo - base);
           hearer.next = upTo;
-          for (const message of unheard) hearer.hear(message);
+          hearer.hear(unheard);
         }
       }
       forget(heardByAll);

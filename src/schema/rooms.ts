@@ -1,5 +1,5 @@
 import type { RoomGiftEvent } from '../domain/rooms.js';
-import { openRoomStream, type DirectStream, type RoomItem } from '../events/room-stream.js';
+import { openRoomStream, type DirectTarget, type RoomItem, type RoomStream } from '../events/room-stream.js';
 import { builder } from './builder.js';
 import { idOf } from './ids.js';
 import { CashValue } from './money.js';
@@ -121,17 +121,31 @@ function expandGift(gift: RoomGiftEvent): readonly LiveSessionEvent[] {
 // (src/edge/shared-subscriptions.ts).
 const expansions = new WeakMap<RoomGiftEvent, readonly LiveSessionEvent[]>();
 
+// The viewers of a round are handed the same run of gifts one after another (room-stream.ts), so the
+// run expanded last is what the next one needs too.
+let lastRun: readonly RoomGiftEvent[] | undefined;
+let lastExpanded: readonly LiveSessionEvent[] = [];
+
+/** A run of gifts' events, expanded: the same array for every viewer handed the same run. */
+function expandRun(run: readonly RoomGiftEvent[]): readonly LiveSessionEvent[] {
+  if (run !== lastRun) {
+    lastRun = run;
+    lastExpanded = run.length === 1 ? expandGift(run[0]!) : run.flatMap(expandGift);
+  }
+  return lastExpanded;
+}
+
 /**
  * The stream's items, each expanded, as an iterator whose return() reaches the stream at once. (Not an
  * async generator: its return() would queue behind the wait for the room's next event, and a client
  * that unsubscribed from a quiet room would stay a viewer until someone gifted.)
  */
-function expanded(stream: DirectStream<RoomItem, RoomGiftEvent>): DirectStream<LiveSessionEvent, readonly LiveSessionEvent[]> {
+function expanded(stream: RoomStream): AsyncIterableIterator<LiveSessionEvent> & { deliverDirectly(target: DirectTarget<readonly LiveSessionEvent[]>): void } {
   let ready: LiveSessionEvent[] = [];
   const iterator: ReturnType<typeof expanded> = {
     [Symbol.asyncIterator]: () => iterator,
-    // A consumer that takes events directly (src/edge/shared-subscriptions.ts) gets each gift's, expanded.
-    deliverDirectly: (delivery) => stream.deliverDirectly((gift) => delivery(expandGift(gift))),
+    // A consumer that takes events directly (src/edge/shared-subscriptions.ts) gets a run's, expanded.
+    deliverDirectly: (target) => stream.deliverDirectly(target, expandRun),
     async next() {
       while (ready.length === 0) {
         const item = await stream.next();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { createEventBus, type RoomMessage } from '../../src/events/pubsub.js';
-import { listenToRoom } from '../../src/events/room-hub.js';
+import { listenToRoom, RoomHearer } from '../../src/events/room-hub.js';
 import { createLogger } from '../../src/logger.js';
 import { eventually } from '../support/wait.js';
 
@@ -18,14 +18,20 @@ describe("a room's hub", () => {
     const heard: number[][] = Array.from({ length: VIEWERS }, () => []);
     const secondHeardBy: number[] = [];
     const stops = Array.from({ length: VIEWERS }, (_, viewer) =>
-      listenToRoom(pubsub, room, (message: RoomMessage) => {
-        const n = message.kind === 'viewers' ? message.viewers : -1;
-        heard[viewer]!.push(n);
-        if (n === 2) secondHeardBy.push(viewer);
-        // The first viewer to hear the first message makes the second one arrive, while the round that
-        // hands out the first is still under way.
-        if (n === 1 && viewer === 0) pubsub.publish('room', room, { kind: 'viewers', viewers: 2 });
-      }),
+      listenToRoom(
+        pubsub,
+        room,
+        hearer((messages) => {
+          for (const message of messages) {
+            const n = message.kind === 'viewers' ? message.viewers : -1;
+            heard[viewer]!.push(n);
+            if (n === 2) secondHeardBy.push(viewer);
+            // The first viewer to hear the first message makes the second one arrive, while the round that
+            // hands out the first is still under way.
+            if (n === 1 && viewer === 0) pubsub.publish('room', room, { kind: 'viewers', viewers: 2 });
+          }
+        }),
+      ),
     );
 
     pubsub.publish('room', room, { kind: 'viewers', viewers: 1 });
@@ -40,5 +46,10 @@ describe("a room's hub", () => {
     await Promise.all(stops.map((stop) => stop()));
   });
 });
+
+const hearer = (hear: (messages: readonly RoomMessage[]) => void) =>
+  new (class extends RoomHearer {
+    hear = hear;
+  })();
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
