@@ -44,12 +44,11 @@ if (role === 'server') {
   const clients: { connection: Socket; given: number }[] = [];
   if (WRITES === 'sweep') sockets.on('connection', (_socket, request) => clients.push({ connection: request.socket, given: 0 }));
   const frames: Buffer[] = [];
-  const nothing = Buffer.alloc(0);
   let more: (() => void) | undefined;
   const publish = WRITES === 'each'
     ? (text: string) => sockets.clients.forEach((client) => client.send(text))
     : (text: string) => {
-        frames.push(textFrames(nothing, [Buffer.from(text)], nothing));
+        frames.push(Buffer.from(textFrames('', [Buffer.from(text).toString('latin1')], ''), 'latin1'));
         more?.();
       };
   // As the room's sweep does: 250 clients, then the event loop's other work (here the next message's

@@ -15,12 +15,15 @@ type DirectSource = { deliverDirectly(target: DirectTarget<readonly object[]>): 
  * bytes of the events handed over last: the viewers of a round are handed the same array of events one
  * after another (rooms.ts), so all but the first find them here.
  */
-type Operation = { key: string; subscribers: number; events: readonly object[] | undefined; bodies: Buffer[] };
+type Operation = { key: string; subscribers: number; events: readonly object[] | undefined; bodies: string[] };
 
-/** An event's result as every subscriber of one operation gets it: JSON, and that JSON's UTF-8 bytes. */
-type Payload = { text: string; bytes: Buffer };
+/**
+ * An event's result as every subscriber of one operation gets it: JSON, and that JSON's UTF-8 bytes as
+ * an octet string (a character per byte: see websocket-frame.ts).
+ */
+type Payload = { text: string; bytes: string };
 
-const CLOSING_BRACE = Buffer.from('}');
+const CLOSING_BRACE = '}';
 
 /** A subscriber whose socket holds this much unsent data is too slow to keep (it resumes later). */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
@@ -49,7 +52,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
   function executeOnce(args: ExecutionArgs, event: object): Payload | Promise<Payload> {
     const serialize = (result: ExecutionResult): Payload => {
       const text = JSON.stringify(result.errors ? { ...result, errors: result.errors.map(toClientError) } : result);
-      return { text, bytes: Buffer.from(text) };
+      return { text, bytes: Buffer.from(text).toString('latin1') };
     };
     const result = execute({ ...args, rootValue: event });
     return result instanceof Promise ? result.then(serialize) : serialize(result);
@@ -68,9 +71,9 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
   }
 
   /** The bytes of `events`' payloads for `operation`, once all have executed. */
-  function bodiesOf(operation: Operation, args: ExecutionArgs, events: readonly object[]): Buffer[] | undefined {
+  function bodiesOf(operation: Operation, args: ExecutionArgs, events: readonly object[]): string[] | undefined {
     if (events === operation.events) return operation.bodies;
-    const bodies: Buffer[] = [];
+    const bodies: string[] = [];
     for (const event of events) {
       const payload = payloadOf(args, operation.key, event);
       if (payload instanceof Promise) return undefined;
@@ -104,10 +107,10 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
     stopped = false;
     lastSequence = 0;
     /**
-     * The message is assembled from bytes: the payload is encoded once for every subscriber, and a text
-     * frame sent from a Buffer is not measured and encoded again per socket.
+     * The message is assembled from bytes (octet strings): the payload is encoded once for every
+     * subscriber, and a text frame is not measured and encoded again per socket.
      */
-    readonly prefix: Buffer;
+    readonly prefix: string;
     /**
      * Without extensions (no compression: the server negotiates none), ws writes each frame to the TCP
      * socket as it is sent, so a frame written there directly keeps its place among ws's own (pings,
@@ -122,13 +125,13 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
       readonly args: ExecutionArgs,
       readonly operation: Operation,
     ) {
-      this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+      this.prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`).toString('latin1');
       this.direct = socket.extensions === '';
     }
 
     take(events: readonly object[]): boolean {
       if (this.stopped || this.socket.readyState !== this.socket.OPEN || this.unsent() > MAX_BUFFERED_BYTES) return false;
-      let bodies: Buffer[] | undefined;
+      let bodies: string[] | undefined;
       try {
         bodies = bodiesOf(this.operation, this.args, events);
       } catch {
@@ -140,11 +143,11 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
     }
 
     /** One write for all of `events`: a run handed over directly is all of a viewer's visit (room-hub.ts). */
-    send(events: readonly object[], bodies: readonly Buffer[]) {
-      if (this.direct) this.connection.write(textFrames(this.prefix, bodies, CLOSING_BRACE));
+    send(events: readonly object[], bodies: readonly string[]) {
+      if (this.direct) this.connection.write(textFrames(this.prefix, bodies, CLOSING_BRACE), 'latin1');
       else {
         corkSoon(this.connection);
-        for (const body of bodies) this.socket.send(Buffer.concat([this.prefix, body, CLOSING_BRACE]), { binary: false });
+        for (const body of bodies) this.socket.send(Buffer.from(this.prefix + body + CLOSING_BRACE, 'latin1'), { binary: false });
       }
       this.lastSequence = sequenceOf(events[events.length - 1]) ?? this.lastSequence;
     }

@@ -1,40 +1,29 @@
 /**
  * Unfragmented, unmasked WebSocket text frames (RFC 6455 section 5.2, as a server sends), one per body,
- * each holding `prefix`, the body and `suffix`, one after another in a single buffer. ws frames a
- * message as a header and a payload, two chunks that Node then writes with writev; one buffer takes
- * Node's simpler single-write path, which cut the server's CPU per message by about a fifth where every
- * event is its own write (bench:fanout at 5,000 viewers). Only for connections without extensions: see
- * `deliver` in shared-subscriptions.ts.
+ * each holding `prefix`, the body and `suffix`, one after another in a single string of octets: every
+ * part is bytes held one per character (UTF-8 bytes read as latin1), and the socket writes the result
+ * with the latin1 encoding, byte for byte. A string, not a Buffer: Node writes a small string from a
+ * copy on its stack, with no Buffer object, pool slice or typed-array copies per viewer (about 0.3 µs
+ * less per write than one buffer built per viewer, perf on bench:fanout at 5,000 viewers); and one
+ * chunk, not ws's header and payload, takes Node's single-write path rather than writev. Only for
+ * connections without extensions: see SocketSubscriber in shared-subscriptions.ts.
  */
-export function textFrames(prefix: Uint8Array, bodies: readonly Uint8Array[], suffix: Uint8Array): Buffer {
-  let size = 0;
+export function textFrames(prefix: string, bodies: readonly string[], suffix: string): string {
+  let frames = '';
   for (const body of bodies) {
     const length = prefix.length + body.length + suffix.length;
-    size += headerSize(length) + length;
-  }
-  const frames = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const body of bodies) {
-    const length = prefix.length + body.length + suffix.length;
-    frames[at] = 0x81; // FIN, opcode 1 (text)
-    if (length < 126) frames[at + 1] = length;
-    else if (length < 65536) {
-      frames[at + 1] = 126;
-      frames.writeUInt16BE(length, at + 2);
-    } else {
-      frames[at + 1] = 127;
-      frames.writeBigUInt64BE(BigInt(length), at + 2);
-    }
-    at += headerSize(length);
-    // set, not Buffer's copy: a typed array's own copy, without copy's checks and layers per call.
-    frames.set(prefix, at);
-    at += prefix.length;
-    frames.set(body, at);
-    at += body.length;
-    frames.set(suffix, at);
-    at += suffix.length;
+    frames += header(length) + prefix + body + suffix;
   }
   return frames;
 }
 
-const headerSize = (length: number) => (length < 126 ? 2 : length < 65536 ? 4 : 10);
+/** A text frame's first bytes (FIN, opcode 1) and its payload length, in the shortest of the three forms. */
+function header(length: number): string {
+  if (length < 126) return String.fromCharCode(0x81, length);
+  if (length < 65536) return String.fromCharCode(0x81, 126, length >> 8, length & 0xff);
+  const bytes = Buffer.alloc(10);
+  bytes[0] = 0x81;
+  bytes[1] = 127;
+  bytes.writeBigUInt64BE(BigInt(length), 2);
+  return bytes.toString('latin1');
+}
