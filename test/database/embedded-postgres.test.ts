@@ -52,3 +52,20 @@ describe('an embedded data directory already in use', () => {
     expect(refusal?.err?.message).toMatch(/OVATION_DATA_DIR[\s\S]*lock file "postmaster.pid" already exists/);
   });
 });
+
+describe('a process that runs an embedded PostgreSQL', () => {
+  // A failed `vitest run` sets process.exitCode and ends when its work is done; CI reads that code.
+  test('ends with the exit code it set, not 0', async () => {
+    const dataDir = path.join(dataRoot, 'exit-code');
+    const script = `
+      const { startEmbeddedPostgres } = await import(${JSON.stringify(new URL('../../src/db/embedded.ts', import.meta.url).href)});
+      const cluster = await startEmbeddedPostgres({ dataDir: ${JSON.stringify(dataDir)}, ephemeral: true });
+      await cluster.stop();
+      process.exitCode = 3;
+    `;
+    const code = await new Promise<number>((resolve) =>
+      execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], (error) => resolve(error ? Number(error.code) : 0)),
+    );
+    expect(code).toBe(3);
+  });
+});
