@@ -130,7 +130,7 @@ let lastExpanded: readonly LiveSessionEvent[] = [];
 function expandRun(run: readonly RoomGiftEvent[]): readonly LiveSessionEvent[] {
   if (run !== lastRun) {
     lastRun = run;
-    lastExpanded = run.length === 1 ? expandGift(run[0]!) : run.flatMap(expandGift);
+    lastExpanded = run.flatMap(expandGift);
   }
   return lastExpanded;
 }
