@@ -6,6 +6,7 @@ import { announceGifts } from './events/announce.js';
 import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
 import { createGiftSender } from './domain/gifting.js';
+import type { PaymentProvider } from './domain/payments/provider.js';
 import { createSandboxProvider } from './domain/payments/sandbox.js';
 import { forgetExpiredKeys } from './domain/idempotency.js';
 import { reconcilePurchases } from './domain/purchases.js';
@@ -29,23 +30,28 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       pubsub,
       presence,
       policy: config.policy,
-      gifts: createGiftSender(db, config.policy, { onCommitted: (events) => announceGifts(pubsub, events) }),
-      payments: createSandboxProvider(config.paymentWebhookSecret),
+      gifts: createGiftSender(db, config.policy, { maxInFlight: config.giftBatchesInFlight, onCommitted: (events) => announceGifts(pubsub, events) }),
+      payments: paymentProvider(config, log),
       issueToken: auth.issueToken,
-      development: config.env !== 'production',
+      development: config.development,
     };
     // Each instance does its share of housekeeping; both jobs are safe to run on many instances at once.
+    const { payments } = services;
     const housekeeping = [
-      repeatEvery(RECONCILE_EVERY_MS, 'purchase reconciliation', log, async () => {
-        const reconciled = await reconcilePurchases(db, services.payments);
-        if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
-      }),
+      ...(payments
+        ? [
+            repeatEvery(RECONCILE_EVERY_MS, 'purchase reconciliation', log, async () => {
+              const reconciled = await reconcilePurchases(db, payments);
+              if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
+            }),
+          ]
+        : []),
       repeatEvery(FORGET_KEYS_EVERY_MS, 'forgetting expired idempotency keys', log, async () => {
         const forgotten = await forgetExpiredKeys(db, config.idempotencyKeyHours);
         if (forgotten > 0) log.info({ forgotten }, 'forgot expired idempotency keys');
       }),
     ];
-    const server = createServer({ services, auth, log });
+    const server = createServer({ services, auth, log, corsOrigins: config.corsOrigins });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
     return {
@@ -64,6 +70,19 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     await database.close();
     throw error;
   }
+}
+
+/**
+ * The payment provider purchases go through. The sandbox (test cards, no money) only where asked for:
+ * in development, or in staging with ENABLE_SANDBOX_PROVIDERS. Without one, purchases are unavailable.
+ */
+function paymentProvider(config: Config, log: Logger): PaymentProvider | null {
+  if (config.sandboxProviders) {
+    if (!config.development) log.warn('ENABLE_SANDBOX_PROVIDERS: the sandbox payment provider is on; its test cards buy coins without money');
+    return createSandboxProvider(config.paymentWebhookSecret);
+  }
+  log.warn('No payment provider is configured: coin purchases are unavailable (PAYMENT_PROVIDER_UNAVAILABLE)');
+  return null;
 }
 
 /** How often each instance settles purchases whose outcome never arrived (reconcilePurchases). */

@@ -5,11 +5,14 @@ import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
 const KEY_HOURS = 'must be a whole number of hours, at least 24: a retry within a day must find its key';
+const IN_FLIGHT = 'must be a whole number from 1 to 64';
 const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
 const environment = z.object({
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  // Unset is production: development conveniences are on only when asked for by name (npm start and
+  // npm run dev ask for them when NODE_ENV is unset).
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  HOST: z.string().min(1).optional(),
   PORT: port.default(4000),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }).optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(20),
@@ -36,6 +39,13 @@ const environment = z.object({
   LIMIT_COOLING_OFF_HOURS: z.coerce.number().min(0).optional(),
   PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
+  ENABLE_SANDBOX_PROVIDERS: z.stringbool().optional(),
+  GIFT_IN_FLIGHT: z.coerce.number({ error: IN_FLIGHT }).int(IN_FLIGHT).min(1, IN_FLIGHT).max(64, IN_FLIGHT).default(2),
+  CORS_ORIGINS: z
+    .string()
+    .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be a comma-separated list of origins such as https://app.example.com' }).transform((url) => new URL(url).origin)))
+    .optional(),
 });
 
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
@@ -43,6 +53,8 @@ export const DEVELOPMENT_WEBHOOK_SECRET = 'whsec_ovation_sandbox_development';
 
 export type Config = {
   env: 'development' | 'production' | 'test';
+  /** NODE_ENV=development, and only that: demo data, devToken, GraphiQL, generated secrets, sandbox providers. */
+  development: boolean;
   host: string;
   port: number;
   databaseUrl: string | undefined;
@@ -50,17 +62,23 @@ export type Config = {
   /** Absolute; holds the embedded PostgreSQL cluster and the development JWT secret. */
   dataDir: string;
   redisUrl: string | undefined;
-  /** Undefined outside production means "generate one and keep it in dataDir". */
+  /** Undefined only in development, which generates one and keeps it in dataDir. */
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
   logLevel: string;
-  /** Demo data is seeded once into an empty database; on by default except in production. */
+  /** Demo data is seeded once into an empty database; on by default in development only. */
   seedDemoData: boolean;
   policy: Policy;
   /** Verifies the payment provider's webhooks (HMAC-SHA256). */
   paymentWebhookSecret: string;
   /** How long a money mutation's idempotency key is kept; a retry after that is a new request. */
   idempotencyKeyHours: number;
+  /** The sandbox payment provider (test cards, no money): development, or staging with ENABLE_SANDBOX_PROVIDERS. */
+  sandboxProviders: boolean;
+  /** Group-commit batches of gifts a process runs at once. */
+  giftBatchesInFlight: number;
+  /** Origins whose pages may call the API from a browser; '*' is any (development's default). */
+  corsOrigins: string[] | '*';
 };
 
 export class ConfigError extends Error {
@@ -75,16 +93,19 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
-  if (e.NODE_ENV === 'production') {
+  const development = e.NODE_ENV === 'development';
+  if (!development) {
     const missing = [
-      ...(e.JWT_SECRET ? [] : ['  JWT_SECRET: required in production (at least 32 characters)']),
-      ...(e.PAYMENT_WEBHOOK_SECRET ? [] : ['  PAYMENT_WEBHOOK_SECRET: required in production (at least 16 characters)']),
+      ...(e.JWT_SECRET ? [] : ['  JWT_SECRET: required unless NODE_ENV=development (at least 32 characters)']),
+      ...(e.PAYMENT_WEBHOOK_SECRET ? [] : ['  PAYMENT_WEBHOOK_SECRET: required unless NODE_ENV=development (at least 16 characters)']),
     ];
     if (missing.length) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
   }
   return {
     env: e.NODE_ENV,
-    host: e.HOST,
+    development,
+    // A development server is for the developer's own machine; elsewhere it takes a HOST to open it up.
+    host: e.HOST ?? (development ? '127.0.0.1' : '0.0.0.0'),
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
@@ -93,9 +114,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
-    seedDemoData: e.SEED_DEMO_DATA ?? e.NODE_ENV !== 'production',
+    seedDemoData: e.SEED_DEMO_DATA ?? development,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,
     idempotencyKeyHours: e.IDEMPOTENCY_KEY_HOURS,
+    sandboxProviders: development || (e.ENABLE_SANDBOX_PROVIDERS ?? false),
+    giftBatchesInFlight: e.GIFT_IN_FLIGHT,
+    corsOrigins: e.CORS_ORIGINS ?? (development ? '*' : []),
     policy: {
       ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
       platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,

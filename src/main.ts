@@ -1,4 +1,4 @@
-import { startOvation } from './app.js';
+import { startOvation, type RunningOvation } from './app.js';
 import { ConfigError, readConfig } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -12,7 +12,7 @@ try {
 }
 
 const log = createLogger(config.logLevel);
-let ovation;
+let ovation: RunningOvation;
 try {
   ovation = await startOvation(config, log);
 } catch (error) {
@@ -20,21 +20,36 @@ try {
   log.fatal({ err: error }, 'Ovation could not start');
   process.exit(1);
 }
-log.info({ url: ovation.url, database: config.databaseUrl ? 'DATABASE_URL' : 'embedded', pubsub: config.redisUrl ? 'redis' : 'in-process' }, `Ovation is serving ${ovation.url}`);
+log.info({ url: ovation.url, pid: process.pid, database: config.databaseUrl ? 'DATABASE_URL' : 'embedded', pubsub: config.redisUrl ? 'redis' : 'in-process' }, `Ovation is serving ${ovation.url}`);
 
 let stopping = false;
+/** Stops serving, lets work in flight finish, stops the embedded PostgreSQL, and exits with `code`. */
+async function shutDown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await ovation.stop();
+    log.info('stopped cleanly');
+    process.exit(code);
+  } catch (error) {
+    log.error({ err: error }, 'shutdown failed');
+    process.exit(1);
+  }
+}
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, async () => {
-    if (stopping) return;
-    stopping = true;
+  process.on(signal, () => {
     log.info({ signal }, 'shutting down');
-    try {
-      await ovation.stop();
-      log.info('stopped cleanly');
-      process.exit(0);
-    } catch (error) {
-      log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    }
+    void shutDown(0);
   });
 }
+
+// A promise nobody awaited failed: one operation's bug, and every money change is one transaction, so
+// nothing is half-applied. It is logged for operators to fix, and the server keeps serving everybody else.
+process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection: a bug, logged; still serving'));
+// A throw nothing caught: the process's own state may be broken. Shut down as cleanly as it can, exit 1,
+// and let the supervisor start a fresh one.
+process.on('uncaughtException', (error) => {
+  log.fatal({ err: error }, 'uncaught exception: shutting down');
+  setTimeout(() => process.exit(1), 10_000).unref();
+  void shutDown(1);
+});

@@ -16,10 +16,11 @@ function refusal(env: NodeJS.ProcessEnv): ConfigError {
 }
 
 describe('readConfig', () => {
-  test('with nothing set, one machine runs in development on port 4000 with an embedded database', () => {
-    expect(readConfig({})).toMatchObject({
+  test('with only NODE_ENV=development (as npm start sets it), one machine runs on 127.0.0.1:4000 with an embedded database and every convenience', () => {
+    expect(readConfig({ NODE_ENV: 'development' })).toMatchObject({
       env: 'development',
-      host: '0.0.0.0',
+      development: true,
+      host: '127.0.0.1',
       port: 4000,
       databaseUrl: undefined,
       databasePoolSize: 20,
@@ -30,7 +31,44 @@ describe('readConfig', () => {
       logLevel: 'info',
       seedDemoData: true,
       idempotencyKeyHours: 168,
+      sandboxProviders: true,
+      giftBatchesInFlight: 2,
+      corsOrigins: '*',
     });
+  });
+
+  test('with NODE_ENV unset, it is not development: secrets are required and nothing convenient is on', () => {
+    expect(refusal({}).message).toMatch(/^\s+JWT_SECRET: required unless NODE_ENV=development[\s\S]*PAYMENT_WEBHOOK_SECRET: required unless NODE_ENV=development/m);
+    expect(readConfig({ JWT_SECRET: SECRET, PAYMENT_WEBHOOK_SECRET: 'whsec_production_secret' })).toMatchObject({
+      env: 'production',
+      development: false,
+      host: '0.0.0.0',
+      seedDemoData: false,
+      sandboxProviders: false,
+      corsOrigins: [],
+    });
+  });
+
+  test.each(['test', 'production'])('NODE_ENV=%s is not development either', (env) => {
+    expect(readConfig({ NODE_ENV: env, JWT_SECRET: SECRET, PAYMENT_WEBHOOK_SECRET: 'whsec_production_secret' })).toMatchObject({ development: false, sandboxProviders: false });
+  });
+
+  test('ENABLE_SANDBOX_PROVIDERS turns the sandbox providers on outside development (staging), and nothing else', () => {
+    const staging = readConfig({ NODE_ENV: 'production', ENABLE_SANDBOX_PROVIDERS: 'true', JWT_SECRET: SECRET, PAYMENT_WEBHOOK_SECRET: 'whsec_staging_secret' });
+    expect(staging).toMatchObject({ development: false, sandboxProviders: true, seedDemoData: false, corsOrigins: [] });
+  });
+
+  test('CORS_ORIGINS is a list of origins; anything else is refused, naming CORS_ORIGINS', () => {
+    const env = { NODE_ENV: 'production', JWT_SECRET: SECRET, PAYMENT_WEBHOOK_SECRET: 'whsec_production_secret' };
+    expect(readConfig({ ...env, CORS_ORIGINS: 'https://app.example.com, https://studio.example.com:8443/' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'https://studio.example.com:8443',
+    ]);
+    expect(refusal({ ...env, CORS_ORIGINS: 'app.example.com' }).message).toMatch(/^\s+CORS_ORIGINS(\.0)?: must be a comma-separated list of origins/m);
+  });
+
+  test.each(['0', 'abc', '1.5', '65'])('GIFT_IN_FLIGHT=%s is refused, naming GIFT_IN_FLIGHT (it made every sendGift wait forever)', (value) => {
+    expect(refusal({ GIFT_IN_FLIGHT: value }).message).toMatch(/^\s+GIFT_IN_FLIGHT: must be a whole number from 1 to 64$/m);
   });
 
   test('the environment overrides the defaults', () => {
@@ -56,7 +94,7 @@ describe('readConfig', () => {
   });
 
   test('an empty variable counts as unset', () => {
-    expect(readConfig({ PORT: '', DATABASE_URL: '', REDIS_URL: '' })).toMatchObject({ port: 4000, databaseUrl: undefined, redisUrl: undefined });
+    expect(readConfig({ NODE_ENV: 'development', PORT: '', DATABASE_URL: '', REDIS_URL: '' })).toMatchObject({ port: 4000, databaseUrl: undefined, redisUrl: undefined });
   });
 
   test.each(['http', '-1', '65536', '80.5'])('PORT=%s is refused, naming PORT', (value) => {
@@ -76,7 +114,7 @@ describe('readConfig', () => {
   });
 
   test('production without JWT_SECRET is refused: every instance must verify the same tokens', () => {
-    expect(refusal({ NODE_ENV: 'production' }).message).toMatch(/^\s+JWT_SECRET: required in production/m);
+    expect(refusal({ NODE_ENV: 'production' }).message).toMatch(/^\s+JWT_SECRET: required unless NODE_ENV=development/m);
   });
 
   test('every bad variable is named at once, and no value is echoed', () => {

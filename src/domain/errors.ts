@@ -135,8 +135,10 @@ export class PaymentDeclinedError extends OvationError {
 
 export class PaymentProviderUnavailableError extends OvationError {
   readonly code = 'PAYMENT_PROVIDER_UNAVAILABLE';
-  constructor() {
-    super('The payment provider did not answer. If you were charged, your coins arrive when it confirms the payment; buy again with a new key only if they do not.');
+  constructor(
+    message = 'The payment provider did not answer. If you were charged, your coins arrive when it confirms the payment; buy again with a new key only if they do not.',
+  ) {
+    super(message);
   }
 }
 

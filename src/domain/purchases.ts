@@ -25,16 +25,18 @@ type PurchaseOutcome = Outcome<{ purchaseId: string }>;
  * Buys a coin bundle at the buyer's regional price. Coins are credited exactly once, when the payment
  * succeeds: now, or later by webhook. The provider is called between two transactions (never inside
  * one); a retry meanwhile waits for the first call's result (IdempotencyInProgressError if that takes too long).
+ * With no provider configured, nothing is bought and nothing is stored.
  */
 export async function purchaseCoins(
   db: Database,
   policy: Policy,
-  provider: PaymentProvider,
+  provider: PaymentProvider | null,
   buyerId: string,
   input: PurchaseInput,
   now = new Date(),
 ): Promise<Purchase> {
   const data = validate(purchaseInput, input);
+  if (!provider) throw new PaymentProviderUnavailableError('Coin purchases are unavailable: this server has no payment provider configured.');
   const claim = { callerId: buyerId, key: data.idempotencyKey, operation: 'purchaseCoins', input: { ...data, idempotencyKey: undefined } };
 
   const started = await waitingForFirstCall(() => transaction<{ replayed: PurchaseOutcome } | { purchase: Purchase }>(db, async (tx) => {

@@ -16,7 +16,13 @@ import { useQueryLimits } from './query-limits.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
-export type ServerDeps = { services: Services; auth: Auth; log: Logger };
+export type ServerDeps = {
+  services: Services;
+  auth: Auth;
+  log: Logger;
+  /** Origins whose pages may call the API from a browser; '*' is any. Tokens travel in headers, never cookies. */
+  corsOrigins: string[] | '*';
+};
 
 export type OvationServer = {
   httpServer: http.Server;
@@ -34,7 +40,7 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
-export function createServer({ services, auth, log }: ServerDeps): OvationServer {
+export function createServer({ services, auth, log, corsOrigins }: ServerDeps): OvationServer {
   const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
@@ -66,6 +72,12 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
     maxRequestBodySize: false, // useRequestBodyLimit below bounds bodies instead, for much less
     healthCheckEndpoint: '/healthz',
     landingPage: false,
+    cors: (request) => {
+      if (corsOrigins === '*') return { origin: '*', credentials: false };
+      const origin = request.headers.get('origin');
+      // No CORS headers at all for any other origin: its browser keeps the answer from the page.
+      return origin && corsOrigins.includes(origin) ? { origin: [origin], credentials: false } : false;
+    },
     graphiql: development ? { subscriptionsProtocol: 'WS', title: 'Ovation' } : false,
     logging: {
       debug: (...args) => log.debug({ yoga: args }),
@@ -110,11 +122,18 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
       // way would otherwise sit in keep-alive and hold the shutdown until the grace period runs out.
       if (stopping) httpServer.closeIdleConnections();
     });
-    if (req.method === 'POST' && req.url === WEBHOOK_PATH) {
-      void handlePaymentWebhook(req, res, services, log);
-      return;
+    // Each handler settles its own errors; what escapes one anyway is a bug, answered as one.
+    const failed = (error: unknown) => {
+      log.error({ err: error, requestId }, 'request handler failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Internal error"}');
+      else res.destroy();
+    };
+    try {
+      const handled = req.method === 'POST' && req.url === WEBHOOK_PATH ? handlePaymentWebhook(req, res, services, log) : yoga(req, res);
+      if (handled instanceof Promise) handled.catch(failed);
+    } catch (error) {
+      failed(error);
     }
-    yoga(req, res);
   });
 
   // A message is bounded as a request body is (ws's default is 100 MiB); past it, ws closes the socket

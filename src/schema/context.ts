@@ -13,9 +13,10 @@ export type Services = {
   presence: Presence;
   policy: Policy;
   gifts: GiftSender;
-  payments: PaymentProvider;
+  /** Null when no payment provider is configured: purchases are then PAYMENT_PROVIDER_UNAVAILABLE. */
+  payments: PaymentProvider | null;
   issueToken(viewer: Viewer): Promise<string>;
-  /** False in production, where development conveniences (demo tokens) are refused. */
+  /** NODE_ENV=development only; elsewhere development conveniences (demo tokens) are refused. */
   development: boolean;
 };
 

@@ -100,11 +100,11 @@ builder.mutationFields((t) => ({
   }),
   devToken: t.field({
     type: Session,
-    description: 'Development only: a token for any existing user (demo accounts). Refused in production.',
+    description: 'Development only (NODE_ENV=development): a token for any existing user (demo accounts). Refused anywhere else.',
     args: { handle: t.arg.string() },
     errors: { types: [ForbiddenError, NotFoundError] },
     resolve: async (_root, { handle }, context) => {
-      if (!context.development) throw new ForbiddenError('devToken is disabled in production');
+      if (!context.development) throw new ForbiddenError('devToken is only available in development (NODE_ENV=development)');
       const user = await userByHandle(context.db, handle);
       if (!user) throw new NotFoundError(`User @${handle}`);
       return sessionFor(user, context);

@@ -69,3 +69,56 @@ describe('a process that runs an embedded PostgreSQL', () => {
     expect(code).toBe(3);
   });
 });
+
+describe("an embedded cluster's password", () => {
+  const connects = async (url: string, password: string) => {
+    const withPassword = new URL(url);
+    withPassword.password = password;
+    const client = new pg.Client({ connectionString: withPassword.href });
+    return client.connect().then(
+      async () => (await client.end(), true),
+      () => false,
+    );
+  };
+  const passwordOf = (url: string) => decodeURIComponent(new URL(url).password);
+  // Kept clusters, as `npm start` runs them: a throwaway one is deleted when it stops.
+
+  test('is its own, random, kept in its data directory readable by its owner only', async () => {
+    const dataDir = path.join(dataRoot, 'own-password');
+    const cluster = await startEmbeddedPostgres({ dataDir, ephemeral: false });
+    try {
+      const password = passwordOf(cluster.url);
+      expect(password).toMatch(/^[\w-]{32}$/);
+      expect(await connects(cluster.url, 'ovation')).toBe(false);
+      const file = path.join(dataDir, 'ovation-password');
+      expect(await fs.readFile(file, 'utf8')).toBe(password);
+      expect((await fs.stat(file)).mode & 0o777).toBe(0o600);
+    } finally {
+      await cluster.stop();
+    }
+    const again = await startEmbeddedPostgres({ dataDir, ephemeral: false });
+    await again.stop();
+    expect(passwordOf(again.url), 'the same password at the next start').toBe(await fs.readFile(path.join(dataDir, 'ovation-password'), 'utf8'));
+  });
+
+  test('a cluster made with the former published password gets its own at its next start', async () => {
+    const dataDir = path.join(dataRoot, 'former-password');
+    const before = await startEmbeddedPostgres({ dataDir, ephemeral: false });
+    const client = new pg.Client({ connectionString: before.url });
+    await client.connect();
+    await client.query(`ALTER ROLE ovation PASSWORD 'ovation'`);
+    await client.end();
+    await before.stop();
+    await fs.rm(path.join(dataDir, 'ovation-password'));
+
+    const after = await startEmbeddedPostgres({ dataDir, ephemeral: false });
+    try {
+      expect(passwordOf(after.url)).not.toBe('ovation');
+      expect(await connects(after.url, passwordOf(after.url))).toBe(true);
+      expect(await connects(after.url, 'ovation')).toBe(false);
+      expect(await fs.readFile(path.join(dataDir, 'ovation-password'), 'utf8')).toBe(passwordOf(after.url));
+    } finally {
+      await after.stop();
+    }
+  });
+});

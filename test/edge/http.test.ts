@@ -87,7 +87,7 @@ describe('devToken', () => {
     const { status, data, errors } = await post(production.url, DevToken, {}, { handle: user.handle });
     expect(status).toBe(200);
     expect(errors).toBeUndefined();
-    expect(data?.devToken).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN', message: 'devToken is disabled in production' });
+    expect(data?.devToken).toEqual({ __typename: 'ForbiddenError', code: 'FORBIDDEN', message: 'devToken is only available in development (NODE_ENV=development)' });
   });
 });
 

@@ -55,6 +55,6 @@ describe('npm run token -- <handle>', () => {
     expect(noServer).toMatchObject({ code: 1, stdout: '' });
     expect(noServer.stderr).toMatch(/^No Ovation server answers at http:\/\/127\.0\.0\.1:\d+\/graphql \(ECONNREFUSED\)\.\nStart one with `npm run dev`/);
     expect(refused).toMatchObject({ code: 1, stdout: '' });
-    expect(refused.stderr).toMatch(/refused: devToken is disabled in production\./);
+    expect(refused.stderr).toMatch(/refused: devToken is only available in development \(NODE_ENV=development\)\./);
   });
 });

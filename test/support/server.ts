@@ -16,11 +16,14 @@ export type TestServer = RunningOvation & {
 };
 
 /**
- * A real Ovation instance on a free port over this file's database. Pass `database` to start a second
+ * A real Ovation instance on a free port over this file's database, with the sandbox payment provider
+ * unless `sandbox: false`; `environment` adds or overrides variables. Pass `database` to start a second
  * instance over the same one (e.g. with `redisUrl`, to prove events cross instances). A test may stop
  * the instance itself; it is stopped once either way.
  */
-export async function startTestServer(options: { database?: TestDatabase; redisUrl?: string; env?: 'development' | 'production' } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { database?: TestDatabase; redisUrl?: string; env?: 'development' | 'production'; sandbox?: boolean; environment?: NodeJS.ProcessEnv } = {},
+): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
   const config = readConfig({
     NODE_ENV: options.env ?? 'test',
@@ -31,7 +34,10 @@ export async function startTestServer(options: { database?: TestDatabase; redisU
     PAYMENT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     SEED_DEMO_DATA: 'false',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // The tests buy coins with the sandbox's test cards, as a staging server would.
+    ENABLE_SANDBOX_PROVIDERS: String(options.sandbox ?? true),
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...options.environment,
   });
   const running = await startOvation(config, createLogger(config.logLevel));
   let stopped: Promise<void> | undefined;
