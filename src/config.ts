@@ -36,6 +36,8 @@ const environment = z.object({
   LIMIT_COOLING_OFF_HOURS: z.coerce.number().min(0).optional(),
   PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
+  METRICS_PORT: port.optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
@@ -61,6 +63,10 @@ export type Config = {
   paymentWebhookSecret: string;
   /** How long a money mutation's idempotency key is kept; a retry after that is a new request. */
   idempotencyKeyHours: number;
+  /** Serves /metrics on a listener of its own (e.g. reachable only from a private network). */
+  metricsPort: number | undefined;
+  /** When set, /metrics answers only `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -96,6 +102,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemoData: e.SEED_DEMO_DATA ?? e.NODE_ENV !== 'production',
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,
     idempotencyKeyHours: e.IDEMPOTENCY_KEY_HOURS,
+    metricsPort: e.METRICS_PORT,
+    metricsToken: e.METRICS_TOKEN,
     policy: {
       ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
       platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,

@@ -13,10 +13,11 @@ import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
+import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
-export type ServerDeps = { services: Services; auth: Auth; log: Logger };
+export type ServerDeps = { services: Services; auth: Auth; log: Logger; metrics: Metrics; metricsAccess: MetricsAccess };
 
 export type OvationServer = {
   httpServer: http.Server;
@@ -33,8 +34,8 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 /** Operations one graphql-ws connection may have open at once: a room page needs three or four. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
-/** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
-export function createServer({ services, auth, log }: ServerDeps): OvationServer {
+/** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz, and /metrics unless elsewhere or off. */
+export function createServer({ services, auth, log, metrics, metricsAccess }: ServerDeps): OvationServer {
   const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
@@ -80,6 +81,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
       ...services,
     }),
     plugins: [
+      metrics.operations,
       useRequestBodyLimit(),
       ...useQueryLimits(),
       useReadinessCheck({
@@ -112,6 +114,10 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
     });
     if (req.method === 'POST' && req.url === WEBHOOK_PATH) {
       void handlePaymentWebhook(req, res, services, log);
+      return;
+    }
+    if (metricsAccess.on === 'main-port' && isScrape(req)) {
+      void serveMetrics(req, res, metrics.registry, metricsAccess.token, log);
       return;
     }
     yoga(req, res);

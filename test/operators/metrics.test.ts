@@ -1,0 +1,86 @@
+import { pino } from 'pino';
+import { describe, expect, test } from 'vitest';
+import { PurchasesWallet } from '../purchases/documents.js';
+import { post, request } from '../support/graphql.js';
+import { scrape } from '../support/metrics.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { releaseWhenDone } from '../support/wait.js';
+
+// Operators watch each instance through Prometheus metrics at /metrics. Each test below reads an
+// instance of its own, so its counts are exactly what the test did.
+
+const first = await startTestServer({ env: 'development' });
+const { database } = first;
+
+/** A second instance over this file's database, stopped when the test ends. */
+async function anotherInstance(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
+  const instance = await startTestServer({ database, ...options });
+  releaseWhenDone(instance.stop);
+  return instance;
+}
+const metricsOf = (instance: TestServer) => scrape(instance.metricsUrl!);
+
+describe('what /metrics shows', () => {
+  test('errors by operation name and code: a signed-out wallet query, a document the schema refuses', async () => {
+    const instance = await anotherInstance();
+
+    expect((await request(instance.url, PurchasesWallet, {})).errors?.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
+    expect((await post(instance.url, 'query Misspelt { wallet { coinz } }')).errors?.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+
+    const metrics = await metricsOf(instance);
+    expect(metrics.value('ovation_graphql_requests_total', { operation: 'PurchasesWallet', type: 'query' })).toBe(1);
+    expect(metrics.value('ovation_graphql_errors_total', { operation: 'PurchasesWallet', code: 'UNAUTHENTICATED' })).toBe(1);
+    expect(metrics.value('ovation_graphql_requests_total', { operation: 'Misspelt', type: 'query' })).toBe(1);
+    expect(metrics.value('ovation_graphql_errors_total', { operation: 'Misspelt', code: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
+  });
+});
+
+describe('who may read /metrics', () => {
+  const METRICS_TOKEN = 'metrics-token-0123456789';
+  const mainPortMetrics = (instance: TestServer) => new URL('/metrics', instance.url).toString();
+
+  test('in development, with nothing configured, anyone may, on the main port', async () => {
+    expect(first.metricsUrl).toBe(mainPortMetrics(first));
+    expect((await scrape(first.metricsUrl!)).status).toBe(200);
+  });
+
+  test('with METRICS_TOKEN, only a request bearing the token (401 otherwise)', async () => {
+    const instance = await anotherInstance({ env: 'production', variables: { METRICS_TOKEN } });
+
+    expect(instance.metricsUrl).toBe(mainPortMetrics(instance));
+    expect((await scrape(instance.metricsUrl!)).status).toBe(401);
+    expect((await scrape(instance.metricsUrl!, 'not-the-metrics-token-000')).status).toBe(401);
+    expect((await scrape(instance.metricsUrl!, METRICS_TOKEN)).status).toBe(200);
+  });
+
+  test('in production with neither METRICS_PORT nor METRICS_TOKEN, nobody: /metrics is not served, and the start-up log says so', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const instance = await anotherInstance({ env: 'production', log });
+
+    expect(instance.metricsUrl).toBeUndefined();
+    expect((await scrape(mainPortMetrics(instance))).status).toBe(404);
+    expect(lines.map((line) => JSON.parse(line) as { msg: string; metrics?: string })).toContainEqual(
+      expect.objectContaining({ metrics: 'off', msg: expect.stringMatching(/^metrics are off/) }),
+    );
+  });
+
+  test('with METRICS_PORT, on a port of its own (for a private network) and not on the main port', async () => {
+    const instance = await anotherInstance({ env: 'production', variables: { METRICS_PORT: '0' } });
+    const own = new URL(instance.metricsUrl!);
+
+    expect(own.port).not.toBe(String(instance.port));
+    expect(own.pathname).toBe('/metrics');
+    expect((await scrape(instance.metricsUrl!)).status).toBe(200);
+    expect((await scrape(mainPortMetrics(instance))).status).toBe(404);
+    expect((await fetch(new URL('/graphql', own))).status).toBe(404);
+  });
+
+  test('with METRICS_PORT and METRICS_TOKEN, on its own port and only with the token', async () => {
+    const instance = await anotherInstance({ env: 'production', variables: { METRICS_PORT: '0', METRICS_TOKEN } });
+
+    expect(new URL(instance.metricsUrl!).port).not.toBe(String(instance.port));
+    expect((await scrape(instance.metricsUrl!)).status).toBe(401);
+    expect((await scrape(instance.metricsUrl!, METRICS_TOKEN)).status).toBe(200);
+  });
+});
