@@ -38,7 +38,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       pubsub,
       presence,
       policy: config.policy,
-      gifts: createGiftSender(db, config.policy, { onCommitted: (events) => announceGifts(pubsub, events) }),
+      gifts: createGiftSender(db, config.policy, { onCommitted: (events) => announceGifts(pubsub, events), observer: metrics.gifts }),
       payments: createSandboxProvider(config.paymentWebhookSecret),
       issueToken: auth.issueToken,
       development: config.env !== 'production',

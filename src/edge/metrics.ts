@@ -6,6 +6,7 @@ import type { Plugin } from 'graphql-yoga';
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { OvationError } from '../domain/errors.js';
+import type { GiftObserver } from '../domain/gifting.js';
 import type { Logger } from '../logger.js';
 
 export const METRICS_PATH = '/metrics';
@@ -13,6 +14,7 @@ export const METRICS_PATH = '/metrics';
 /** One instance's metrics: its own registry, so instances sharing a process (tests) never mix counts. */
 export type Metrics = {
   registry: Registry;
+  gifts: GiftObserver;
   /** Counts and times GraphQL operations over HTTP, SSE and graphql-ws alike. */
   operations: Plugin;
 };
@@ -46,8 +48,35 @@ export function createMetrics(): Metrics {
     buckets: SECONDS,
     registers,
   });
+  const committed = new Counter({ name: 'ovation_gifts_committed_total', help: 'Gifts committed.', registers });
+  const refused = new Counter({
+    name: 'ovation_gifts_refused_total',
+    help: "Gifts refused, by the refusal's code.",
+    labelNames: ['reason'],
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: 'ovation_gift_batch_size',
+    help: 'Gifts written together in one transaction (group commit).',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 100],
+    registers,
+  });
+  const batchSeconds = new Histogram({
+    name: 'ovation_gift_batch_commit_seconds',
+    help: "Seconds from a gift batch's asking for a connection to its COMMIT.",
+    buckets: SECONDS,
+    registers,
+  });
   return {
     registry,
+    gifts: {
+      batchCommitted(size, seconds) {
+        batchSize.observe(size);
+        batchSeconds.observe(seconds);
+      },
+      giftCommitted: () => committed.inc(),
+      giftRefused: (code) => refused.inc({ reason: code }),
+    },
     operations: useOperationMetrics(requests, errors, duration),
   };
 }

@@ -1,16 +1,20 @@
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
 import { PurchasesWallet } from '../purchases/documents.js';
-import { post, request } from '../support/graphql.js';
+import { SendRoomGift } from '../rooms-live/documents.js';
+import { gid } from '../support/gifting.js';
+import { ok, post, request } from '../support/graphql.js';
 import { scrape } from '../support/metrics.js';
+import { createCatalogGift, createFundedViewer, createLiveCreator, uniqueKey } from '../support/money.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { tokenFor } from '../support/users.js';
 import { releaseWhenDone } from '../support/wait.js';
 
 // Operators watch each instance through Prometheus metrics at /metrics. Each test below reads an
 // instance of its own, so its counts are exactly what the test did.
 
 const first = await startTestServer({ env: 'development' });
-const { database } = first;
+const { db, database } = first;
 
 /** A second instance over this file's database, stopped when the test ends. */
 async function anotherInstance(options: Parameters<typeof startTestServer>[0] = {}): Promise<TestServer> {
@@ -21,6 +25,38 @@ async function anotherInstance(options: Parameters<typeof startTestServer>[0] = 
 const metricsOf = (instance: TestServer) => scrape(instance.metricsUrl!);
 
 describe('what /metrics shows', () => {
+  test('gifts committed and refused by reason, their batches, and requests by operation name', async () => {
+    const instance = await anotherInstance();
+    const { session } = await createLiveCreator(db);
+    const rose = await createCatalogGift(db, 10n);
+    const fan = await createFundedViewer(db, 15n);
+    const token = await tokenFor(fan);
+    const send = async (idempotencyKey: string) => {
+      const input = { liveSessionId: gid('LiveSession', session.id), giftId: gid('Gift', rose.id), idempotencyKey };
+      return (await ok(instance.url, SendRoomGift, { input }, { token })).sendGift.__typename;
+    };
+
+    const key = uniqueKey('gift');
+    expect(await send(key)).toBe('SentGift');
+    expect(await send(uniqueKey('gift'))).toBe('InsufficientCoinsError');
+    // A retry gets the first result; it is a request, but not another gift.
+    expect(await send(key)).toBe('SentGift');
+
+    const metrics = await metricsOf(instance);
+    expect(metrics.value('ovation_gifts_committed_total')).toBe(1);
+    expect(metrics.value('ovation_gifts_refused_total', { reason: 'INSUFFICIENT_COINS' })).toBe(1);
+    expect(metrics.value('ovation_gifts_refused_total')).toBe(1);
+    // Sent one at a time, each gift had a batch (and a transaction) of its own.
+    expect(metrics.value('ovation_gift_batch_size_count')).toBe(3);
+    expect(metrics.value('ovation_gift_batch_size_sum')).toBe(3);
+    expect(metrics.value('ovation_gift_batch_commit_seconds_count')).toBe(3);
+    expect(metrics.value('ovation_graphql_requests_total', { operation: 'SendRoomGift', type: 'mutation' })).toBe(3);
+    expect(metrics.value('ovation_graphql_request_duration_seconds_count', { operation: 'SendRoomGift', type: 'mutation' })).toBe(3);
+    expect(metrics.value('ovation_graphql_errors_total')).toBe(0);
+    // Instances in one process keep their own counts.
+    expect((await metricsOf(first)).value('ovation_gifts_committed_total')).toBe(0);
+  });
+
   test('errors by operation name and code: a signed-out wallet query, a document the schema refuses', async () => {
     const instance = await anotherInstance();
 
