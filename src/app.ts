@@ -30,7 +30,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
     const pubsub = createEventBus(config.redisUrl, log);
     const presence = createPresence(database.prisma, pubsub, log);
-    const metrics = createMetrics();
+    const metrics = createMetrics({ subscribers: presence.subscribers });
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
     const db = database.prisma;
     const services: Services = {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getOperationAST, GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { OvationError } from '../domain/errors.js';
 import type { GiftObserver } from '../domain/gifting.js';
@@ -26,7 +26,7 @@ export type Metrics = {
 const MAX_OPERATION_NAMES = 200;
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createMetrics(): Metrics {
+export function createMetrics({ subscribers }: { subscribers: () => number }): Metrics {
   const registry = new Registry();
   const registers = [registry];
   const requests = new Counter({
@@ -66,6 +66,15 @@ export function createMetrics(): Metrics {
     help: "Seconds from a gift batch's asking for a connection to its COMMIT.",
     buckets: SECONDS,
     registers,
+  });
+  // Read from presence at each scrape, so joining and leaving a room cost nothing more.
+  new Gauge({
+    name: 'ovation_live_session_subscribers',
+    help: 'Subscribers to live sessions on this instance.',
+    registers,
+    collect() {
+      this.set(subscribers());
+    },
   });
   return {
     registry,

@@ -2,13 +2,15 @@ import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
 import { PurchasesWallet } from '../purchases/documents.js';
 import { SendRoomGift } from '../rooms-live/documents.js';
+import { watchRoom } from '../rooms-live/support.js';
 import { gid } from '../support/gifting.js';
 import { ok, post, request } from '../support/graphql.js';
 import { scrape } from '../support/metrics.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, uniqueKey } from '../support/money.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { tokenFor } from '../support/users.js';
-import { releaseWhenDone } from '../support/wait.js';
+import { eventually, releaseWhenDone } from '../support/wait.js';
+import { openSocket } from '../support/ws.js';
 
 // Operators watch each instance through Prometheus metrics at /metrics. Each test below reads an
 // instance of its own, so its counts are exactly what the test did.
@@ -68,6 +70,24 @@ describe('what /metrics shows', () => {
     expect(metrics.value('ovation_graphql_errors_total', { operation: 'PurchasesWallet', code: 'UNAUTHENTICATED' })).toBe(1);
     expect(metrics.value('ovation_graphql_requests_total', { operation: 'Misspelt', type: 'query' })).toBe(1);
     expect(metrics.value('ovation_graphql_errors_total', { operation: 'Misspelt', code: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
+  });
+
+  test('live-session subscribers: up as graphql-ws subscribers join a room, down as they leave', async () => {
+    const instance = await anotherInstance();
+    const { session } = await createLiveCreator(db);
+    const subscribersReach = (count: number) =>
+      eventually(async () => ((await metricsOf(instance)).value('ovation_live_session_subscribers') === count ? true : undefined), `${count} subscribers`);
+    expect((await metricsOf(instance)).value('ovation_live_session_subscribers')).toBe(0);
+
+    const one = watchRoom(openSocket(instance.url), session);
+    const otherSocket = openSocket(instance.url);
+    watchRoom(otherSocket, session);
+    await subscribersReach(2);
+
+    one.unsubscribe();
+    await subscribersReach(1);
+    await otherSocket.dispose();
+    await subscribersReach(0);
   });
 });
 
