@@ -11,10 +11,14 @@ import type { Logger } from '../logger.js';
 
 export const METRICS_PATH = '/metrics';
 
+/** What became of one payment webhook delivery. */
+export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored' | 'rejected' | 'failed';
+
 /** One instance's metrics: its own registry, so instances sharing a process (tests) never mix counts. */
 export type Metrics = {
   registry: Registry;
   gifts: GiftObserver;
+  webhook(outcome: WebhookOutcome): void;
   /** Counts and times GraphQL operations over HTTP, SSE and graphql-ws alike. */
   operations: Plugin;
 };
@@ -76,6 +80,12 @@ export function createMetrics({ subscribers }: { subscribers: () => number }): M
       this.set(subscribers());
     },
   });
+  const webhooks = new Counter({
+    name: 'ovation_payment_webhooks_total',
+    help: 'Payment webhook deliveries, by outcome.',
+    labelNames: ['outcome'],
+    registers,
+  });
   return {
     registry,
     gifts: {
@@ -86,6 +96,7 @@ export function createMetrics({ subscribers }: { subscribers: () => number }): M
       giftCommitted: () => committed.inc(),
       giftRefused: (code) => refused.inc({ reason: code }),
     },
+    webhook: (outcome) => webhooks.inc({ outcome }),
     operations: useOperationMetrics(requests, errors, duration),
   };
 }

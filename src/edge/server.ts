@@ -113,7 +113,7 @@ export function createServer({ services, auth, log, metrics, metricsAccess }: Se
       if (stopping) httpServer.closeIdleConnections();
     });
     if (req.method === 'POST' && req.url === WEBHOOK_PATH) {
-      void handlePaymentWebhook(req, res, services, log);
+      void handlePaymentWebhook(req, res, services, log, metrics.webhook);
       return;
     }
     if (metricsAccess.on === 'main-port' && isScrape(req)) {

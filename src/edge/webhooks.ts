@@ -3,6 +3,7 @@ import { WebhookRejectedError } from '../domain/payments/provider.js';
 import { applyPaymentEvent } from '../domain/purchases.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../schema/context.js';
+import type { WebhookOutcome } from './metrics.js';
 
 export const WEBHOOK_PATH = '/webhooks/payments';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -11,8 +12,15 @@ const MAX_BODY_BYTES = 64 * 1024;
  * The payment provider's webhook: the signature is checked over the raw body, exactly as received.
  * 200 once applied (or already applied: providers retry until they get a 2xx), 400 when untrusted.
  */
-export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.ServerResponse, { db, payments: provider, pubsub }: Services, log: Logger) {
-  const reply = (status: number, body: object) => {
+export async function handlePaymentWebhook(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  { db, payments: provider, pubsub }: Services,
+  log: Logger,
+  report: (outcome: WebhookOutcome) => void,
+) {
+  const reply = (outcome: WebhookOutcome, status: number, body: object) => {
+    report(outcome);
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
@@ -20,7 +28,7 @@ export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return reply(413, { error: 'Body too large' });
+    if (size > MAX_BODY_BYTES) return reply('rejected', 413, { error: 'Body too large' });
     chunks.push(chunk as Buffer);
   }
   const headers = new Headers();
@@ -30,13 +38,13 @@ export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.
     const { result, buyerId } = await applyPaymentEvent(db, provider, event);
     if (buyerId) pubsub.publish('walletUpdated', buyerId, { userId: buyerId });
     log.info({ eventId: event.eventId, type: event.type, result }, 'payment webhook');
-    reply(200, { received: true, result });
+    reply(result, 200, { received: true, result });
   } catch (error) {
     if (error instanceof WebhookRejectedError) {
       log.warn({ reason: error.message }, 'payment webhook rejected');
-      return reply(400, { error: error.message });
+      return reply('rejected', 400, { error: error.message });
     }
     log.error({ err: error }, 'payment webhook failed');
-    reply(500, { error: 'Internal error; retry later' });
+    reply('failed', 500, { error: 'Internal error; retry later' });
   }
 }

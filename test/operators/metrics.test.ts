@@ -1,6 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
+import { SANDBOX_METHODS } from '../../src/domain/payments/sandbox.js';
 import { PurchasesWallet } from '../purchases/documents.js';
+import { bought, createTestBundle, paymentEvent, postWebhook, signedIn } from '../purchases/support.js';
 import { SendRoomGift } from '../rooms-live/documents.js';
 import { watchRoom } from '../rooms-live/support.js';
 import { gid } from '../support/gifting.js';
@@ -70,6 +72,23 @@ describe('what /metrics shows', () => {
     expect(metrics.value('ovation_graphql_errors_total', { operation: 'PurchasesWallet', code: 'UNAUTHENTICATED' })).toBe(1);
     expect(metrics.value('ovation_graphql_requests_total', { operation: 'Misspelt', type: 'query' })).toBe(1);
     expect(metrics.value('ovation_graphql_errors_total', { operation: 'Misspelt', code: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
+  });
+
+  test('payment webhooks by outcome: applied, duplicate, rejected', async () => {
+    const instance = await anotherInstance();
+    const buyer = await signedIn(db);
+    const purchase = await bought(instance, buyer, (await createTestBundle(db)).id, SANDBOX_METHODS.succeedsByWebhook);
+    const event = paymentEvent('payment.succeeded', purchase.dbId);
+
+    expect((await postWebhook(instance, event)).body.result).toBe('applied');
+    expect((await postWebhook(instance, event)).body.result).toBe('duplicate');
+    expect((await postWebhook(instance, paymentEvent('payment.succeeded', purchase.dbId), { secret: 'someone-elses-secret-0000' })).status).toBe(400);
+
+    const metrics = await metricsOf(instance);
+    expect(metrics.value('ovation_payment_webhooks_total', { outcome: 'applied' })).toBe(1);
+    expect(metrics.value('ovation_payment_webhooks_total', { outcome: 'duplicate' })).toBe(1);
+    expect(metrics.value('ovation_payment_webhooks_total', { outcome: 'rejected' })).toBe(1);
+    expect(metrics.value('ovation_payment_webhooks_total')).toBe(3);
   });
 
   test('live-session subscribers: up as graphql-ws subscribers join a room, down as they leave', async () => {
