@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
+import { createMetrics, listenForScrapes, METRICS_PATH, metricsAccess } from './edge/metrics.js';
 import { createServer } from './edge/server.js';
 import { announceGifts } from './events/announce.js';
 import { createPresence } from './events/presence.js';
@@ -14,7 +15,14 @@ import type { Services } from './schema/context.js';
 import type { Logger } from './logger.js';
 import { seedDemoData } from '../prisma/seed.js';
 
-export type RunningOvation = { url: string; port: number; databaseUrl: string; stop(): Promise<void> };
+export type RunningOvation = {
+  url: string;
+  port: number;
+  databaseUrl: string;
+  /** Where Prometheus scrapes this instance; undefined when metrics are off. */
+  metricsUrl: string | undefined;
+  stop(): Promise<void>;
+};
 
 /** Starts one instance: database (embedded unless DATABASE_URL), migrations, demo data, pub/sub, server. */
 export async function startOvation(config: Config, log: Logger): Promise<RunningOvation> {
@@ -23,6 +31,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
     const pubsub = createEventBus(config.redisUrl, log);
     const presence = createPresence(database.prisma, pubsub, log);
+    const metrics = createMetrics({ subscribers: presence.subscribers });
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
     const db = database.prisma;
     const services: Services = {
@@ -30,7 +39,11 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       pubsub,
       presence,
       policy: config.policy,
-      gifts: createGiftSender(db, config.policy, { maxInFlight: config.giftBatchesInFlight, onCommitted: (events) => announceGifts(pubsub, events) }),
+      gifts: createGiftSender(db, config.policy, {
+        maxInFlight: config.giftBatchesInFlight,
+        onCommitted: (events) => announceGifts(pubsub, events),
+        observer: metrics.gifts,
+      }),
       payments: paymentProvider(config, log),
       issueToken: auth.issueToken,
       development: config.development,
@@ -51,16 +64,23 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
         if (forgotten > 0) log.info({ forgotten }, 'forgot expired idempotency keys');
       }),
     ];
-    const server = createServer({ services, auth, log, corsOrigins: config.corsOrigins });
+    const access = metricsAccess(config);
+    const server = createServer({ services, auth, log, corsOrigins: config.corsOrigins, metrics, metricsAccess: access });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
+    const scrapes = access.on === 'own-port' ? await listenForScrapes(metrics.registry, access, config.host, log) : undefined;
+    const metricsUrl = access.on === 'nowhere' ? undefined : `http://${host}:${scrapes?.port ?? port}${METRICS_PATH}`;
+    if (metricsUrl) log.info({ metrics: metricsUrl, tokenRequired: config.metricsToken !== undefined }, `metrics at ${metricsUrl}`);
+    else log.info({ metrics: 'off' }, 'metrics are off: set METRICS_PORT or METRICS_TOKEN to serve /metrics outside development');
     return {
       url: `http://${host}:${port}/graphql`,
       port,
       databaseUrl: database.url,
+      metricsUrl,
       async stop() {
         await Promise.all(housekeeping.map((job) => job.stop()));
         await server.close();
+        await scrapes?.close();
         await presence.close();
         await pubsub.close();
         await database.close();

@@ -46,6 +46,8 @@ const environment = z.object({
     .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
     .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be a comma-separated list of origins such as https://app.example.com' }).transform((url) => new URL(url).origin)))
     .optional(),
+  METRICS_PORT: port.optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
@@ -79,6 +81,10 @@ export type Config = {
   giftBatchesInFlight: number;
   /** Origins whose pages may call the API from a browser; '*' is any (development's default). */
   corsOrigins: string[] | '*';
+  /** Serves /metrics on a listener of its own (e.g. reachable only from a private network). */
+  metricsPort: number | undefined;
+  /** When set, /metrics answers only `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -120,6 +126,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandboxProviders: development || (e.ENABLE_SANDBOX_PROVIDERS ?? false),
     giftBatchesInFlight: e.GIFT_IN_FLIGHT,
     corsOrigins: e.CORS_ORIGINS ?? (development ? '*' : []),
+    metricsPort: e.METRICS_PORT,
+    metricsToken: e.METRICS_TOKEN,
     policy: {
       ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
       platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,

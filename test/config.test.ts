@@ -117,6 +117,16 @@ describe('readConfig', () => {
     expect(refusal({ NODE_ENV: 'production' }).message).toMatch(/^\s+JWT_SECRET: required unless NODE_ENV=development/m);
   });
 
+  test('METRICS_PORT and METRICS_TOKEN are unset by default; a bad one is refused, naming it', () => {
+    expect(readConfig({ NODE_ENV: 'development' })).toMatchObject({ metricsPort: undefined, metricsToken: undefined });
+    expect(readConfig({ NODE_ENV: 'development', METRICS_PORT: '9464', METRICS_TOKEN: 'a-scrape-token-0123456789' })).toMatchObject({
+      metricsPort: 9464,
+      metricsToken: 'a-scrape-token-0123456789',
+    });
+    expect(refusal({ METRICS_PORT: 'http' }).message).toMatch(/^\s+METRICS_PORT: must be a whole number from 0 to 65535$/m);
+    expect(refusal({ METRICS_TOKEN: 'guessable' }).message).toMatch(/^\s+METRICS_TOKEN: must be at least 16 characters$/m);
+  });
+
   test('every bad variable is named at once, and no value is echoed', () => {
     const message = refusal({ PORT: 'http', DATABASE_URL: 'mysql://root:hunter2@db/app', JWT_SECRET: 'hunter2' }).message;
     expect(message.split('\n').slice(1).map((line) => line.trim().split(':')[0])).toEqual(['PORT', 'DATABASE_URL', 'JWT_SECRET']);

@@ -52,8 +52,22 @@ type Options = {
   maxInFlight?: number;
   /** Called after each commit with the room events of the gifts it made (never for a rolled-back batch). */
   onCommitted?: (events: RoomGiftEvent[]) => void;
+  /** Told how gifting goes, for operators' metrics. */
+  observer?: GiftObserver;
   now?: () => Date;
 };
+
+/** What an operator may watch of gifting; nothing here changes what happens. */
+export type GiftObserver = {
+  /** A batch's transaction committed: the gifts it held, and its seconds from asking for a connection to COMMIT. */
+  batchCommitted(size: number, seconds: number): void;
+  /** A gift was committed (a retry given the first result is not counted again). */
+  giftCommitted(): void;
+  /** A gift was refused, with the refusal's code (a retry given the first refusal is not counted again). */
+  giftRefused(code: string): void;
+};
+
+const UNOBSERVED: GiftObserver = { batchCommitted() {}, giftCommitted() {}, giftRefused() {} };
 
 /**
  * Gifting with group commit. Each gift is checked on its own, but gifts arriving together are written
@@ -63,7 +77,7 @@ type Options = {
  * When idle, a gift is written at once, alone: batching only happens under load.
  */
 export function createGiftSender(db: Database, policy: Policy, options: Options = {}): GiftSender {
-  const { maxBatch = 100, maxInFlight = Number(process.env.GIFT_IN_FLIGHT ?? 2), onCommitted = () => {}, now = () => new Date() } = options;
+  const { maxBatch = 100, maxInFlight = Number(process.env.GIFT_IN_FLIGHT ?? 2), onCommitted = () => {}, observer = UNOBSERVED, now = () => new Date() } = options;
   const queue: Request[] = [];
   let inFlight = 0;
 
@@ -96,6 +110,7 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
 
   async function run(batch: Request[]) {
     let applied: { results: Settled[]; events: RoomGiftEvent[] };
+    const started = performance.now();
     try {
       applied = await transaction(db, (tx) => applyBatch(tx, policy, batch, now()), { driver: true });
     } catch (error) {
@@ -108,18 +123,30 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
       }
       return;
     }
+    observer.batchCommitted(batch.length, (performance.now() - started) / 1000);
     const { results, events } = applied;
     batch.forEach((request, index) => {
       const result = results[index]!;
-      if ('gift' in result) request.resolve(result.gift);
-      else request.reject(result.error);
+      if ('gift' in result) {
+        if (result.fresh) observer.giftCommitted();
+        request.resolve(result.gift);
+      } else {
+        if (result.fresh && result.error instanceof OvationError) observer.giftRefused(result.error.code);
+        request.reject(result.error);
+      }
     });
     if (events.length > 0) onCommitted(events);
   }
 
   return {
     async send(senderId, input) {
-      const parsed = validate(sendGiftInput, input);
+      let parsed;
+      try {
+        parsed = validate(sendGiftInput, input);
+      } catch (error) {
+        if (error instanceof OvationError) observer.giftRefused(error.code);
+        throw error;
+      }
       return new Promise<SentGift>((resolve, reject) => {
         queue.push({ senderId, input: parsed, resolve, reject });
         pump();
@@ -128,7 +155,8 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
   };
 }
 
-type Settled = { gift: SentGift; fresh: boolean } | { error: unknown };
+/** `fresh`: decided by this batch, not replayed from an earlier attempt with the same key. */
+type Settled = { gift: SentGift; fresh: boolean } | { error: unknown; fresh: boolean };
 
 type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift };
 
@@ -153,7 +181,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   const fresh: number[] = [];
   claims.forEach((claim, index) => {
     if (claim.kind === 'first') fresh.push(index);
-    else if (claim.kind === 'refused') results[index] = { error: claim.error };
+    else if (claim.kind === 'refused') results[index] = { error: claim.error, fresh: true };
     else replays.push({ index, outcome: claim.outcome });
   });
   await replayGifts(tx, replays, results);
@@ -196,7 +224,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
       outcomes.push({ callerId: sender.id, key: request.input.idempotencyKey, outcome: { ok: { sentGiftId: sentGift.id } } });
     } catch (error) {
       if (!(error instanceof OvationError)) throw error;
-      results[index] = { error };
+      results[index] = { error, fresh: true };
       outcomes.push({ callerId: request.senderId, key: request.input.idempotencyKey, outcome: failure(error) });
     }
   }
@@ -392,7 +420,7 @@ async function replayGifts(tx: SqlTx, replays: { index: number; outcome: Outcome
       const { sentGiftId } = replay(outcome);
       results[index] = { gift: gifts.get(sentGiftId)!, fresh: false };
     } catch (error) {
-      results[index] = { error };
+      results[index] = { error, fresh: false };
     }
   }
 }

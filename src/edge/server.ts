@@ -13,6 +13,7 @@ import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
+import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
@@ -22,6 +23,8 @@ export type ServerDeps = {
   log: Logger;
   /** Origins whose pages may call the API from a browser; '*' is any. Tokens travel in headers, never cookies. */
   corsOrigins: string[] | '*';
+  metrics: Metrics;
+  metricsAccess: MetricsAccess;
 };
 
 export type OvationServer = {
@@ -39,8 +42,8 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 /** Operations one graphql-ws connection may have open at once: a room page needs three or four. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
-/** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
-export function createServer({ services, auth, log, corsOrigins }: ServerDeps): OvationServer {
+/** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz, and /metrics unless elsewhere or off. */
+export function createServer({ services, auth, log, corsOrigins, metrics, metricsAccess }: ServerDeps): OvationServer {
   const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
@@ -92,6 +95,7 @@ export function createServer({ services, auth, log, corsOrigins }: ServerDeps): 
       ...services,
     }),
     plugins: [
+      metrics.operations,
       useRequestBodyLimit(),
       ...useQueryLimits(),
       useReadinessCheck({
@@ -129,7 +133,12 @@ export function createServer({ services, auth, log, corsOrigins }: ServerDeps): 
       else res.destroy();
     };
     try {
-      const handled = req.method === 'POST' && req.url === WEBHOOK_PATH ? handlePaymentWebhook(req, res, services, log) : yoga(req, res);
+      const handled =
+        req.method === 'POST' && req.url === WEBHOOK_PATH
+          ? handlePaymentWebhook(req, res, services, log, metrics.webhook)
+          : metricsAccess.on === 'main-port' && isScrape(req)
+            ? serveMetrics(req, res, metrics.registry, metricsAccess.token, log)
+            : yoga(req, res);
       if (handled instanceof Promise) handled.catch(failed);
     } catch (error) {
       failed(error);

@@ -3,6 +3,7 @@ import { WebhookRejectedError } from '../domain/payments/provider.js';
 import { applyPaymentEvent } from '../domain/purchases.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../schema/context.js';
+import type { WebhookOutcome } from './metrics.js';
 
 export const WEBHOOK_PATH = '/webhooks/payments';
 const MAX_BODY_BYTES = 64 * 1024;
@@ -13,24 +14,31 @@ const MAX_BODY_BYTES = 64 * 1024;
  * 404 when no provider is configured. Settles every error itself: a sender that breaks off its body
  * costs a log line, never the process.
  */
-export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.ServerResponse, { db, payments: provider, pubsub }: Services, log: Logger) {
-  const reply = (status: number, body: object) => {
+export async function handlePaymentWebhook(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  { db, payments: provider, pubsub }: Services,
+  log: Logger,
+  report: (outcome: WebhookOutcome) => void,
+) {
+  const reply = (outcome: WebhookOutcome, status: number, body: object) => {
+    report(outcome);
     if (res.headersSent || res.destroyed) return;
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
-  if (!provider) return reply(404, { error: 'No payment provider is configured' });
+  if (!provider) return reply('rejected', 404, { error: 'No payment provider is configured' });
   let rawBody: string;
   try {
     rawBody = await readBody(req);
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) {
       log.info({ reason: (error as Error).message }, 'payment webhook body broken off by its sender');
-      return reply(400, { error: 'Incomplete body' });
+      return reply('rejected', 400, { error: 'Incomplete body' });
     }
     // The rest of the body is not read, so the connection can't carry another request.
     res.setHeader('connection', 'close');
-    return reply(413, { error: 'Body too large' });
+    return reply('rejected', 413, { error: 'Body too large' });
   }
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
@@ -39,14 +47,14 @@ export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.
     const { result, buyerId } = await applyPaymentEvent(db, provider, event);
     if (buyerId) pubsub.publish('walletUpdated', buyerId, { userId: buyerId });
     log.info({ eventId: event.eventId, type: event.type, result }, 'payment webhook');
-    reply(200, { received: true, result });
+    reply(result, 200, { received: true, result });
   } catch (error) {
     if (error instanceof WebhookRejectedError) {
       log.warn({ reason: error.message }, 'payment webhook rejected');
-      return reply(400, { error: error.message });
+      return reply('rejected', 400, { error: error.message });
     }
     log.error({ err: error }, 'payment webhook failed');
-    reply(500, { error: 'Internal error; retry later' });
+    reply('failed', 500, { error: 'Internal error; retry later' });
   }
 }
 

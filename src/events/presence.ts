@@ -14,6 +14,8 @@ export type Presence = {
   leave(liveSessionId: string): void;
   /** Viewers of a room across every instance. */
   viewers(liveSessionId: string): Promise<number>;
+  /** Subscribers to every room on this instance, now. */
+  subscribers(): number;
   close(): Promise<void>;
 };
 
@@ -27,6 +29,7 @@ export function createPresence(db: Database, pubsub: PubSub, log: Logger): Prese
   const local = new Map<string, number>();
   const dirty = new Set<string>();
   const announced = new Map<string, number>();
+  let subscribers = 0;
   let lastHeartbeat = Date.now();
 
   async function total(liveSessionId: string): Promise<number> {
@@ -69,13 +72,17 @@ export function createPresence(db: Database, pubsub: PubSub, log: Logger): Prese
   return {
     join(liveSessionId) {
       local.set(liveSessionId, (local.get(liveSessionId) ?? 0) + 1);
+      subscribers++;
       dirty.add(liveSessionId);
     },
     leave(liveSessionId) {
-      local.set(liveSessionId, Math.max(0, (local.get(liveSessionId) ?? 0) - 1));
+      const here = local.get(liveSessionId) ?? 0;
+      local.set(liveSessionId, Math.max(0, here - 1));
+      if (here > 0) subscribers--;
       dirty.add(liveSessionId);
     },
     viewers: total,
+    subscribers: () => subscribers,
     async close() {
       clearInterval(timer);
       await flushing;

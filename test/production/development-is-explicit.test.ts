@@ -89,7 +89,7 @@ describe('cross-origin requests from browsers', () => {
   });
 
   test('CORS_ORIGINS allows exactly its origins, never with credentials', async () => {
-    const open = await startTestServer({ env: 'production', database, environment: { CORS_ORIGINS: 'https://app.example,https://studio.example' } });
+    const open = await startTestServer({ env: 'production', database, variables: { CORS_ORIGINS: 'https://app.example,https://studio.example' } });
     const allowed = await preflight(open.url, 'https://studio.example');
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://studio.example');
     expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
