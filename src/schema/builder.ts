@@ -13,6 +13,7 @@ import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { Context } from './context.js';
 import { parseGlobalId } from './ids.js';
+import InputHygienePlugin from './input-hygiene.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -28,8 +29,9 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Relay first so auth sees decoded ids; errors before scope-auth so refusals become typed results,
-  // and before prisma/dataloader so their fields can declare errors too.
-  plugins: [RelayPlugin, ErrorsPlugin, ScopeAuthPlugin, PrismaPlugin, DataloaderPlugin],
+  // and before input hygiene and prisma/dataloader so their refusals and fields can be typed too.
+  // Input hygiene checks text after authorization, as the domain's own checks do.
+  plugins: [RelayPlugin, ErrorsPlugin, ScopeAuthPlugin, InputHygienePlugin, PrismaPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   relay: {
