@@ -19,6 +19,7 @@ const Price = builder.prismaObject('BundlePrice', {
 
 export const CoinBundleRef = builder.prismaNode('CoinBundle', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   fields: (t) => ({
     name: t.exposeString('name'),
     coins: t.expose('coins', { type: 'BigInt' }),
@@ -42,6 +43,7 @@ const PurchaseStatusEnum = builder.enumType(PurchaseStatus, { name: 'PurchaseSta
 
 export const PurchaseRef = builder.prismaNode('Purchase', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   // Private: a purchase (found by id through `node`, say) is its buyer's and operators' alone.
   authScopes: (purchase, context) => purchase.buyerId === context.viewer?.userId || hasRole(context.viewer, Role.ADMIN),
   fields: (t) => ({

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { Role } from '../../src/generated/prisma/client.js';
 import { graphql } from '../generated/index.js';
@@ -140,6 +141,11 @@ describe('anywhere in the input', () => {
     );
     expect(createGift).toEqual(refusal('input.countries.1', 'input.countries.3'));
     expect(await db.gift.count()).toBe(gifts);
+  });
+
+  test('a list argument too: an id in nodes(ids:)', async () => {
+    const reply = await post(server.url, 'query Nodes($ids: [ID!]!) { nodes(ids: $ids) { id } }', {}, { ids: [gid('User', randomUUID()), 'a\u0000b'] });
+    expect(reply.errors).toEqual([expect.objectContaining({ message: `ids.1: ${CONTROL}`, extensions: { code: 'VALIDATION_FAILED' } })]);
   });
 });
 

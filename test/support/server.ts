@@ -2,7 +2,7 @@ import { afterAll } from 'vitest';
 import { startOvation, type RunningOvation } from '../../src/app.js';
 import { readConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-42';
@@ -17,10 +17,13 @@ export type TestServer = RunningOvation & {
 
 /**
  * A real Ovation instance on a free port over this file's database. Pass `database` to start a second
- * instance over the same one (e.g. with `redisUrl`, to prove events cross instances). A test may stop
- * the instance itself; it is stopped once either way.
+ * instance over the same one (e.g. with `redisUrl`, to prove events cross instances), `variables` for
+ * more environment variables, `log` to read what it logs. A test may stop the instance itself; it is
+ * stopped once either way.
  */
-export async function startTestServer(options: { database?: TestDatabase; redisUrl?: string; env?: 'development' | 'production' } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { database?: TestDatabase; redisUrl?: string; env?: 'development' | 'production'; variables?: Record<string, string>; log?: Logger } = {},
+): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
   const config = readConfig({
     NODE_ENV: options.env ?? 'test',
@@ -32,8 +35,9 @@ export async function startTestServer(options: { database?: TestDatabase; redisU
     SEED_DEMO_DATA: 'false',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
+    ...options.variables,
   });
-  const running = await startOvation(config, createLogger(config.logLevel));
+  const running = await startOvation(config, options.log ?? createLogger(config.logLevel));
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= running.stop());
   afterAll(stop);
