@@ -5,8 +5,8 @@ import { builder } from './builder.js';
 import type { Context } from './context.js';
 import { parseGlobalId } from './ids.js';
 
-// Relay's object lookup. An id that names nothing the caller may see (malformed, of a type that is not
-// a Node, unknown, or another user's private object) is null, as Relay has it: not an error.
+// Relay's object lookup. An id that names nothing (malformed, of a type that is not a Node, unknown, or
+// a private object its type hides from the caller) is null, as Relay has it: not an error.
 
 /** Ids one `nodes` request may look up. */
 export const MAX_NODE_IDS = 100;

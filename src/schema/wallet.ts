@@ -12,6 +12,9 @@ const EntryKindEnum = builder.enumType(EntryKind, { name: 'EntryKind' });
 const WalletActivity = builder.prismaNode('Posting', {
   name: 'WalletActivity',
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
+  // Private: found by id (through `node`) only by the owner of its account; for anyone else it is not there.
+  findUnique: (id, context) => ({ id: BigInt(id), account: context.viewer ? { userId: context.viewer.userId } : { id: { in: [] } } }),
   description: 'One line of a wallet history: a posting to one of your accounts.',
   fields: (t) => ({
     asset: t.expose('asset', { type: AssetEnum }),

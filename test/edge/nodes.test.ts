@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { gid } from '../support/gifting.js';
 import { post } from '../support/graphql.js';
 import { ERROR_LEVEL, recordingLogger } from '../support/logs.js';
+import { createFundedViewer } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
 
@@ -58,5 +59,31 @@ describe('nodes(ids:)', () => {
     const tooMany = await post(server.url, NodesByIds, {}, { ids: ids(101) });
     expect(tooMany.data).toBeNull();
     expect(tooMany.errors).toEqual([expect.objectContaining({ message: 'ids: at most 100 at once', extensions: { code: 'VALIDATION_FAILED' } })]);
+  });
+});
+
+describe('a wallet line (WalletActivity)', () => {
+  test('its id finds it for its owner; for anyone else, signed in or not, it is null', async () => {
+    const owner = await createFundedViewer(db, 70n);
+    const ownerToken = await tokenFor(owner);
+    const history = await post(server.url, '{ wallet { history(first: 1) { edges { node { id amount kind } } } } }', bearer(ownerToken));
+    const line = (history.data as { wallet: { history: { edges: { node: { id: string; amount: string; kind: string } }[] } } }).wallet.history.edges[0]!.node;
+    expect(line).toMatchObject({ amount: '70', kind: 'PURCHASE' });
+
+    const WalletLine = 'query WalletLine($id: ID!) { node(id: $id) { __typename id ... on WalletActivity { amount kind } } }';
+    const asOwner = await post(server.url, WalletLine, bearer(ownerToken), { id: line.id });
+    expect(asOwner.errors).toBeUndefined();
+    expect(asOwner.data).toEqual({ node: { __typename: 'WalletActivity', ...line } });
+    const inList = await post(server.url, NodesByIds, bearer(ownerToken), { ids: [line.id] });
+    expect(inList.data).toEqual({ nodes: [{ __typename: 'WalletActivity', id: line.id }] });
+
+    const stranger = await tokenFor(await createFundedViewer(db, 70n));
+    for (const headers of [bearer(stranger), {}]) {
+      const peek = await post(server.url, WalletLine, headers, { id: line.id });
+      expect(peek.errors).toBeUndefined();
+      expect(peek.data).toEqual({ node: null });
+      expect((await post(server.url, NodesByIds, headers, { ids: [line.id] })).data).toEqual({ nodes: [null] });
+    }
+    expect(errorLines()).toEqual([]);
   });
 });
