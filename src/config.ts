@@ -1,10 +1,12 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
+import { DEFAULT_MAX_COST } from './edge/query-limits.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
 const KEY_HOURS = 'must be a whole number of hours, at least 24: a retry within a day must find its key';
+const MAX_COST = 'must be a whole number, at least 1';
 const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
 const environment = z.object({
@@ -36,6 +38,7 @@ const environment = z.object({
   LIMIT_COOLING_OFF_HOURS: z.coerce.number().min(0).optional(),
   PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
+  GRAPHQL_MAX_COST: z.coerce.number({ error: MAX_COST }).int(MAX_COST).min(1, MAX_COST).default(DEFAULT_MAX_COST),
 });
 
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
@@ -61,6 +64,8 @@ export type Config = {
   paymentWebhookSecret: string;
   /** How long a money mutation's idempotency key is kept; a retry after that is a new request. */
   idempotencyKeyHours: number;
+  /** The most a query may cost: lists count once per item they ask for (src/edge/query-limits.ts). */
+  maxQueryCost: number;
 };
 
 export class ConfigError extends Error {
@@ -96,6 +101,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemoData: e.SEED_DEMO_DATA ?? e.NODE_ENV !== 'production',
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,
     idempotencyKeyHours: e.IDEMPOTENCY_KEY_HOURS,
+    maxQueryCost: e.GRAPHQL_MAX_COST,
     policy: {
       ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
       platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,

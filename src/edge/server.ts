@@ -16,7 +16,13 @@ import { useQueryLimits } from './query-limits.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
-export type ServerDeps = { services: Services; auth: Auth; log: Logger };
+export type ServerDeps = {
+  services: Services;
+  auth: Auth;
+  log: Logger;
+  /** The most a query may cost (src/edge/query-limits.ts). */
+  maxQueryCost: number;
+};
 
 export type OvationServer = {
   httpServer: http.Server;
@@ -34,7 +40,7 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
-export function createServer({ services, auth, log }: ServerDeps): OvationServer {
+export function createServer({ services, auth, log, maxQueryCost }: ServerDeps): OvationServer {
   const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
@@ -64,6 +70,8 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     maxRequestBodySize: false, // useRequestBodyLimit below bounds bodies instead, for much less
+    // useQueryLimits keeps each document's validation instead: Yoga's would keep a cost refusal too.
+    parserAndValidationCache: { validationCache: false },
     healthCheckEndpoint: '/healthz',
     landingPage: false,
     graphiql: development ? { subscriptionsProtocol: 'WS', title: 'Ovation' } : false,
@@ -81,7 +89,7 @@ export function createServer({ services, auth, log }: ServerDeps): OvationServer
     }),
     plugins: [
       useRequestBodyLimit(),
-      ...useQueryLimits(),
+      ...useQueryLimits({ maxCost: maxQueryCost }),
       useReadinessCheck({
         endpoint: '/readyz',
         // The database and (with Redis) the event bus must answer; details go to the log, not the probe.

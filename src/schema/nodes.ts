@@ -3,6 +3,7 @@ import { isObjectType, type GraphQLResolveInfo } from 'graphql';
 import { ValidationError } from '../domain/errors.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
+import { itemsCost } from './cost.js';
 import { parseGlobalId } from './ids.js';
 
 // Relay's object lookup. An id that names nothing (malformed, of a type that is not a Node, unknown, or
@@ -42,6 +43,7 @@ builder.queryFields((t) => ({
     nullable: { list: false, items: true },
     description: `Each id's object, or null in its place (as \`node\`); at most ${MAX_NODE_IDS} ids.`,
     args: { ids: t.arg.idList() },
+    complexity: ({ ids }) => itemsCost(ids.length),
     resolve: (_root, { ids }, context, info) => {
       if (ids.length > MAX_NODE_IDS) throw new ValidationError([{ field: 'ids', message: `at most ${MAX_NODE_IDS} at once` }]);
       return loadNodes(ids, context, info);

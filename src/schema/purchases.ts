@@ -4,6 +4,7 @@ import { purchaseCoins } from '../domain/purchases.js';
 import { hasRole } from '../domain/viewer.js';
 import { PurchaseStatus, Role } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
+import { connectionCost } from './cost.js';
 import { MONEY_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 
@@ -98,6 +99,7 @@ builder.queryFields((t) => ({
     type: 'Purchase',
     cursor: 'id',
     description: 'Your purchases, newest first.',
+    complexity: connectionCost,
     authScopes: { signedIn: true },
     resolve: (query, _root, _args, context) =>
       context.db.purchase.findMany({ ...query, where: { buyerId: context.viewer!.userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),

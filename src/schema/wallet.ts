@@ -4,6 +4,7 @@ import { personalDailyLimit, setDailyLimit, spendDay } from '../domain/safeguard
 import { balancesOf, type Balances } from '../domain/wallet.js';
 import { EntryKind, type User as UserRow } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
+import { connectionCost } from './cost.js';
 import { SentGiftRef } from './gifting.js';
 import { AssetEnum, cashValueOf, CashValue, Rate } from './money.js';
 
@@ -89,6 +90,7 @@ const Wallet = builder.objectRef<WalletShape>('Wallet').implement({
       type: 'Posting',
       cursor: 'id',
       description: 'Every movement of your coins and diamonds, newest first.',
+      complexity: connectionCost,
       resolve: (query, { userId }, _args, context) =>
         context.db.posting.findMany({ ...query, where: { account: { userId } }, orderBy: { id: 'desc' } }),
     }),
