@@ -45,7 +45,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
         if (forgotten > 0) log.info({ forgotten }, 'forgot expired idempotency keys');
       }),
     ];
-    const server = createServer({ services, auth, log, maxQueryCost: config.maxQueryCost });
+    const server = createServer({ services, auth, log, maxQueryCost: config.maxQueryCost, introspection: config.introspection });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
     return {

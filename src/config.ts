@@ -39,6 +39,7 @@ const environment = z.object({
   PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
   GRAPHQL_MAX_COST: z.coerce.number({ error: MAX_COST }).int(MAX_COST).min(1, MAX_COST).default(DEFAULT_MAX_COST),
+  GRAPHQL_INTROSPECTION: z.stringbool().optional(),
 });
 
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
@@ -66,6 +67,8 @@ export type Config = {
   idempotencyKeyHours: number;
   /** The most a query may cost: lists count once per item they ask for (src/edge/query-limits.ts). */
   maxQueryCost: number;
+  /** Introspection and "Did you mean ...?" in errors, which both spell out the schema; on by default except in production. */
+  introspection: boolean;
 };
 
 export class ConfigError extends Error {
@@ -102,6 +105,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,
     idempotencyKeyHours: e.IDEMPOTENCY_KEY_HOURS,
     maxQueryCost: e.GRAPHQL_MAX_COST,
+    introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
     policy: {
       ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
       platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,

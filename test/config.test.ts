@@ -85,6 +85,14 @@ describe('readConfig', () => {
     expect(refusal({ GRAPHQL_MAX_COST: value }).message).toMatch(/^\s+GRAPHQL_MAX_COST: must be a whole number, at least 1$/m);
   });
 
+  test('GRAPHQL_INTROSPECTION: introspection and suggestions are on except in production, unless it says otherwise', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: SECRET, PAYMENT_WEBHOOK_SECRET: 'whsec_production_secret' };
+    expect([readConfig({}), readConfig({ NODE_ENV: 'test' }), readConfig(production)].map((config) => config.introspection)).toEqual([true, true, false]);
+    expect(readConfig({ ...production, GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
+    expect(readConfig({ GRAPHQL_INTROSPECTION: 'false' }).introspection).toBe(false);
+    expect(refusal({ GRAPHQL_INTROSPECTION: 'maybe' }).message).toMatch(/^\s+GRAPHQL_INTROSPECTION: /m);
+  });
+
   test('production without JWT_SECRET is refused: every instance must verify the same tokens', () => {
     expect(refusal({ NODE_ENV: 'production' }).message).toMatch(/^\s+JWT_SECRET: required in production/m);
   });

@@ -13,6 +13,7 @@ import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
+import { useSchemaDiscovery } from './schema-discovery.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
@@ -22,6 +23,8 @@ export type ServerDeps = {
   log: Logger;
   /** The most a query may cost (src/edge/query-limits.ts). */
   maxQueryCost: number;
+  /** Introspection and "Did you mean ...?" in errors (src/edge/schema-discovery.ts). */
+  introspection: boolean;
 };
 
 export type OvationServer = {
@@ -40,7 +43,7 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
-export function createServer({ services, auth, log, maxQueryCost }: ServerDeps): OvationServer {
+export function createServer({ services, auth, log, maxQueryCost, introspection }: ServerDeps): OvationServer {
   const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
@@ -89,6 +92,7 @@ export function createServer({ services, auth, log, maxQueryCost }: ServerDeps):
     }),
     plugins: [
       useRequestBodyLimit(),
+      ...useSchemaDiscovery(introspection),
       ...useQueryLimits({ maxCost: maxQueryCost }),
       useReadinessCheck({
         endpoint: '/readyz',
