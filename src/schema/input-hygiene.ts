@@ -2,6 +2,7 @@ import SchemaBuilder, {
   BasePlugin,
   mapInputFields,
   resolveInputTypeConfig,
+  type InputFieldMapping,
   type InputFieldsMapping,
   type InputTypeFieldsMapping,
   type PothosOutputFieldConfig,
@@ -19,6 +20,7 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_CHARACTER_MESSAGE = 'must not contain control characters';
 
 type TextFields = InputFieldsMapping<SchemaTypes, true>;
+type TextField = InputFieldMapping<SchemaTypes, true>;
 
 declare global {
   export namespace PothosSchemaTypes {
@@ -39,7 +41,8 @@ export class InputHygienePlugin<Types extends SchemaTypes> extends BasePlugin<Ty
   readonly #inputTypes = new Map<string, InputTypeFieldsMapping<Types, true>>();
 
   override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types['Context'], object>, fieldConfig: PothosOutputFieldConfig<Types>) {
-    const textFields = this.#textFields(fieldConfig);
+    // A subscription's arguments are checked once, when it is subscribed to, not for each event.
+    const textFields = fieldConfig.kind === 'Subscription' ? null : this.#textFields(fieldConfig);
     if (!textFields) return resolver;
     return (parent: unknown, args: object, context: Types['Context'], info: Parameters<typeof resolver>[3]) => {
       refuseControlCharacters(args, textFields);
@@ -76,18 +79,17 @@ function refuseControlCharacters(args: object, textFields: TextFields): void {
 }
 
 function visitFields(values: Record<string, unknown>, fields: TextFields, prefix: string, problems: Problem[]): void {
-  for (const [name, field] of fields) {
-    const visit = (value: unknown, path: string, listDepth: number): void => {
-      if (value === null || value === undefined) return;
-      if (listDepth > 0 && Array.isArray(value)) {
-        value.forEach((item, index) => visit(item, `${path}.${index}`, listDepth - 1));
-      } else if (field.kind === 'InputObject') {
-        if (field.fields.map) visitFields(value as Record<string, unknown>, field.fields.map, `${path}.`, problems);
-      } else if (typeof value === 'string' && CONTROL_CHARACTER.test(value)) {
-        problems.push({ field: path, message: CONTROL_CHARACTER_MESSAGE });
-      }
-    };
-    visit(values[name], `${prefix}${name}`, field.listDepth);
+  for (const [name, field] of fields) visitValue(values[name], field, field.listDepth, `${prefix}${name}`, problems);
+}
+
+function visitValue(value: unknown, field: TextField, listDepth: number, path: string, problems: Problem[]): void {
+  if (value === null || value === undefined) return;
+  if (listDepth > 0 && Array.isArray(value)) {
+    value.forEach((item, index) => visitValue(item, field, listDepth - 1, `${path}.${index}`, problems));
+  } else if (field.kind === 'InputObject') {
+    if (field.fields.map) visitFields(value as Record<string, unknown>, field.fields.map, `${path}.`, problems);
+  } else if (typeof value === 'string' && CONTROL_CHARACTER.test(value)) {
+    problems.push({ field: path, message: CONTROL_CHARACTER_MESSAGE });
   }
 }
 

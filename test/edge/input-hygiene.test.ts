@@ -9,6 +9,7 @@ import { ok, post } from '../support/graphql.js';
 import { balances, createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
+import { bearer, openSocket, subscribe } from '../support/ws.js';
 
 // Text a client sends is stored in PostgreSQL, which refuses a NUL byte with an error of its own. One
 // rule refuses control characters (NUL, the rest of C0, DEL and C1) in every String and ID a client
@@ -141,6 +142,13 @@ describe('anywhere in the input', () => {
     );
     expect(createGift).toEqual(refusal('input.countries.1', 'input.countries.3'));
     expect(await db.gift.count()).toBe(gifts);
+  });
+
+  test("a subscription's arguments, when it is subscribed to", async () => {
+    const client = openSocket(server.url, bearer(await tokenFor(await createUser(db))));
+    await client.connected;
+    const room = subscribe(client, 'subscription { liveSessionEvents(liveSessionId: "Room\\u0000") { sequence } }');
+    expect((await room.next()).errors).toEqual([expect.objectContaining({ message: `liveSessionId: ${CONTROL}`, extensions: { code: 'VALIDATION_FAILED' } })]);
   });
 
   test('a list argument too: an id in nodes(ids:)', async () => {
