@@ -65,7 +65,16 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       }),
     ];
     const access = metricsAccess(config);
-    const server = createServer({ services, auth, log, corsOrigins: config.corsOrigins, metrics, metricsAccess: access });
+    const server = createServer({
+      services,
+      auth,
+      log,
+      corsOrigins: config.corsOrigins,
+      maxQueryCost: config.maxQueryCost,
+      introspection: config.introspection,
+      metrics,
+      metricsAccess: access,
+    });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
     const scrapes = access.on === 'own-port' ? await listenForScrapes(metrics.registry, access, config.host, log) : undefined;

@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
+import { DEFAULT_MAX_COST } from './edge/query-limits.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
 const KEY_HOURS = 'must be a whole number of hours, at least 24: a retry within a day must find its key';
 const IN_FLIGHT = 'must be a whole number from 1 to 64';
+const MAX_COST = 'must be a whole number, at least 1';
 const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
 const environment = z.object({
@@ -48,6 +50,8 @@ const environment = z.object({
     .optional(),
   METRICS_PORT: port.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  GRAPHQL_MAX_COST: z.coerce.number({ error: MAX_COST }).int(MAX_COST).min(1, MAX_COST).default(DEFAULT_MAX_COST),
+  GRAPHQL_INTROSPECTION: z.stringbool().optional(),
 });
 
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
@@ -85,6 +89,10 @@ export type Config = {
   metricsPort: number | undefined;
   /** When set, /metrics answers only `Authorization: Bearer <token>`. */
   metricsToken: string | undefined;
+  /** The most a query may cost: lists count once per item they ask for (src/edge/query-limits.ts). */
+  maxQueryCost: number;
+  /** Introspection and "Did you mean ...?" in errors, which both spell out the schema; on by default in development only. */
+  introspection: boolean;
 };
 
 export class ConfigError extends Error {
@@ -128,6 +136,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.CORS_ORIGINS ?? (development ? '*' : []),
     metricsPort: e.METRICS_PORT,
     metricsToken: e.METRICS_TOKEN,
+    maxQueryCost: e.GRAPHQL_MAX_COST,
+    introspection: e.GRAPHQL_INTROSPECTION ?? development,
     policy: {
       ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
       platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,

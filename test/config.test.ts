@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, readConfig } from '../src/config.js';
+import { DEFAULT_MAX_COST } from '../src/edge/query-limits.js';
 
 const SECRET = 'a-production-secret-of-32-chars!';
 
@@ -111,6 +112,24 @@ describe('readConfig', () => {
 
   test.each(['23', '0', '36.5', 'a week'])('IDEMPOTENCY_KEY_HOURS=%s is refused: a retry within a day must find its key', (value) => {
     expect(refusal({ IDEMPOTENCY_KEY_HOURS: value }).message).toMatch(/^\s+IDEMPOTENCY_KEY_HOURS: must be a whole number of hours, at least 24/m);
+  });
+
+  test(`GRAPHQL_MAX_COST sets the query cost limit (default ${DEFAULT_MAX_COST})`, () => {
+    expect(readConfig({}).maxQueryCost).toBe(DEFAULT_MAX_COST);
+    expect(readConfig({ GRAPHQL_MAX_COST: '2500' }).maxQueryCost).toBe(2500);
+  });
+
+  test.each(['0', '-5', '1.5', 'lots'])('GRAPHQL_MAX_COST=%s is refused, naming GRAPHQL_MAX_COST', (value) => {
+    expect(refusal({ GRAPHQL_MAX_COST: value }).message).toMatch(/^\s+GRAPHQL_MAX_COST: must be a whole number, at least 1$/m);
+  });
+
+  test('GRAPHQL_INTROSPECTION: introspection and suggestions are on in development only, unless it says otherwise', () => {
+    const secrets = { JWT_SECRET: SECRET, PAYMENT_WEBHOOK_SECRET: 'whsec_production_secret' };
+    const production = { NODE_ENV: 'production', ...secrets };
+    expect([readConfig({ NODE_ENV: 'development' }), readConfig({ NODE_ENV: 'test', ...secrets }), readConfig(secrets), readConfig(production)].map((config) => config.introspection)).toEqual([true, false, false, false]);
+    expect(readConfig({ ...production, GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
+    expect(readConfig({ NODE_ENV: 'development', GRAPHQL_INTROSPECTION: 'false' }).introspection).toBe(false);
+    expect(refusal({ GRAPHQL_INTROSPECTION: 'maybe' }).message).toMatch(/^\s+GRAPHQL_INTROSPECTION: /m);
   });
 
   test('production without JWT_SECRET is refused: every instance must verify the same tokens', () => {

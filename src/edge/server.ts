@@ -14,6 +14,7 @@ import { bearerToken, type Auth } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
+import { useSchemaDiscovery } from './schema-discovery.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
 
@@ -25,6 +26,10 @@ export type ServerDeps = {
   corsOrigins: string[] | '*';
   metrics: Metrics;
   metricsAccess: MetricsAccess;
+  /** The most a query may cost (src/edge/query-limits.ts). */
+  maxQueryCost: number;
+  /** Introspection and "Did you mean ...?" in errors (src/edge/schema-discovery.ts). */
+  introspection: boolean;
 };
 
 export type OvationServer = {
@@ -43,7 +48,7 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz, and /metrics unless elsewhere or off. */
-export function createServer({ services, auth, log, corsOrigins, metrics, metricsAccess }: ServerDeps): OvationServer {
+export function createServer({ services, auth, log, corsOrigins, maxQueryCost, introspection, metrics, metricsAccess }: ServerDeps): OvationServer {
   const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
@@ -73,6 +78,8 @@ export function createServer({ services, auth, log, corsOrigins, metrics, metric
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     maxRequestBodySize: false, // useRequestBodyLimit below bounds bodies instead, for much less
+    // useQueryLimits keeps each document's validation instead: Yoga's would keep a cost refusal too.
+    parserAndValidationCache: { validationCache: false },
     healthCheckEndpoint: '/healthz',
     landingPage: false,
     cors: (request) => {
@@ -97,7 +104,8 @@ export function createServer({ services, auth, log, corsOrigins, metrics, metric
     plugins: [
       metrics.operations,
       useRequestBodyLimit(),
-      ...useQueryLimits(),
+      ...useSchemaDiscovery(introspection),
+      ...useQueryLimits({ maxCost: maxQueryCost }),
       useReadinessCheck({
         endpoint: '/readyz',
         // The database and (with Redis) the event bus must answer; details go to the log, not the probe.

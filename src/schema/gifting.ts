@@ -18,6 +18,7 @@ import { cashValueOf, CashValue } from './money.js';
 
 export const GiftRef = builder.prismaNode('Gift', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   description: 'A gift in the catalog.',
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -34,6 +35,7 @@ const LiveSessionStatusEnum = builder.enumType(LiveSessionStatus, { name: 'LiveS
 
 export const LiveSessionRef = builder.prismaNode('LiveSession', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   fields: (t) => ({
     title: t.exposeString('title'),
     status: t.expose('status', { type: LiveSessionStatusEnum }),
@@ -45,6 +47,7 @@ export const LiveSessionRef = builder.prismaNode('LiveSession', {
 
 export const SentGiftRef = builder.prismaNode('SentGift', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   description: 'A gift sent in a live session, with exactly what it cost and what the creator earned.',
   fields: (t) => ({
     quantity: t.exposeInt('quantity', { description: `Taps in this combo, 1-${MAX_COMBO_QUANTITY}.` }),

@@ -1,5 +1,6 @@
 import { MAX_LEADERBOARD_SIZE, topCreators, topSupporters, type CreatorRank, type SupporterRank } from '../domain/leaderboards.js';
 import { builder } from './builder.js';
+import { itemsCost } from './cost.js';
 import { idOf } from './ids.js';
 import { User } from './users.js';
 
@@ -50,6 +51,7 @@ builder.queryFields((t) => ({
       period: t.arg({ type: LeaderboardPeriod }),
       first: t.arg.int({ defaultValue: 10, description: `How many; at most ${MAX_LEADERBOARD_SIZE}.` }),
     },
+    complexity: ({ first }) => itemsCost(Math.min(first, MAX_LEADERBOARD_SIZE)),
     resolve: (_root, args, context) => topSupporters(context.db, idOf(args.creatorId, 'User', 'creatorId'), args.period, args.first),
   }),
   topCreators: t.field({
@@ -59,6 +61,7 @@ builder.queryFields((t) => ({
       period: t.arg({ type: CreatorLeaderboardPeriod }),
       first: t.arg.int({ defaultValue: 10, description: `How many; at most ${MAX_LEADERBOARD_SIZE}.` }),
     },
+    complexity: ({ first }) => itemsCost(Math.min(first, MAX_LEADERBOARD_SIZE)),
     resolve: (_root, args, context) => topCreators(context.db, args.period, args.first),
   }),
 }));

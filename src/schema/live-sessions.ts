@@ -3,6 +3,7 @@ import { sessionLeaderboardPage } from '../domain/leaderboards.js';
 import { setLiveSessionGoal } from '../domain/live-sessions.js';
 import type { SessionSupporter } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
+import { connectionCost, itemsCost } from './cost.js';
 import { LiveSessionRef } from './gifting.js';
 import { idOf } from './ids.js';
 import { cashValueOf, CashValue } from './money.js';
@@ -61,6 +62,7 @@ builder.prismaObjectFields('LiveSession', (t) => ({
     type: 'SessionSupporter',
     cursor: 'liveSessionId_senderId',
     description: "The session's leaderboard: gifters by coins, highest first.",
+    complexity: connectionCost,
     totalCount: (session) => session.uniqueGifters,
     // Pothos's cursor and skip are replaced by the keyset range, which excludes the cursor's row itself.
     resolve: async ({ cursor, skip: _skip, take = 0, ...query }, session, _args, context) => {
@@ -77,6 +79,7 @@ builder.prismaObjectFields('LiveSession', (t) => ({
     type: ['SentGift'],
     description: "The session's latest gifts, newest first (by room sequence, i.e. commit order).",
     args: { last: t.arg.int({ defaultValue: 50, description: `How many; at most ${MAX_RECENT_GIFTS}.` }) },
+    complexity: ({ last }) => itemsCost(Math.min(last, MAX_RECENT_GIFTS)),
     resolve: async (query, session, { last }, context) => {
       if (last < 0) throw new ValidationError([{ field: 'last', message: 'must be 0 or more' }]);
       // Every committed gift has exactly one room event, numbered in commit order: the room's own index

@@ -4,6 +4,7 @@ import { purchaseCoins } from '../domain/purchases.js';
 import { hasRole } from '../domain/viewer.js';
 import { PurchaseStatus, Role } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
+import { connectionCost } from './cost.js';
 import { MONEY_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 
@@ -19,6 +20,7 @@ const Price = builder.prismaObject('BundlePrice', {
 
 export const CoinBundleRef = builder.prismaNode('CoinBundle', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   fields: (t) => ({
     name: t.exposeString('name'),
     coins: t.expose('coins', { type: 'BigInt' }),
@@ -42,6 +44,7 @@ const PurchaseStatusEnum = builder.enumType(PurchaseStatus, { name: 'PurchaseSta
 
 export const PurchaseRef = builder.prismaNode('Purchase', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   // Private: a purchase (found by id through `node`, say) is its buyer's and operators' alone.
   authScopes: (purchase, context) => purchase.buyerId === context.viewer?.userId || hasRole(context.viewer, Role.ADMIN),
   fields: (t) => ({
@@ -96,6 +99,7 @@ builder.queryFields((t) => ({
     type: 'Purchase',
     cursor: 'id',
     description: 'Your purchases, newest first.',
+    complexity: connectionCost,
     authScopes: { signedIn: true },
     resolve: (query, _root, _args, context) =>
       context.db.purchase.findMany({ ...query, where: { buyerId: context.viewer!.userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),

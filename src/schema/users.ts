@@ -12,6 +12,7 @@ const ownerOrAdmin = (user: UserRow, _args: unknown, context: Context) =>
 
 export const User = builder.prismaNode('User', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   fields: (t) => ({
     handle: t.exposeString('handle'),
     displayName: t.exposeString('displayName'),

@@ -4,6 +4,7 @@ import { personalDailyLimit, setDailyLimit, spendDay } from '../domain/safeguard
 import { balancesOf, type Balances } from '../domain/wallet.js';
 import { EntryKind, type User as UserRow } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
+import { connectionCost } from './cost.js';
 import { SentGiftRef } from './gifting.js';
 import { AssetEnum, cashValueOf, CashValue, Rate } from './money.js';
 
@@ -12,6 +13,9 @@ const EntryKindEnum = builder.enumType(EntryKind, { name: 'EntryKind' });
 const WalletActivity = builder.prismaNode('Posting', {
   name: 'WalletActivity',
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
+  // Private: found by id (through `node`) only by the owner of its account; for anyone else it is not there.
+  findUnique: (id, context) => ({ id: BigInt(id), account: context.viewer ? { userId: context.viewer.userId } : { id: { in: [] } } }),
   description: 'One line of a wallet history: a posting to one of your accounts.',
   fields: (t) => ({
     asset: t.expose('asset', { type: AssetEnum }),
@@ -86,6 +90,7 @@ const Wallet = builder.objectRef<WalletShape>('Wallet').implement({
       type: 'Posting',
       cursor: 'id',
       description: 'Every movement of your coins and diamonds, newest first.',
+      complexity: connectionCost,
       resolve: (query, { userId }, _args, context) =>
         context.db.posting.findMany({ ...query, where: { account: { userId } }, orderBy: { id: 'desc' } }),
     }),
