@@ -13,9 +13,25 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodeGlobalID } from '@pothos/plugin-relay';
-import { createGift } from '../src/domain/catalog.js';
-import { auth, cpuSecondsOf, fundedUsers, machineJiffies, memoryOf, openingSteps, openRoom, percentile, printAudit, startBenchServer, startServerProcess, writeCallsOf } from './support.js';
+import {
+  commitsAfter,
+  cpuSecondsOf,
+  fundedUsers,
+  giftSending,
+  machineJiffies,
+  memoryOf,
+  openingSteps,
+  openRoom,
+  percentile,
+  postGift,
+  printAudit,
+  roomStatus,
+  serverPlan,
+  startBenchServer,
+  startServerProcess,
+  topGifts,
+  writeCallsOf,
+} from './support.js';
 
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const RATE = Number(process.env.RATE ?? 10);
@@ -72,7 +88,7 @@ function nextMessage<T>(child: ChildProcess, type: string, timeoutMs: number): P
 
 // Latency is measured from each gift's commit, which PostgreSQL records (track_commit_timestamp).
 const server = await startBenchServer({ commitTimestamps: true });
-const servers: { url: string; pid: number; stop(): Promise<void> }[] = [server];
+const servers: { url: string; websocketUrl: string; pid: number; stop(): Promise<void> }[] = [server];
 /** Memory of all the instances together, in kB: RSS now, and the sum of each one's peak. */
 const serversMemory = () => servers.map((instance) => memoryOf(instance.pid)).reduce((a, b) => ({ rss: a.rss + b.rss, peak: a.peak + b.peak }));
 const serversWrites = () => servers.reduce((sum, instance) => sum + writeCallsOf(instance.pid), 0);
@@ -80,30 +96,16 @@ const serversCpu = () => servers.map((instance) => cpuSecondsOf(instance.pid)).r
 let load: ChildProcess | undefined;
 let probes: ChildProcess | undefined;
 try {
-  for (let i = 1; i < INSTANCES; i++) servers.push(await startServerProcess(server.databaseUrl));
+  for (let i = 1; i < INSTANCES; i++) servers.push(await startServerProcess(await serverPlan(server.databaseUrl)));
   const { db } = server;
   console.log(`Setting up: one creator live, ${SENDERS} senders and ${WHALES} top gifters with coins...`);
-  const { session, liveSessionId, giftId } = await openRoom(db, 'Fan-out benchmark');
-  const castle = await createGift(db, { name: 'Castle', coins: 1000n, imageUrl: 'https://cdn.example/castle.png' });
-  const senders = await fundedUsers(db, SENDERS, 'bench_sender');
-  const whales = await fundedUsers(db, WHALES, 'bench_whale');
-  const tokens = await Promise.all(senders.map((sender) => auth.issueToken({ userId: sender.id, roles: sender.roles })));
-  const sendGift = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id } ... on Error { code } } }`;
-  /** One sendGift over HTTP; resolves to null when it went through, else why not. */
-  const postGift = async (token: string, gift: string, idempotencyKey: string, url = server.url) => {
-    const body = JSON.stringify({ query: sendGift, variables: { input: { liveSessionId, giftId: gift, quantity: 1, idempotencyKey } } });
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
-    const text = await response.text();
-    return response.ok && text.includes('"__typename":"SentGift"') ? null : (/"code":"([A-Z_]+)"/.exec(text)?.[1] ?? `HTTP ${response.status}`);
-  };
-  // A few big gifts first settle the room's top three, so the measured Roses (which never overtake them)
-  // fan out one GiftSentEvent each: without them, round-robin senders tie and reshuffle the top three on
-  // about half the gifts, and each reshuffle is one more LeaderboardChangedEvent to every subscriber.
-  for (const whale of whales) {
-    const refused = await postGift(await auth.issueToken({ userId: whale.id, roles: whale.roles }), encodeGlobalID('Gift', castle.id), `whale-${whale.id}`);
-    if (refused) throw new Error(`Top gifter's gift refused: ${refused}`);
+  const room = await openRoom(db, 'Fan-out benchmark');
+  const sending = await giftSending(room, await fundedUsers(db, SENDERS, 'bench_sender'));
+  for (const gift of await topGifts(db, room, WHALES)) {
+    const outcome = await postGift(server.url, sending, gift);
+    if (outcome !== 'sent') throw new Error(`Top gifter's gift refused: ${outcome}`);
   }
-  const sequenceBefore = (await db.liveSession.findUniqueOrThrow({ where: { id: session.id } })).lastSequence;
+  const { lastSequence: sequenceBefore } = await roomStatus(db, room.session.id);
   const idle = serversMemory();
 
   console.log(`Opening ${SUBSCRIBERS} subscriptions from two processes (${SUBSCRIBERS - PROBES} + ${PROBES} probes)${INSTANCES > 1 ? ` to ${INSTANCES} instances` : ''}...`);
@@ -111,7 +113,7 @@ try {
   const startLoad = (subscribers: number, profile?: string) =>
     fork('bench/fanout-subscribers.ts', [], {
       execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [])],
-      env: { ...process.env, FANOUT_WS_URLS: servers.map((instance) => instance.url.replace(/^http/, 'ws')).join(' '), FANOUT_LIVE_SESSION_ID: liveSessionId, FANOUT_BASE_SEQUENCE: String(sequenceBefore), SUBSCRIBERS: String(subscribers) },
+      env: { ...process.env, FANOUT_WS_URLS: servers.map((instance) => instance.websocketUrl).join(' '), FANOUT_LIVE_SESSION_ID: room.liveSessionId, FANOUT_BASE_SEQUENCE: String(sequenceBefore), SUBSCRIBERS: String(subscribers) },
     });
   load = startLoad(SUBSCRIBERS - PROBES, process.env.BENCH_LOAD_PROFILE);
   probes = startLoad(PROBES);
@@ -130,9 +132,7 @@ try {
   const presenceDeadline = Date.now() + 60_000;
   let viewers = 0;
   while (Date.now() < presenceDeadline) {
-    const [row] = await db.$queryRaw<{ viewers: number }[]>`
-      SELECT coalesce(sum(viewers), 0)::int AS viewers FROM "RoomPresence" WHERE "liveSessionId" = ${session.id}::uuid`;
-    viewers = row?.viewers ?? 0;
+    ({ viewers } = await roomStatus(db, room.session.id));
     if (viewers >= ready.connected) break;
     await sleep(250);
   }
@@ -150,9 +150,9 @@ try {
   const rssSampler = setInterval(() => (rssMaxDuringRun = Math.max(rssMaxDuringRun, serversMemory().rss)), 200);
   const sendOne = async (i: number) => {
     const started = performance.now();
-    const refused = await postGift(tokens[i % tokens.length]!, giftId, `fanout-gift-${i}`, servers[i % servers.length]!.url);
+    const outcome = await postGift(servers[i % servers.length]!.url, sending, { headers: sending.senders[i % sending.senders.length]!, variables: sending.variables }, `fanout-gift-${i}`);
     giftLatencies.push(performance.now() - started);
-    if (refused) refusals.set(refused, (refusals.get(refused) ?? 0) + 1);
+    if (outcome !== 'sent') refusals.set(outcome, (refusals.get(outcome) ?? 0) + 1);
   };
   load.send({ type: 'start' });
   probes.send({ type: 'start' });
@@ -175,7 +175,7 @@ try {
 
   // Delivery drains for at most DRAIN_SECONDS after the last gift answered; what is still missing then counts as missing.
   // Every subscriber should have heard exactly the sequences committed while it listened.
-  const lastSequence = (await db.liveSession.findUniqueOrThrow({ where: { id: session.id } })).lastSequence;
+  const { lastSequence } = await roomStatus(db, room.session.id);
   const committed = lastSequence - sequenceBefore;
   const drainDeadline = Date.now() + DRAIN_MS;
   let report: Report;
@@ -214,14 +214,11 @@ try {
   const sortedGifts = giftLatencies.sort((a, b) => a - b);
   const failureReasons = { ...report.failureReasons, ...probed.failureReasons };
   // When each gift committed, after its sentAt (the batch's start, as the subscribers parsed it).
-  const commits = await db.$queryRaw<{ sequence: number; afterSentAtMs: number | null }[]>`
-    SELECT e.sequence, (extract(epoch FROM pg_xact_commit_timestamp(e.xmin)) - extract(epoch FROM g."createdAt")) * 1000 AS "afterSentAtMs"
-    FROM "RoomEvent" e JOIN "SentGift" g ON g.id = e."sentGiftId"
-    WHERE e."liveSessionId" = ${session.id}::uuid AND e.sequence > ${sequenceBefore}`;
-  const commitAfterSentAt = new Map(commits.map((row) => [row.sequence, Number(row.afterSentAtMs)]));
+  const commits = await commitsAfter(db, room.session.id, sequenceBefore);
+  const commitAfterSentAt = new Map(commits);
   const fromSentAt = (r: Report) => latencies(r.receipts, () => 0);
   const fromCommit = (r: Report) => latencies(r.receipts, (sequence) => commitAfterSentAt.get(sequence) ?? Number.NaN);
-  const commitTimes = commits.map((row) => Number(row.afterSentAtMs)).sort((a, b) => a - b);
+  const commitTimes = commits.map(([, ms]) => ms).sort((a, b) => a - b);
   const latency = ({ p50, p99, p999, max }: Latencies) => `p50 ${p50} ms  p99 ${p99} ms  p99.9 ${p999} ms  max ${max} ms`;
   const probeLatency = fromCommit(probed);
 
