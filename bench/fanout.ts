@@ -30,6 +30,7 @@ import {
   startBenchServer,
   startServerProcess,
   topGifts,
+  viewerSubscription,
   writeCallsOf,
 } from './support.js';
 
@@ -113,7 +114,7 @@ try {
   const startLoad = (subscribers: number, profile?: string) =>
     fork('bench/fanout-subscribers.ts', [], {
       execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [])],
-      env: { ...process.env, FANOUT_WS_URLS: servers.map((instance) => instance.websocketUrl).join(' '), FANOUT_LIVE_SESSION_ID: room.liveSessionId, FANOUT_BASE_SEQUENCE: String(sequenceBefore), SUBSCRIBERS: String(subscribers) },
+      env: { ...process.env, FANOUT_WS_URLS: servers.map((instance) => instance.websocketUrl).join(' '), FANOUT_SUBSCRIPTION: JSON.stringify(viewerSubscription(room.liveSessionId)), FANOUT_BASE_SEQUENCE: String(sequenceBefore), SUBSCRIBERS: String(subscribers) },
     });
   load = startLoad(SUBSCRIBERS - PROBES, process.env.BENCH_LOAD_PROFILE);
   probes = startLoad(PROBES);
