@@ -3,7 +3,7 @@
 // the delivery latency and, per subscriber, whether the sequences arrived as 1, 2, 3... with no gap or
 // repeat. The subscription (FANOUT_SUBSCRIPTION, JSON) is the build's own, as bench/ab.ts's
 // ViewerSubscription describes it: its one field is the event, and a gift event has `sequence` and `sentAt`.
-// Driven over IPC by bench/fanout.ts: it says 'ready', then answers 'open', 'start', 'report' and 'close'.
+// Driven over IPC by bench/fanout-room.ts: it says 'ready', then answers 'open', 'start', 'report' and 'close'.
 //
 // FANOUT_CLIENT picks the subscriber. 'protocol' (the default) speaks graphql-transport-ws over
 // bench/websocket-viewer.ts's lean socket and reads gift messages with bench/gift-receipt.ts; 'graphql-ws'
