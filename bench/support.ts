@@ -103,12 +103,17 @@ export async function startServerProcess(plan: ServerPlan, { checkout = '.', pro
     env: { ...process.env, ...plan.env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  // A server that dies mid-run otherwise shows only as figures that cannot be read (its /proc entry gone).
+  let stopping = false;
+  child.once('exit', (code, signal) => stopping || console.error(`Server ${child.pid} (${checkout}) exited unexpectedly: ${signal ?? `code ${code}`}`));
   await waitForReady(plan.readyUrl, child);
   return {
     url: plan.graphqlUrl,
     websocketUrl: plan.websocketUrl,
     pid: child.pid!,
     async stop() {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     },
