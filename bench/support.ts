@@ -71,8 +71,9 @@ export async function startBenchPostgres({ commitTimestamps = false } = {}): Pro
 /** How to run a built server: `node <args>` in its checkout, with `env` over the bench's own environment. */
 export type ServerPlan = { args: string[]; env: Record<string, string>; graphqlUrl: string; websocketUrl: string; readyUrl: string };
 
-export const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
-export const auth = createAuth(JWT_SECRET, 3600);
+// This build's tokens: HS256, signed here with the secret serverPlan gives its server.
+const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
+const auth = createAuth(JWT_SECRET, 3600);
 
 /** This build's server over `databaseUrl` as production runs it, on a port of its own. */
 export async function serverPlan(databaseUrl: string): Promise<ServerPlan> {
