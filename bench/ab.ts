@@ -177,7 +177,12 @@ function firstMessage(child: ChildProcess, exited: Promise<number | null>): Prom
   ]);
 }
 
-export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The middle value; of an even count, the mean of the two middle ones. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 /** Runs each build's audit and prints its verdict; returns whether both are clean. */
 export async function printAudits(builds: Build[]): Promise<boolean> {
