@@ -53,7 +53,7 @@ export type Viewers = {
   /** Viewers as the server counted them once all were open. */
   counted: number;
   rampSeconds: number;
-  /** The measured window starts: what the viewers heard while subscribing is set apart. */
+  /** A measured window starts (each start a new one): receipts, messages and the load processes' CPU count from here. */
   start(): void;
   /** The two processes' reports once every viewer has heard `lastSequence`, or when `deadline` (epoch ms) has passed. */
   drain(lastSequence: number, deadline: number): Promise<[others: Report, probes: Report]>;

@@ -221,12 +221,18 @@ process.on('message', async (message: { type: string; expected?: number; count?:
   if (message.type === 'open') {
     await open(message.count ?? 0);
   } else if (message.type === 'start') {
-    // Viewer-count announcements heard while subscribing are not part of the measured window.
-    rampMessages = [...byType.values()].reduce((a, b) => a + b, 0);
+    // A measured window starts; each 'start' begins a new one (bench:fanout-ab measures a room's rounds
+    // on the same viewers). Viewer-count announcements heard while subscribing are not part of any.
+    // Whether each viewer heard every sequence is kept across windows.
+    rampMessages += [...byType.values()].reduce((a, b) => a + b, 0);
     byType.clear();
+    histograms.clear();
+    late.clear();
+    giftMessages = 0;
     firstReceipt = lastReceipt = 0;
     cpuAtStart = process.cpuUsage();
     startedAt = Date.now();
+    loopDelay.reset();
     loopDelay.enable();
   } else if (message.type === 'report') {
     send(report(message.expected ?? 0));
