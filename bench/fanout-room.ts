@@ -19,7 +19,7 @@ export type Report = {
   cpuPercent: number; loopDelayP99Ms: number; loopDelayMaxMs: number; rssMb: number;
 };
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Exits with advice unless this process, and so its load processes, may open a socket per subscriber. */
 export function requireOpenFiles(subscribers: number) {
