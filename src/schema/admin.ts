@@ -23,13 +23,15 @@ const LedgerAudit = builder.objectRef<{ violations: { invariant: string; detail:
   }),
 });
 
-const RestrictionInput = builder.inputType('RestrictionInput', {
-  fields: (t) => ({
-    userId: t.id(),
-    kind: t.field({ type: RestrictionKindEnum }),
-    reason: t.string({ description: 'Kept in the account history.' }),
-  }),
-});
+/** Placing and lifting a restriction take the same input, each under its mutation's name. */
+const restrictionInput = (name: string) =>
+  builder.inputType(name, {
+    fields: (t) => ({
+      userId: t.id(),
+      kind: t.field({ type: RestrictionKindEnum }),
+      reason: t.string({ description: 'Kept in the account history.' }),
+    }),
+  });
 
 builder.queryFields((t) => ({
   ledgerAudit: t.field({
@@ -41,18 +43,18 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => {
-  const restriction = (placed: boolean, description: string) =>
+  const restriction = (placed: boolean, inputName: string, description: string) =>
     t.field({
       type: User,
       description,
       authScopes: { role: Role.ADMIN },
-      args: { input: t.arg({ type: RestrictionInput }) },
+      args: { input: t.arg({ type: restrictionInput(inputName) }) },
       errors: { types: MONEY_ERRORS },
       resolve: (_root, { input }, context) =>
         changeRestriction(context.db, { adminId: context.viewer!.userId, userId: idOf(input.userId, 'User', 'userId'), kind: input.kind, placed, reason: input.reason }),
     });
   return {
-    restrictAccount: restriction(true, 'Operators: bans an account from buying, gifting, receiving or payouts.'),
-    liftRestriction: restriction(false, 'Operators: lifts a restriction.'),
+    restrictAccount: restriction(true, 'RestrictAccountInput', 'Operators: bans an account from buying, gifting, receiving or payouts.'),
+    liftRestriction: restriction(false, 'LiftRestrictionInput', 'Operators: lifts a restriction.'),
   };
 });

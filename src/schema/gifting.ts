@@ -70,7 +70,7 @@ const SendGiftInput = builder.inputType('SendGiftInput', {
   }),
 });
 
-const GiftInput = builder.inputType('GiftInput', {
+const CreateGiftInput = builder.inputType('CreateGiftInput', {
   fields: (t) => ({
     name: t.string(),
     coins: t.field({ type: 'BigInt' }),
@@ -81,8 +81,10 @@ const GiftInput = builder.inputType('GiftInput', {
   }),
 });
 
-const GiftChangeInput = builder.inputType('GiftChangeInput', {
+const UpdateGiftInput = builder.inputType('UpdateGiftInput', {
+  description: 'The gift, and what changes: fields left out stay as they are.',
   fields: (t) => ({
+    giftId: t.id(),
     name: t.string({ required: false }),
     coins: t.field({ type: 'BigInt', required: false }),
     imageUrl: t.string({ required: false }),
@@ -91,6 +93,14 @@ const GiftChangeInput = builder.inputType('GiftChangeInput', {
     countries: t.stringList({ required: false }),
     active: t.boolean({ required: false }),
   }),
+});
+
+const StartLiveSessionInput = builder.inputType('StartLiveSessionInput', {
+  fields: (t) => ({ title: t.string() }),
+});
+
+const EndLiveSessionInput = builder.inputType('EndLiveSessionInput', {
+  fields: (t) => ({ liveSessionId: t.id() }),
 });
 
 const defined = <T extends object>(input: T) =>
@@ -148,18 +158,18 @@ builder.mutationFields((t) => ({
   startLiveSession: t.field({
     type: LiveSessionRef,
     description: 'A creator goes live.',
-    args: { title: t.arg.string() },
+    args: { input: t.arg({ type: StartLiveSessionInput }) },
     authScopes: { signedIn: true },
     errors: { types: [...MONEY_ERRORS, AgeRestrictedError] },
-    resolve: (_root, { title }, context) => startLiveSession(context.db, context.policy, context.viewer!.userId, { title }),
+    resolve: (_root, { input }, context) => startLiveSession(context.db, context.policy, context.viewer!.userId, { title: input.title }),
   }),
   endLiveSession: t.field({
     type: LiveSessionRef,
-    args: { liveSessionId: t.arg.id() },
+    args: { input: t.arg({ type: EndLiveSessionInput }) },
     authScopes: { signedIn: true },
     errors: { types: MONEY_ERRORS },
-    resolve: async (_root, { liveSessionId }, context) => {
-      const session = await endLiveSession(context.db, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId'));
+    resolve: async (_root, { input }, context) => {
+      const session = await endLiveSession(context.db, context.viewer!.userId, idOf(input.liveSessionId, 'LiveSession', 'liveSessionId'));
       // Completes every subscriber's stream, after the room's last gift.
       context.pubsub.publish('room', session.id, { kind: 'ended', lastSequence: session.lastSequence });
       return session;
@@ -168,7 +178,7 @@ builder.mutationFields((t) => ({
   createGift: t.field({
     type: GiftRef,
     description: 'Operators add a gift to the catalog.',
-    args: { input: t.arg({ type: GiftInput }) },
+    args: { input: t.arg({ type: CreateGiftInput }) },
     authScopes: { role: Role.ADMIN },
     errors: { types: MONEY_ERRORS },
     resolve: (_root, { input }, context) => createGift(context.db, defined(input) as Parameters<typeof createGift>[1]),
@@ -176,10 +186,10 @@ builder.mutationFields((t) => ({
   updateGift: t.field({
     type: GiftRef,
     description: 'Operators change or retire (active: false) a gift. Gifts already sent keep their price.',
-    args: { giftId: t.arg.id(), input: t.arg({ type: GiftChangeInput }) },
+    args: { input: t.arg({ type: UpdateGiftInput }) },
     authScopes: { role: Role.ADMIN },
     errors: { types: MONEY_ERRORS },
-    resolve: (_root, { giftId, input }, context) => updateGift(context.db, idOf(giftId, 'Gift', 'giftId'), defined(input)),
+    resolve: (_root, { input: { giftId, ...change } }, context) => updateGift(context.db, idOf(giftId, 'Gift', 'giftId'), defined(change)),
   }),
 }));
 

@@ -92,16 +92,23 @@ builder.prismaObjectFields('LiveSession', (t) => ({
   }),
 }));
 
+const SetLiveSessionGoalInput = builder.inputType('SetLiveSessionGoalInput', {
+  fields: (t) => ({
+    liveSessionId: t.id(),
+    goalCoins: t.field({ type: 'BigInt' }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   setLiveSessionGoal: t.field({
     type: LiveSessionRef,
     description:
       "The session's creator sets (or replaces) its coin goal. It must be above the coins gifted so far and starts unreached. The room hears it at once (GoalProgressEvent, reached: false), and the gift that reaches it once (reached: true).",
-    args: { liveSessionId: t.arg.id(), goalCoins: t.arg({ type: 'BigInt' }) },
+    args: { input: t.arg({ type: SetLiveSessionGoalInput }) },
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ForbiddenError, NotFoundError, ValidationError, SessionNotLiveError] },
-    resolve: async (_root, { liveSessionId, goalCoins }, context) => {
-      const session = await setLiveSessionGoal(context.db, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId'), { goalCoins });
+    resolve: async (_root, { input }, context) => {
+      const session = await setLiveSessionGoal(context.db, context.viewer!.userId, idOf(input.liveSessionId, 'LiveSession', 'liveSessionId'), { goalCoins: input.goalCoins });
       context.pubsub.publish('room', session.id, { kind: 'goalSet', goalCoins: session.goalCoins!.toString(), progressCoins: session.totalCoins.toString() });
       return session;
     },

@@ -62,7 +62,7 @@ const PriceInput = builder.inputType('PriceInput', {
   }),
 });
 
-const BundleInput = builder.inputType('CoinBundleInput', {
+const CreateCoinBundleInput = builder.inputType('CreateCoinBundleInput', {
   fields: (t) => ({
     name: t.string(),
     coins: t.field({ type: 'BigInt' }),
@@ -70,6 +70,17 @@ const BundleInput = builder.inputType('CoinBundleInput', {
     sortOrder: t.int({ required: false }),
     prices: t.field({ type: [PriceInput] }),
   }),
+});
+
+const RepriceCoinBundleInput = builder.inputType('RepriceCoinBundleInput', {
+  fields: (t) => ({
+    bundleId: t.id(),
+    prices: t.field({ type: [PriceInput], description: 'The regions to set; regions left out keep their price.' }),
+  }),
+});
+
+const RetireCoinBundleInput = builder.inputType('RetireCoinBundleInput', {
+  fields: (t) => ({ bundleId: t.id() }),
 });
 
 const PurchaseInput = builder.inputType('PurchaseCoinsInput', {
@@ -122,7 +133,7 @@ builder.mutationFields((t) => ({
   createCoinBundle: t.field({
     type: CoinBundleRef,
     authScopes: { role: Role.ADMIN },
-    args: { input: t.arg({ type: BundleInput }) },
+    args: { input: t.arg({ type: CreateCoinBundleInput }) },
     errors: { types: MONEY_ERRORS },
     resolve: (_root, { input }, context) =>
       createBundle(context.db, { ...input, bonusCoins: input.bonusCoins ?? undefined, sortOrder: input.sortOrder ?? undefined }),
@@ -131,16 +142,16 @@ builder.mutationFields((t) => ({
     type: CoinBundleRef,
     description: 'Sets prices for the given regions. Past purchases keep the price they paid.',
     authScopes: { role: Role.ADMIN },
-    args: { bundleId: t.arg.id(), prices: t.arg({ type: [PriceInput] }) },
+    args: { input: t.arg({ type: RepriceCoinBundleInput }) },
     errors: { types: MONEY_ERRORS },
-    resolve: (_root, { bundleId, prices }, context) => repriceBundle(context.db, idOf(bundleId, 'CoinBundle', 'bundleId'), prices),
+    resolve: (_root, { input }, context) => repriceBundle(context.db, idOf(input.bundleId, 'CoinBundle', 'bundleId'), input.prices),
   }),
   retireCoinBundle: t.field({
     type: CoinBundleRef,
     description: 'Takes a bundle off sale for good.',
     authScopes: { role: Role.ADMIN },
-    args: { bundleId: t.arg.id() },
+    args: { input: t.arg({ type: RetireCoinBundleInput }) },
     errors: { types: MONEY_ERRORS },
-    resolve: (_root, { bundleId }, context) => retireBundle(context.db, idOf(bundleId, 'CoinBundle', 'bundleId')),
+    resolve: (_root, { input }, context) => retireBundle(context.db, idOf(input.bundleId, 'CoinBundle', 'bundleId')),
   }),
 }));

@@ -59,6 +59,10 @@ const UpdateProfileInput = builder.inputType('UpdateProfileInput', {
   }),
 });
 
+const DevTokenInput = builder.inputType('DevTokenInput', {
+  fields: (t) => ({ handle: t.string() }),
+});
+
 builder.queryFields((t) => ({
   me: t.prismaField({
     type: 'User',
@@ -101,12 +105,12 @@ builder.mutationFields((t) => ({
   devToken: t.field({
     type: Session,
     description: 'Development only (NODE_ENV=development): a token for any existing user (demo accounts). Refused anywhere else.',
-    args: { handle: t.arg.string() },
+    args: { input: t.arg({ type: DevTokenInput }) },
     errors: { types: [ForbiddenError, NotFoundError] },
-    resolve: async (_root, { handle }, context) => {
+    resolve: async (_root, { input }, context) => {
       if (!context.development) throw new ForbiddenError('devToken is only available in development (NODE_ENV=development)');
-      const user = await userByHandle(context.db, handle);
-      if (!user) throw new NotFoundError(`User @${handle}`);
+      const user = await userByHandle(context.db, input.handle);
+      if (!user) throw new NotFoundError(`User @${input.handle}`);
       return sessionFor(user, context);
     },
   }),

@@ -122,15 +122,21 @@ builder.subscriptionFields((t) => ({
   }),
 }));
 
+const SetDailySpendingLimitInput = builder.inputType('SetDailySpendingLimitInput', {
+  fields: (t) => ({
+    dailyLimitCoins: t.field({ type: 'BigInt', required: false, description: 'Null (or left out) removes your limit.' }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   setDailySpendingLimit: t.field({
     type: SpendingLimits,
     description: 'Sets your own daily limit in coins (null removes it). Lowering applies at once; raising after the cooling-off period.',
-    args: { dailyLimitCoins: t.arg({ type: 'BigInt', required: false }) },
+    args: { input: t.arg({ type: SetDailySpendingLimitInput }) },
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ForbiddenError, ValidationError] },
-    resolve: async (_root, { dailyLimitCoins }, context) => {
-      return setDailyLimit(context.db, context.policy, context.viewer!.userId, dailyLimitCoins ?? null);
+    resolve: async (_root, { input }, context) => {
+      return setDailyLimit(context.db, context.policy, context.viewer!.userId, input.dailyLimitCoins ?? null);
     },
   }),
 }));

@@ -23,7 +23,7 @@ const Register = `
 
 const DevToken = `
   mutation DevToken($handle: String!) {
-    devToken(handle: $handle) {
+    devToken(input: { handle: $handle }) {
       __typename
       ... on Session { token user { handle } }
       ... on Error { code message }

@@ -108,7 +108,7 @@ describe('a gift that cannot be sent where it is aimed', () => {
 
   test('a session the creator has ended takes no more gifts', async () => {
     const ending = await createLiveCreator(db);
-    const ended = await ok(server.url, EndLiveSession, { liveSessionId: gid('LiveSession', ending.session.id) }, { token: await tokenFor(ending.creator) });
+    const ended = await ok(server.url, EndLiveSession, { input: { liveSessionId: gid('LiveSession', ending.session.id) } }, { token: await tokenFor(ending.creator) });
     expect(ended.endLiveSession).toMatchObject({ __typename: 'LiveSession', status: 'ENDED' });
     before = await moneySnapshot(db);
 
@@ -120,7 +120,7 @@ describe('a gift that cannot be sent where it is aimed', () => {
 
   test('only the creator can end their session', async () => {
     const live = await createLiveCreator(db);
-    const { endLiveSession } = await ok(server.url, EndLiveSession, { liveSessionId: gid('LiveSession', live.session.id) }, { token });
+    const { endLiveSession } = await ok(server.url, EndLiveSession, { input: { liveSessionId: gid('LiveSession', live.session.id) } }, { token });
     expect(endLiveSession).toMatchObject({ __typename: 'NotFoundError' });
     expect(await send({ liveSessionId: gid('LiveSession', live.session.id) })).toMatchObject({ __typename: 'SentGift' });
     await expectCleanAudit(db);

@@ -40,8 +40,8 @@ export const SendRoomGift = graphql(`
 `);
 
 export const EndRoomSession = graphql(`
-  mutation EndRoomSession($liveSessionId: ID!) {
-    endLiveSession(liveSessionId: $liveSessionId) {
+  mutation EndRoomSession($input: EndLiveSessionInput!) {
+    endLiveSession(input: $input) {
       __typename
       ... on LiveSession { id status }
       ... on Error { code message }
@@ -50,8 +50,8 @@ export const EndRoomSession = graphql(`
 `);
 
 export const RoomSetGoal = graphql(`
-  mutation RoomSetGoal($liveSessionId: ID!, $goalCoins: BigInt!) {
-    setLiveSessionGoal(liveSessionId: $liveSessionId, goalCoins: $goalCoins) {
+  mutation RoomSetGoal($input: SetLiveSessionGoalInput!) {
+    setLiveSessionGoal(input: $input) {
       __typename
     }
   }

@@ -152,7 +152,7 @@ describe('a goal the creator sets', () => {
     const room = watchRoom(openSocket(server.url), session, 1);
     await readUntil(room, (events) => events.some(isViewerCount));
 
-    const set = await ok(server.url, RoomSetGoal, { liveSessionId: gid('LiveSession', session.id), goalCoins: '40' }, { token: await tokenFor(creator) });
+    const set = await ok(server.url, RoomSetGoal, { input: { liveSessionId: gid('LiveSession', session.id), goalCoins: '40' } }, { token: await tokenFor(creator) });
     expect(set.setLiveSessionGoal.__typename).toBe('LiveSession');
 
     const events = await readUntil(room, (seen) => seen.some((event) => event.__typename === 'GoalProgressEvent'));

@@ -67,8 +67,8 @@ export const SessionGoal = graphql(`
 `);
 
 export const SetLiveSessionGoal = graphql(`
-  mutation SetLiveSessionGoal($liveSessionId: ID!, $goalCoins: BigInt!) {
-    setLiveSessionGoal(liveSessionId: $liveSessionId, goalCoins: $goalCoins) {
+  mutation SetLiveSessionGoal($input: SetLiveSessionGoalInput!) {
+    setLiveSessionGoal(input: $input) {
       __typename
       ... on LiveSession { id goal { goalCoins progressCoins reached reachedAt } }
       ... on Error { code message }
