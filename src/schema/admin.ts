@@ -2,7 +2,8 @@ import { auditLedger } from '../domain/audit.js';
 import { changeRestriction } from '../domain/safeguards.js';
 import { Role, RestrictionKind } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
-import { MONEY_ERRORS } from './errors.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 import { User } from './users.js';
 
@@ -49,7 +50,7 @@ builder.mutationFields((t) => {
       description,
       authScopes: { role: Role.ADMIN },
       args: { input: t.arg({ type: restrictionInput(inputName) }) },
-      errors: { types: MONEY_ERRORS },
+      errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
       resolve: (_root, { input }, context) =>
         changeRestriction(context.db, { adminId: context.viewer!.userId, userId: idOf(input.userId, 'User', 'userId'), kind: input.kind, placed, reason: input.reason }),
     });

@@ -112,5 +112,5 @@ builder.objectType(PaymentProviderUnavailableError, {
   fields: () => ({}),
 });
 
-/** Every refusal a money mutation can give, besides its own validation. */
-export const MONEY_ERRORS = [NotAuthenticatedError, ForbiddenError, ValidationError, NotFoundError, IdempotencyConflictError, IdempotencyInProgressError];
+/** The refusals of an operators-only field: signed out, or signed in without the role. */
+export const OPERATOR_ERRORS = [NotAuthenticatedError, ForbiddenError];

@@ -2,17 +2,22 @@ import { createGift, giftsFor, updateGift } from '../domain/catalog.js';
 import {
   AccountRestrictedError,
   AgeRestrictedError,
+  ForbiddenError,
   GiftUnavailableError,
+  IdempotencyConflictError,
   InsufficientCoinsError,
+  NotAuthenticatedError,
+  NotFoundError,
   OutstandingDebtError,
   SessionNotLiveError,
   SpendingLimitError,
+  ValidationError,
 } from '../domain/errors.js';
 import { MAX_COMBO_QUANTITY } from '../domain/gifting.js';
 import { endLiveSession, startLiveSession } from '../domain/live-sessions.js';
 import { LiveSessionStatus, Role } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
-import { MONEY_ERRORS } from './errors.js';
+import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 import { cashValueOf, CashValue } from './money.js';
 
@@ -134,9 +139,14 @@ builder.mutationFields((t) => ({
     description: 'Sends a gift into a live session: debits your coins and credits the creator at the published rate.',
     args: { input: t.arg({ type: SendGiftInput }) },
     authScopes: { signedIn: true },
+    // No IdempotencyInProgressError: a gift's key is claimed and answered in one transaction, so a retry
+    // waits for the first call's commit and replays it.
     errors: {
       types: [
-        ...MONEY_ERRORS,
+        NotAuthenticatedError,
+        ValidationError,
+        NotFoundError,
+        IdempotencyConflictError,
         InsufficientCoinsError,
         OutstandingDebtError,
         SessionNotLiveError,
@@ -160,14 +170,14 @@ builder.mutationFields((t) => ({
     description: 'A creator goes live.',
     args: { input: t.arg({ type: StartLiveSessionInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [...MONEY_ERRORS, AgeRestrictedError] },
+    errors: { types: [NotAuthenticatedError, ForbiddenError, NotFoundError, ValidationError, AgeRestrictedError] },
     resolve: (_root, { input }, context) => startLiveSession(context.db, context.policy, context.viewer!.userId, { title: input.title }),
   }),
   endLiveSession: t.field({
     type: LiveSessionRef,
     args: { input: t.arg({ type: EndLiveSessionInput }) },
     authScopes: { signedIn: true },
-    errors: { types: MONEY_ERRORS },
+    errors: { types: [NotAuthenticatedError, NotFoundError, ValidationError] },
     resolve: async (_root, { input }, context) => {
       const session = await endLiveSession(context.db, context.viewer!.userId, idOf(input.liveSessionId, 'LiveSession', 'liveSessionId'));
       // Completes every subscriber's stream, after the room's last gift.
@@ -180,7 +190,7 @@ builder.mutationFields((t) => ({
     description: 'Operators add a gift to the catalog.',
     args: { input: t.arg({ type: CreateGiftInput }) },
     authScopes: { role: Role.ADMIN },
-    errors: { types: MONEY_ERRORS },
+    errors: { types: [...OPERATOR_ERRORS, ValidationError] },
     resolve: (_root, { input }, context) => createGift(context.db, defined(input) as Parameters<typeof createGift>[1]),
   }),
   updateGift: t.field({
@@ -188,7 +198,7 @@ builder.mutationFields((t) => ({
     description: 'Operators change or retire (active: false) a gift. Gifts already sent keep their price.',
     args: { input: t.arg({ type: UpdateGiftInput }) },
     authScopes: { role: Role.ADMIN },
-    errors: { types: MONEY_ERRORS },
+    errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
     resolve: (_root, { input: { giftId, ...change } }, context) => updateGift(context.db, idOf(giftId, 'Gift', 'giftId'), defined(change)),
   }),
 }));

@@ -1,10 +1,21 @@
 import { createBundle, priceSheet, repriceBundle, retireBundle, type PricedBundle } from '../domain/bundles.js';
-import { AccountRestrictedError, AgeRestrictedError, BundleUnavailableError, PaymentDeclinedError, PaymentProviderUnavailableError } from '../domain/errors.js';
+import {
+  AccountRestrictedError,
+  AgeRestrictedError,
+  BundleUnavailableError,
+  IdempotencyConflictError,
+  IdempotencyInProgressError,
+  NotAuthenticatedError,
+  NotFoundError,
+  PaymentDeclinedError,
+  PaymentProviderUnavailableError,
+  ValidationError,
+} from '../domain/errors.js';
 import { purchaseCoins } from '../domain/purchases.js';
 import { hasRole } from '../domain/viewer.js';
 import { PurchaseStatus, Role } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
-import { MONEY_ERRORS } from './errors.js';
+import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 
 const Price = builder.prismaObject('BundlePrice', {
@@ -119,7 +130,20 @@ builder.mutationFields((t) => ({
     description: 'Buys a coin bundle at your regional price. Coins are credited once, when the payment succeeds.',
     args: { input: t.arg({ type: PurchaseInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [...MONEY_ERRORS, BundleUnavailableError, PaymentDeclinedError, PaymentProviderUnavailableError, AgeRestrictedError, AccountRestrictedError] },
+    errors: {
+      types: [
+        NotAuthenticatedError,
+        ValidationError,
+        NotFoundError,
+        IdempotencyConflictError,
+        IdempotencyInProgressError,
+        BundleUnavailableError,
+        PaymentDeclinedError,
+        PaymentProviderUnavailableError,
+        AgeRestrictedError,
+        AccountRestrictedError,
+      ],
+    },
     resolve: async (_root, { input }, context) => {
       const purchase = await purchaseCoins(context.db, context.policy, context.payments, context.viewer!.userId, {
         bundleId: idOf(input.bundleId, 'CoinBundle', 'bundleId'),
@@ -134,7 +158,7 @@ builder.mutationFields((t) => ({
     type: CoinBundleRef,
     authScopes: { role: Role.ADMIN },
     args: { input: t.arg({ type: CreateCoinBundleInput }) },
-    errors: { types: MONEY_ERRORS },
+    errors: { types: [...OPERATOR_ERRORS, ValidationError] },
     resolve: (_root, { input }, context) =>
       createBundle(context.db, { ...input, bonusCoins: input.bonusCoins ?? undefined, sortOrder: input.sortOrder ?? undefined }),
   }),
@@ -143,7 +167,7 @@ builder.mutationFields((t) => ({
     description: 'Sets prices for the given regions. Past purchases keep the price they paid.',
     authScopes: { role: Role.ADMIN },
     args: { input: t.arg({ type: RepriceCoinBundleInput }) },
-    errors: { types: MONEY_ERRORS },
+    errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
     resolve: (_root, { input }, context) => repriceBundle(context.db, idOf(input.bundleId, 'CoinBundle', 'bundleId'), input.prices),
   }),
   retireCoinBundle: t.field({
@@ -151,7 +175,7 @@ builder.mutationFields((t) => ({
     description: 'Takes a bundle off sale for good.',
     authScopes: { role: Role.ADMIN },
     args: { input: t.arg({ type: RetireCoinBundleInput }) },
-    errors: { types: MONEY_ERRORS },
+    errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
     resolve: (_root, { input }, context) => retireBundle(context.db, idOf(input.bundleId, 'CoinBundle', 'bundleId')),
   }),
 }));

@@ -1,4 +1,4 @@
-import { ForbiddenError, NotAuthenticatedError, ValidationError } from '../domain/errors.js';
+import { NotAuthenticatedError, ValidationError } from '../domain/errors.js';
 import { DIAMONDS_PER_COIN, USD_CENTS_PER_DIAMOND } from '../domain/policy.js';
 import { personalDailyLimit, setDailyLimit, spendDay } from '../domain/safeguards.js';
 import { balancesOf, type Balances } from '../domain/wallet.js';
@@ -134,7 +134,7 @@ builder.mutationFields((t) => ({
     description: 'Sets your own daily limit in coins (null removes it). Lowering applies at once; raising after the cooling-off period.',
     args: { input: t.arg({ type: SetDailySpendingLimitInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [NotAuthenticatedError, ForbiddenError, ValidationError] },
+    errors: { types: [NotAuthenticatedError, ValidationError] },
     resolve: async (_root, { input }, context) => {
       return setDailyLimit(context.db, context.policy, context.viewer!.userId, input.dailyLimitCoins ?? null);
     },
