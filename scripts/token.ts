@@ -7,13 +7,13 @@ const DevToken = `
   mutation DevToken($input: DevTokenInput!) {
     devToken(input: $input) {
       __typename
-      ... on Session { token user { handle roles } }
+      ... on AuthToken { token user { handle roles } }
       ... on Error { message }
     }
   }`;
 
 type DevTokenResult =
-  | { __typename: 'Session'; token: string; user: { handle: string; roles: string[] } }
+  | { __typename: 'AuthToken'; token: string; user: { handle: string; roles: string[] } }
   | { __typename: 'ForbiddenError'; message: string }
   | { __typename: 'NotFoundError'; message: string };
 

@@ -12,7 +12,7 @@ import type { Role } from '../generated/prisma/client.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { Context } from './context.js';
-import { parseGlobalId } from './ids.js';
+import { globalId, parseGlobalId } from './ids.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -35,7 +35,8 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    decodeGlobalID: (globalId) => parseGlobalId(globalId),
+    encodeGlobalID: (typename, id) => globalId(typename, String(id)),
+    decodeGlobalID: (id) => parseGlobalId(id),
   },
   errors: {
     defaultTypes: [],

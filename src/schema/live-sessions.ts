@@ -1,4 +1,4 @@
-import { ForbiddenError, NotAuthenticatedError, NotFoundError, SessionNotLiveError, ValidationError } from '../domain/errors.js';
+import { ForbiddenError, LiveSessionEndedError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { sessionLeaderboardPage } from '../domain/leaderboards.js';
 import { setLiveSessionGoal } from '../domain/live-sessions.js';
 import type { SessionSupporter } from '../generated/prisma/client.js';
@@ -106,7 +106,7 @@ builder.mutationFields((t) => ({
       "The session's creator sets (or replaces) its coin goal. It must be above the coins gifted so far and starts unreached. The room hears it at once (GoalProgressEvent, reached: false), and the gift that reaches it once (reached: true).",
     args: { input: t.arg({ type: SetLiveSessionGoalInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [NotAuthenticatedError, ForbiddenError, NotFoundError, ValidationError, SessionNotLiveError] },
+    errors: { types: [NotAuthenticatedError, ForbiddenError, NotFoundError, ValidationError, LiveSessionEndedError] },
     resolve: async (_root, { input }, context) => {
       const session = await setLiveSessionGoal(context.db, context.viewer!.userId, idOf(input.liveSessionId, 'LiveSession', 'liveSessionId'), { goalCoins: input.goalCoins });
       context.pubsub.publish('room', session.id, { kind: 'goalSet', goalCoins: session.goalCoins!.toString(), progressCoins: session.totalCoins.toString() });

@@ -113,7 +113,7 @@ describe('a gift that cannot be sent where it is aimed', () => {
     before = await moneySnapshot(db);
 
     const result = await send({ liveSessionId: gid('LiveSession', ending.session.id) });
-    expect(result).toMatchObject({ __typename: 'SessionNotLiveError', code: 'SESSION_NOT_LIVE' });
+    expect(result).toMatchObject({ __typename: 'LiveSessionEndedError', code: 'LIVE_SESSION_ENDED' });
     expect(await balances(db, ending.creator)).toEqual({ coins: 0n, diamonds: 0n });
     await expectNothingMoved();
   });

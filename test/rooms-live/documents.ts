@@ -9,8 +9,8 @@ export const RoomEvents = graphql(`
       sequence
       ... on GiftSentEvent {
         sentGiftId
-        sender { id handle displayName }
-        gift { id name imageUrl animationUrl }
+        sender { userId handle displayName }
+        gift { giftId name imageUrl animationUrl }
         quantity
         comboId
         coins
@@ -18,7 +18,7 @@ export const RoomEvents = graphql(`
         cashValue { currency amount }
         sentAt
       }
-      ... on LeaderboardChangedEvent { top { rank sender { id handle } coins } }
+      ... on LeaderboardChangedEvent { top { rank sender { userId handle } coins } }
       ... on GoalProgressEvent { goalCoins progressCoins reached }
       ... on ViewerCountChangedEvent { viewers }
     }

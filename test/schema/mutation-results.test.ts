@@ -112,7 +112,7 @@ const results: Record<string, Provocations> = {
     ValidationError: () => attempt('createGift', { name: 'Rose', coins: '0', imageUrl: 'https://cdn.example/rose.png' }, admin),
   },
   devToken: {
-    Session: () => attempt('devToken', { handle: viewer.handle }, null, { development: true }),
+    AuthToken: () => attempt('devToken', { handle: viewer.handle }, null, { development: true }),
     ForbiddenError: () => attempt('devToken', { handle: viewer.handle }),
     NotFoundError: () => attempt('devToken', { handle: 'nobody_here' }, null, { development: true }),
   },
@@ -162,7 +162,7 @@ const results: Record<string, Provocations> = {
     },
   },
   register: {
-    Session: () => attempt('register', { handle: `new_${randomUUID().slice(0, 8)}`, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
+    AuthToken: () => attempt('register', { handle: `new_${randomUUID().slice(0, 8)}`, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
     HandleTakenError: () => attempt('register', { handle: viewer.handle, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
     ValidationError: () => attempt('register', { handle: 'x', displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
   },
@@ -199,7 +199,7 @@ const results: Record<string, Provocations> = {
     NotAuthenticatedError: async () => attempt('sendGift', await gift()),
     ValidationError: async () => attempt('sendGift', await gift({ quantity: 0 }), await createFundedViewer(db, 100n)),
     NotFoundError: async () => attempt('sendGift', await gift({ liveSessionId: nowhere('LiveSession') }), await createFundedViewer(db, 100n)),
-    SessionNotLiveError: async () => attempt('sendGift', await gift({ liveSessionId: (await ended()).id }), await createFundedViewer(db, 100n)),
+    LiveSessionEndedError: async () => attempt('sendGift', await gift({ liveSessionId: (await ended()).id }), await createFundedViewer(db, 100n)),
     GiftUnavailableError: async () => {
       const retired = await db.gift.update({ where: { id: (await createCatalogGift(db, 5n)).id }, data: { active: false } });
       return attempt('sendGift', await gift({ giftId: gid('Gift', retired.id) }), await createFundedViewer(db, 100n));
@@ -232,7 +232,7 @@ const results: Record<string, Provocations> = {
     NotAuthenticatedError: async () => attempt('setLiveSessionGoal', { liveSessionId: await live(), goalCoins: '100' }),
     ForbiddenError: async () => attempt('setLiveSessionGoal', { liveSessionId: await live(), goalCoins: '100' }, viewer),
     NotFoundError: () => attempt('setLiveSessionGoal', { liveSessionId: nowhere('LiveSession'), goalCoins: '100' }, viewer),
-    SessionNotLiveError: async () => {
+    LiveSessionEndedError: async () => {
       const { host, id } = await ended();
       return attempt('setLiveSessionGoal', { liveSessionId: id, goalCoins: '100' }, host);
     },
