@@ -64,10 +64,11 @@ builder.objectType(builder.objectRef<LiveSessionEvent>('GiftSentEvent'), {
   }),
 });
 
-const LeaderboardEntry = builder.objectRef<{ rank: number; sender: Profile; coins: string }>('LeaderboardEntry').implement({
+const LeaderboardEntrySnapshot = builder.objectRef<{ rank: number; sender: Profile; coins: string }>('LeaderboardEntrySnapshot').implement({
+  description: "A line of the live session's leaderboard as it stood: a LeaderboardEntry's fields, with a copy of the user.",
   fields: (t) => ({
     rank: t.exposeInt('rank'),
-    sender: t.field({ type: UserSnapshot, resolve: (entry) => entry.sender }),
+    user: t.field({ type: UserSnapshot, resolve: (entry) => entry.sender }),
     coins: t.field({ type: 'BigInt', resolve: (entry) => BigInt(entry.coins) }),
   }),
 });
@@ -78,7 +79,7 @@ builder.objectType(builder.objectRef<LiveSessionEvent>('LeaderboardChangedEvent'
   description: "The session's top three gifters changed.",
   fields: (t) => ({
     top: t.field({
-      type: [LeaderboardEntry],
+      type: [LeaderboardEntrySnapshot],
       resolve: (item) => (giftOf(item).leaderboard ?? []).map((entry, index) => ({ ...entry, rank: index + 1 })),
     }),
   }),

@@ -18,7 +18,7 @@ export const RoomEvents = graphql(`
         cashValue { currency amount }
         sentAt
       }
-      ... on LeaderboardChangedEvent { top { rank sender { userId handle } coins } }
+      ... on LeaderboardChangedEvent { top { rank user { userId handle } coins } }
       ... on GoalProgressEvent { goalCoins progressCoins reached }
       ... on ViewerCountChangedEvent { viewers }
     }

@@ -96,7 +96,7 @@ describe('what a gift looks like in the room', () => {
     const events = await wholeSession(room, creator, session);
 
     const boards = events.flatMap((event) =>
-      event.__typename === 'LeaderboardChangedEvent' ? [[event.sequence, event.top.map(({ rank, sender, coins }) => `${rank}:${sender.handle}:${coins}`)]] : [],
+      event.__typename === 'LeaderboardChangedEvent' ? [[event.sequence, event.top.map(({ rank, user, coins }) => `${rank}:${user.handle}:${coins}`)]] : [],
     );
     expect(boards).toEqual([
       [1, [`1:${a!.handle}:5`]],
