@@ -204,11 +204,13 @@ builder.mutationFields((t) => ({
 }));
 
 builder.prismaObjectField('User', 'currentLiveSession', (t) =>
-  t.prismaField({
-    type: 'LiveSession',
+  t.field({
+    type: LiveSessionRef,
     nullable: true,
     description: "The creator's session that is live now, if any.",
-    resolve: (query, user, _args, context) =>
-      context.db.liveSession.findFirst({ ...query, where: { creatorId: user.id, status: LiveSessionStatus.LIVE } }),
+    // Loaded with the user (a list of users takes one more query, not one per user). A creator is live
+    // in one session at most (startLiveSession).
+    select: (_args, _context, nestedSelection) => ({ liveSessions: nestedSelection({ where: { status: LiveSessionStatus.LIVE } }) }),
+    resolve: (user) => user.liveSessions[0] ?? null,
   }),
 );

@@ -72,7 +72,15 @@ builder.prismaObjectFields('LiveSession', (t) => ({
   lastSequence: t.exposeInt('lastSequence', {
     description: 'The sequence of the latest gift: resume `liveSessionEvents(after:)` from here to get what follows this page.',
   }),
-  viewerCount: t.int({ description: 'Watching now, across every server instance.', resolve: (session, _args, context) => context.presence.viewers(session.id) }),
+  viewerCount: t.loadable({
+    type: 'Int',
+    description: 'Watching now, across every server instance.',
+    // Batched across a list of sessions, never cached: a count is stale a second later, and a
+    // subscription's context (where loaders live) lasts as long as the subscription.
+    loaderOptions: { cache: false },
+    load: (liveSessionIds: string[], context) => context.presence.viewers(liveSessionIds),
+    resolve: (session) => session.id,
+  }),
   goal: t.field({
     type: LiveSessionGoal,
     nullable: true,

@@ -28,7 +28,8 @@ const WalletActivity = builder.prismaNode('Posting', {
     sentGift: t.field({
       type: SentGiftRef,
       nullable: true,
-      select: { entry: { select: { sentGift: true } } },
+      // With what the query selects under it, in the history's own read.
+      select: (_args, _context, nestedSelection) => ({ entry: { select: { sentGift: nestedSelection(true) } } }),
       resolve: (posting) => posting.entry.sentGift,
     }),
   }),
