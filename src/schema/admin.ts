@@ -1,8 +1,8 @@
 import { auditLedger } from '../domain/audit.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { changeRestriction } from '../domain/safeguards.js';
 import { Role, RestrictionKind } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 import { User } from './users.js';

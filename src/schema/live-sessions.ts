@@ -1,6 +1,6 @@
-import { ForbiddenError, LiveSessionEndedError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import type { GraphQLResolveInfo } from 'graphql';
+import { ForbiddenError, LiveSessionEndedError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { sessionLeaderboardPage, type LeaderboardEntry } from '../domain/leaderboards.js';
 import { setLiveSessionGoal } from '../domain/live-sessions.js';
 import { builder } from './builder.js';

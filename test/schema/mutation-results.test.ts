@@ -13,13 +13,13 @@ import { createEventBus } from '../../src/events/pubsub.js';
 import { Role, type User } from '../../src/generated/prisma/client.js';
 import { createLogger } from '../../src/logger.js';
 import type { Context } from '../../src/schema/context.js';
+import { globalId } from '../../src/schema/ids.js';
 import { schema } from '../../src/schema/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { aged, fundWalletUnder, NO_AGE_GATE } from '../support/gifting.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, sandbox, uniqueKey } from '../support/money.js';
 import { createUser } from '../support/users.js';
 import { createTestBundle } from '../purchases/support.js';
-import { encodeGlobalID } from '@pothos/plugin-relay';
 
 // A mutation's result union is what a client generates branches for, so it lists exactly the refusals
 // the mutation can give: each member is provoked below through the schema, and a member nobody can
@@ -54,7 +54,7 @@ async function attempt(mutation: string, input: Record<string, unknown>, as: Cal
 }
 
 const inputTypeOf = (mutation: string) => `${mutation[0]!.toUpperCase()}${mutation.slice(1)}Input`;
-const gid = (typename: string, id: string) => encodeGlobalID(typename, id);
+const gid = globalId;
 const nowhere = (typename: string) => gid(typename, randomUUID());
 
 const admin = await createUser(db, { roles: [Role.VIEWER, Role.ADMIN] });
