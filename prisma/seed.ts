@@ -7,7 +7,7 @@ import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
 import { Role } from '../src/generated/prisma/client.js';
 
-/** Demo accounts, so a fresh server has someone to be. Get a token with `devToken(handle:)`. */
+/** Demo accounts, so a fresh server has someone to be. Get a token with `devToken(input: { handle })`. */
 export const DEMO_USERS = [
   { handle: 'ada', displayName: 'Ada (viewer)', birthDate: new Date('1990-04-12'), country: 'US', roles: [Role.VIEWER] },
   { handle: 'max', displayName: 'Max Live (creator)', birthDate: new Date('1994-09-30'), country: 'US', roles: [Role.VIEWER, Role.CREATOR] },

@@ -124,7 +124,7 @@ try {
         id title totalCoins totalDiamonds totalCashValue { amount } giftCount uniqueGifters lastSequence viewerCount
         creator { handle displayName }
         goal { goalCoins progressCoins reached }
-        topGifters(first: $first, after: $after, last: $last) { totalCount pageInfo { endCursor } edges { node { rank coins gifts sender { handle displayName } } } }
+        topGifters(first: $first, after: $after, last: $last) { totalCount pageInfo { endCursor } edges { gifts node { rank coins user { handle displayName } } } }
         recentGifts(last: 50) { id coins createdAt sender { handle displayName } gift { name imageUrl } }
       }
     }`);

@@ -8,10 +8,10 @@ import { Asset, EntryKind, LiveSessionStatus, Prisma, RestrictionKind, type Gift
 import {
   GiftUnavailableError,
   InsufficientCoinsError,
+  LiveSessionEndedError,
   NotFoundError,
   OutstandingDebtError,
   OvationError,
-  SessionNotLiveError,
   ValidationError,
 } from './errors.js';
 import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
@@ -284,7 +284,7 @@ type GiftCheck = {
 /** Every rule a gift must pass, in the order a sender would want to hear about them. */
 function checkGift({ policy, now, sender, wallet, spent, session, gift, input }: GiftCheck) {
   if (!session) throw new NotFoundError('Live session');
-  if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+  if (session.status !== LiveSessionStatus.LIVE) throw new LiveSessionEndedError();
   if (session.creatorId === sender.id) {
     throw new ValidationError([{ field: 'liveSessionId', message: 'you cannot send gifts to yourself' }]);
   }

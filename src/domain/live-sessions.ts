@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { LiveSessionStatus, Role, type LiveSession } from '../generated/prisma/client.js';
-import { ForbiddenError, NotFoundError, SessionNotLiveError, ValidationError } from './errors.js';
+import { ForbiddenError, LiveSessionEndedError, NotFoundError, ValidationError } from './errors.js';
 import type { Policy } from './policy.js';
 import { checkAge } from './safeguards.js';
 import { validate } from './validation.js';
@@ -56,6 +56,6 @@ export async function setLiveSessionGoal(db: Database, creatorId: string, liveSe
   if (!session) throw new NotFoundError('Live session');
   if (count === 1) return session;
   if (session.creatorId !== creatorId) throw new ForbiddenError("Only the session's creator can set its goal");
-  if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+  if (session.status !== LiveSessionStatus.LIVE) throw new LiveSessionEndedError();
   throw new ValidationError([{ field: 'goalCoins', message: `must be above the ${session.totalCoins} coins already gifted in this session` }]);
 }

@@ -7,6 +7,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { NotAuthenticatedError, OvationError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
+import { ResumeRequiredError } from '../events/room-stream.js';
 import type { Logger } from '../logger.js';
 import type { Context, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
@@ -52,8 +53,9 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
   const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
-  // Refusals carry their code to the client; the client's own malformed requests already read well and
-  // get a code; anything else is logged and masked, never a stack trace.
+  // Refusals carry their code to the client (and a dropped room subscriber where to resume, for programs
+  // rather than in the message); the client's own malformed requests already read well and get a code;
+  // anything else is logged and masked, never a stack trace.
   function toClientError(error: unknown, message = 'Unexpected error.', isDev = false): GraphQLError {
     const original = error instanceof GraphQLError ? error.originalError : error;
     if (original instanceof OvationError) {
@@ -61,6 +63,7 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
         ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
         extensions: {
           code: original.code,
+          ...(original instanceof ResumeRequiredError ? { lastSequence: original.lastSequence } : {}),
           ...(original instanceof NotAuthenticatedError ? { http: { status: 401 } } : {}),
         },
       });

@@ -12,8 +12,8 @@ const HEARTBEAT_MS = 10_000;
 export type Presence = {
   join(liveSessionId: string): void;
   leave(liveSessionId: string): void;
-  /** Viewers of a room across every instance. */
-  viewers(liveSessionId: string): Promise<number>;
+  /** Viewers of each room across every instance, in the order asked, in one query. */
+  viewers(liveSessionIds: readonly string[]): Promise<number[]>;
   /** Subscribers to every room on this instance, now. */
   subscribers(): number;
   close(): Promise<void>;
@@ -37,6 +37,15 @@ export function createPresence(db: Database, pubsub: PubSub, log: Logger): Prese
       SELECT coalesce(sum(viewers), 0)::int AS viewers FROM "RoomPresence"
       WHERE "liveSessionId" = ${liveSessionId}::uuid AND "updatedAt" > ${new Date(Date.now() - STALE_MS)}::timestamptz`;
     return row?.viewers ?? 0;
+  }
+
+  async function totals(liveSessionIds: readonly string[]): Promise<number[]> {
+    const rows = await db.$queryRaw<{ id: string; viewers: number }[]>`
+      SELECT "liveSessionId" AS id, sum(viewers)::int AS viewers FROM "RoomPresence"
+      WHERE "liveSessionId" = ANY(${liveSessionIds}::uuid[]) AND "updatedAt" > ${new Date(Date.now() - STALE_MS)}::timestamptz
+      GROUP BY "liveSessionId"`;
+    const byRoom = new Map(rows.map((row) => [row.id, row.viewers]));
+    return liveSessionIds.map((id) => byRoom.get(id) ?? 0);
   }
 
   async function flush() {
@@ -81,7 +90,7 @@ export function createPresence(db: Database, pubsub: PubSub, log: Logger): Prese
       if (here > 0) subscribers--;
       dirty.add(liveSessionId);
     },
-    viewers: total,
+    viewers: totals,
     subscribers: () => subscribers,
     async close() {
       clearInterval(timer);

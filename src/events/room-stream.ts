@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.js';
-import { NotFoundError, OvationError, SessionNotLiveError, ValidationError } from '../domain/errors.js';
+import { LiveSessionEndedError, NotFoundError, OvationError, ValidationError } from '../domain/errors.js';
 import type { RoomGiftEvent } from '../domain/rooms.js';
 import { LiveSessionStatus } from '../generated/prisma/client.js';
 import type { PubSub, RoomMessage } from './pubsub.js';
@@ -134,7 +134,7 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
   try {
     session = await db.liveSession.findUnique({ where: { id: liveSessionId }, select: { status: true, lastSequence: true } });
     if (!session) throw new NotFoundError('Live session');
-    if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+    if (session.status !== LiveSessionStatus.LIVE) throw new LiveSessionEndedError();
     // A sequence the room has not reached was never seen by this client: resuming from it would skip
     // the gifts up to it without a word.
     if (after !== null && (after < 0 || after > session.lastSequence)) {

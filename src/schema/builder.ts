@@ -15,6 +15,7 @@ import { getDatamodel } from '../generated/pothos-types.js';
 import type { Context } from './context.js';
 import { CONNECTION_PAGE, EDGES_COST, UNSIZED_LIST } from './cost.js';
 import InputHygienePlugin from './input-hygiene.js';
+import { globalId, parseGlobalId } from './ids.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -38,6 +39,8 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    encodeGlobalID: (typename, id) => globalId(typename, String(id)),
+    decodeGlobalID: (id) => parseGlobalId(id),
     // Ovation's own, in nodes.ts: an id that names nothing the caller may see is null there, not an error.
     nodeQueryOptions: false,
     nodesQueryOptions: false,

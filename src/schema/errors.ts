@@ -8,13 +8,13 @@ import {
   IdempotencyConflictError,
   IdempotencyInProgressError,
   InsufficientCoinsError,
+  LiveSessionEndedError,
   NotAuthenticatedError,
   NotFoundError,
   OutstandingDebtError,
   OvationError,
   PaymentDeclinedError,
   PaymentProviderUnavailableError,
-  SessionNotLiveError,
   SpendingLimitError,
   ValidationError,
 } from '../domain/errors.js';
@@ -93,7 +93,7 @@ for (const [errorClass, name] of [
   [ForbiddenError, 'ForbiddenError'],
   [NotFoundError, 'NotFoundError'],
   [HandleTakenError, 'HandleTakenError'],
-  [SessionNotLiveError, 'SessionNotLiveError'],
+  [LiveSessionEndedError, 'LiveSessionEndedError'],
   [GiftUnavailableError, 'GiftUnavailableError'],
   [BundleUnavailableError, 'BundleUnavailableError'],
   [IdempotencyConflictError, 'IdempotencyConflictError'],
@@ -112,5 +112,5 @@ builder.objectType(PaymentProviderUnavailableError, {
   fields: () => ({}),
 });
 
-/** Every refusal a money mutation can give, besides its own validation. */
-export const MONEY_ERRORS = [NotAuthenticatedError, ForbiddenError, ValidationError, NotFoundError, IdempotencyConflictError, IdempotencyInProgressError];
+/** The refusals of an operators-only field: signed out, or signed in without the role. */
+export const OPERATOR_ERRORS = [NotAuthenticatedError, ForbiddenError];

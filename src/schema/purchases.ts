@@ -1,11 +1,22 @@
 import { createBundle, priceSheet, repriceBundle, retireBundle, type PricedBundle } from '../domain/bundles.js';
-import { AccountRestrictedError, AgeRestrictedError, BundleUnavailableError, PaymentDeclinedError, PaymentProviderUnavailableError } from '../domain/errors.js';
+import {
+  AccountRestrictedError,
+  AgeRestrictedError,
+  BundleUnavailableError,
+  IdempotencyConflictError,
+  IdempotencyInProgressError,
+  NotAuthenticatedError,
+  NotFoundError,
+  PaymentDeclinedError,
+  PaymentProviderUnavailableError,
+  ValidationError,
+} from '../domain/errors.js';
 import { purchaseCoins } from '../domain/purchases.js';
 import { hasRole } from '../domain/viewer.js';
 import { PurchaseStatus, Role } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
 import { connectionCost } from './cost.js';
-import { MONEY_ERRORS } from './errors.js';
+import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 
 const Price = builder.prismaObject('BundlePrice', {
@@ -65,7 +76,7 @@ const PriceInput = builder.inputType('PriceInput', {
   }),
 });
 
-const BundleInput = builder.inputType('CoinBundleInput', {
+const CreateCoinBundleInput = builder.inputType('CreateCoinBundleInput', {
   fields: (t) => ({
     name: t.string(),
     coins: t.field({ type: 'BigInt' }),
@@ -73,6 +84,17 @@ const BundleInput = builder.inputType('CoinBundleInput', {
     sortOrder: t.int({ required: false }),
     prices: t.field({ type: [PriceInput] }),
   }),
+});
+
+const RepriceCoinBundleInput = builder.inputType('RepriceCoinBundleInput', {
+  fields: (t) => ({
+    bundleId: t.id(),
+    prices: t.field({ type: [PriceInput], description: 'The regions to set; regions left out keep their price.' }),
+  }),
+});
+
+const RetireCoinBundleInput = builder.inputType('RetireCoinBundleInput', {
+  fields: (t) => ({ bundleId: t.id() }),
 });
 
 const PurchaseInput = builder.inputType('PurchaseCoinsInput', {
@@ -112,7 +134,20 @@ builder.mutationFields((t) => ({
     description: 'Buys a coin bundle at your regional price. Coins are credited once, when the payment succeeds.',
     args: { input: t.arg({ type: PurchaseInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [...MONEY_ERRORS, BundleUnavailableError, PaymentDeclinedError, PaymentProviderUnavailableError, AgeRestrictedError, AccountRestrictedError] },
+    errors: {
+      types: [
+        NotAuthenticatedError,
+        ValidationError,
+        NotFoundError,
+        IdempotencyConflictError,
+        IdempotencyInProgressError,
+        BundleUnavailableError,
+        PaymentDeclinedError,
+        PaymentProviderUnavailableError,
+        AgeRestrictedError,
+        AccountRestrictedError,
+      ],
+    },
     resolve: async (_root, { input }, context) => {
       const purchase = await purchaseCoins(context.db, context.policy, context.payments, context.viewer!.userId, {
         bundleId: idOf(input.bundleId, 'CoinBundle', 'bundleId'),
@@ -126,8 +161,8 @@ builder.mutationFields((t) => ({
   createCoinBundle: t.field({
     type: CoinBundleRef,
     authScopes: { role: Role.ADMIN },
-    args: { input: t.arg({ type: BundleInput }) },
-    errors: { types: MONEY_ERRORS },
+    args: { input: t.arg({ type: CreateCoinBundleInput }) },
+    errors: { types: [...OPERATOR_ERRORS, ValidationError] },
     resolve: (_root, { input }, context) =>
       createBundle(context.db, { ...input, bonusCoins: input.bonusCoins ?? undefined, sortOrder: input.sortOrder ?? undefined }),
   }),
@@ -135,16 +170,16 @@ builder.mutationFields((t) => ({
     type: CoinBundleRef,
     description: 'Sets prices for the given regions. Past purchases keep the price they paid.',
     authScopes: { role: Role.ADMIN },
-    args: { bundleId: t.arg.id(), prices: t.arg({ type: [PriceInput] }) },
-    errors: { types: MONEY_ERRORS },
-    resolve: (_root, { bundleId, prices }, context) => repriceBundle(context.db, idOf(bundleId, 'CoinBundle', 'bundleId'), prices),
+    args: { input: t.arg({ type: RepriceCoinBundleInput }) },
+    errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
+    resolve: (_root, { input }, context) => repriceBundle(context.db, idOf(input.bundleId, 'CoinBundle', 'bundleId'), input.prices),
   }),
   retireCoinBundle: t.field({
     type: CoinBundleRef,
     description: 'Takes a bundle off sale for good.',
     authScopes: { role: Role.ADMIN },
-    args: { bundleId: t.arg.id() },
-    errors: { types: MONEY_ERRORS },
-    resolve: (_root, { bundleId }, context) => retireBundle(context.db, idOf(bundleId, 'CoinBundle', 'bundleId')),
+    args: { input: t.arg({ type: RetireCoinBundleInput }) },
+    errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
+    resolve: (_root, { input }, context) => retireBundle(context.db, idOf(input.bundleId, 'CoinBundle', 'bundleId')),
   }),
 }));

@@ -1,4 +1,4 @@
-import { ForbiddenError, NotAuthenticatedError, ValidationError } from '../domain/errors.js';
+import { NotAuthenticatedError, ValidationError } from '../domain/errors.js';
 import { DIAMONDS_PER_COIN, USD_CENTS_PER_DIAMOND } from '../domain/policy.js';
 import { personalDailyLimit, setDailyLimit, spendDay } from '../domain/safeguards.js';
 import { balancesOf, type Balances } from '../domain/wallet.js';
@@ -32,7 +32,8 @@ const WalletActivity = builder.prismaNode('Posting', {
     sentGift: t.field({
       type: SentGiftRef,
       nullable: true,
-      select: { entry: { select: { sentGift: true } } },
+      // With what the query selects under it, in the history's own read.
+      select: (_args, _context, nestedSelection) => ({ entry: { select: { sentGift: nestedSelection(true) } } }),
       resolve: (posting) => posting.entry.sentGift,
     }),
   }),
@@ -127,15 +128,21 @@ builder.subscriptionFields((t) => ({
   }),
 }));
 
+const SetDailySpendingLimitInput = builder.inputType('SetDailySpendingLimitInput', {
+  fields: (t) => ({
+    dailyLimitCoins: t.field({ type: 'BigInt', required: false, description: 'Null (or left out) removes your limit.' }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   setDailySpendingLimit: t.field({
     type: SpendingLimits,
     description: 'Sets your own daily limit in coins (null removes it). Lowering applies at once; raising after the cooling-off period.',
-    args: { dailyLimitCoins: t.arg({ type: 'BigInt', required: false }) },
+    args: { input: t.arg({ type: SetDailySpendingLimitInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [NotAuthenticatedError, ForbiddenError, ValidationError] },
-    resolve: async (_root, { dailyLimitCoins }, context) => {
-      return setDailyLimit(context.db, context.policy, context.viewer!.userId, dailyLimitCoins ?? null);
+    errors: { types: [NotAuthenticatedError, ValidationError] },
+    resolve: async (_root, { input }, context) => {
+      return setDailyLimit(context.db, context.policy, context.viewer!.userId, input.dailyLimitCoins ?? null);
     },
   }),
 }));

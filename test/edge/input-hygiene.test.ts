@@ -25,14 +25,14 @@ const RegisterWith = graphql(`
   mutation RegisterWith($input: RegisterInput!) {
     register(input: $input) {
       __typename
-      ... on Session { user { handle displayName } }
+      ... on AuthToken { user { handle displayName } }
       ... on ValidationError { code message problems { field message } }
     }
   }
 `);
 
 const CreateGift = graphql(`
-  mutation CreateGiftWith($input: GiftInput!) {
+  mutation CreateGiftWith($input: CreateGiftInput!) {
     createGift(input: $input) {
       __typename
       ... on Gift { id }
@@ -113,8 +113,8 @@ describe('accounts and live sessions', () => {
 
   test('startLiveSession refuses a NUL in the title and starts nothing', async () => {
     const creator = await createUser(db, { roles: [Role.VIEWER, Role.CREATOR] });
-    const { startLiveSession } = await ok(server.url, StartLiveSession, { title: 'Friday\u0000night' }, { token: await tokenFor(creator) });
-    expect(startLiveSession).toEqual({ __typename: 'ValidationError', code: 'VALIDATION_FAILED', message: `title: ${CONTROL}` });
+    const { startLiveSession } = await ok(server.url, StartLiveSession, { input: { title: 'Friday\u0000night' } }, { token: await tokenFor(creator) });
+    expect(startLiveSession).toEqual({ __typename: 'ValidationError', code: 'VALIDATION_FAILED', message: `input.title: ${CONTROL}` });
     expect(await db.liveSession.count({ where: { creatorId: creator.id, status: 'LIVE' } })).toBe(0);
   });
 
@@ -163,7 +163,7 @@ describe('fields without a typed refusal', () => {
       ['{ user(handle: "ada\\u0000") { id } }', 'handle'],
       ['{ gifts(country: "U\\u0000S") { id } }', 'country'],
       ['{ coinBundles(country: "\\u0000") { totalCoins } }', 'country'],
-      ['mutation { devToken(handle: "ada\\u0000") { __typename } }', 'handle'],
+      ['mutation { devToken(input: { handle: "ada\\u0000" }) { __typename } }', 'input.handle'],
     ]) {
       const reply = await post(server.url, query!);
       expect(reply.errors, query).toEqual([expect.objectContaining({ message: `${field}: ${CONTROL}`, extensions: { code: 'VALIDATION_FAILED' } })]);

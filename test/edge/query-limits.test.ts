@@ -160,7 +160,7 @@ describe('query cost', () => {
 
   test('the cost counts what `first` and `last` ask for: one document is answered or refused by its variables, each time', async () => {
     const GiftersGifts = `query GiftersGifts($id: ID!, $gifters: Int, $gifts: Int!) {
-      liveSession(id: $id) { topGifters(first: $gifters) { edges { node { sender { currentLiveSession { recentGifts(last: $gifts) { id } } } } } } }
+      liveSession(id: $id) { topGifters(first: $gifters) { edges { node { user { currentLiveSession { recentGifts(last: $gifts) { id } } } } } } }
     }`;
     const ask = (gifters: number, gifts = 100) => post(server.url, GiftersGifts, {}, { id: sessionId, gifters, gifts });
     expect((await ask(10)).errors).toBeUndefined();

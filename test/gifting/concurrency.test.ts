@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { InsufficientCoinsError, OvationError, SessionNotLiveError } from '../../src/domain/errors.js';
+import { InsufficientCoinsError, LiveSessionEndedError, OvationError } from '../../src/domain/errors.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { ok } from '../support/graphql.js';
@@ -320,8 +320,8 @@ describe('a session that ends while its gifts are being written', () => {
       await ending.query('COMMIT');
 
       const { errors, counts } = await within(outcome, 'the gifts to be answered');
-      expect(counts).toEqual({ SessionNotLiveError: 3 });
-      expect(errors[0]).toBeInstanceOf(SessionNotLiveError);
+      expect(counts).toEqual({ LiveSessionEndedError: 3 });
+      expect(errors[0]).toBeInstanceOf(LiveSessionEndedError);
     } finally {
       ending.release();
     }

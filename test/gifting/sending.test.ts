@@ -108,19 +108,19 @@ describe('a gift that cannot be sent where it is aimed', () => {
 
   test('a session the creator has ended takes no more gifts', async () => {
     const ending = await createLiveCreator(db);
-    const ended = await ok(server.url, EndLiveSession, { liveSessionId: gid('LiveSession', ending.session.id) }, { token: await tokenFor(ending.creator) });
+    const ended = await ok(server.url, EndLiveSession, { input: { liveSessionId: gid('LiveSession', ending.session.id) } }, { token: await tokenFor(ending.creator) });
     expect(ended.endLiveSession).toMatchObject({ __typename: 'LiveSession', status: 'ENDED' });
     before = await moneySnapshot(db);
 
     const result = await send({ liveSessionId: gid('LiveSession', ending.session.id) });
-    expect(result).toMatchObject({ __typename: 'SessionNotLiveError', code: 'SESSION_NOT_LIVE' });
+    expect(result).toMatchObject({ __typename: 'LiveSessionEndedError', code: 'LIVE_SESSION_ENDED' });
     expect(await balances(db, ending.creator)).toEqual({ coins: 0n, diamonds: 0n });
     await expectNothingMoved();
   });
 
   test('only the creator can end their session', async () => {
     const live = await createLiveCreator(db);
-    const { endLiveSession } = await ok(server.url, EndLiveSession, { liveSessionId: gid('LiveSession', live.session.id) }, { token });
+    const { endLiveSession } = await ok(server.url, EndLiveSession, { input: { liveSessionId: gid('LiveSession', live.session.id) } }, { token });
     expect(endLiveSession).toMatchObject({ __typename: 'NotFoundError' });
     expect(await send({ liveSessionId: gid('LiveSession', live.session.id) })).toMatchObject({ __typename: 'SentGift' });
     await expectCleanAudit(db);

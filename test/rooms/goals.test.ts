@@ -24,7 +24,7 @@ async function liveCreator() {
   const token = await tokenFor(creator);
   const id = gid('LiveSession', session.id);
   const setGoal = (goalCoins: string, as: string | undefined = token) =>
-    ok(server.url, SetLiveSessionGoal, { liveSessionId: id, goalCoins }, { token: as }).then((data) => data.setLiveSessionGoal);
+    ok(server.url, SetLiveSessionGoal, { input: { liveSessionId: id, goalCoins } }, { token: as }).then((data) => data.setLiveSessionGoal);
   const goal = async () => (await ok(server.url, SessionGoal, { id })).liveSession!;
   return { creator, session, token, setGoal, goal };
 }
@@ -142,15 +142,15 @@ describe('only the session creator sets its goal', () => {
   test('an ended session takes no goal', async () => {
     const { creator, session, setGoal } = await liveCreator();
     await endLiveSession(db, creator.id, session.id);
-    expect(await setGoal('50')).toMatchObject({ __typename: 'SessionNotLiveError', code: 'SESSION_NOT_LIVE' });
+    expect(await setGoal('50')).toMatchObject({ __typename: 'LiveSessionEndedError', code: 'LIVE_SESSION_ENDED' });
   });
 
   test('an unknown session is NotFound; an id of another type is a ValidationError', async () => {
     const { creator } = await liveCreator();
     const token = await tokenFor(creator);
-    const unknown = await ok(server.url, SetLiveSessionGoal, { liveSessionId: gid('LiveSession', crypto.randomUUID()), goalCoins: '5' }, { token });
+    const unknown = await ok(server.url, SetLiveSessionGoal, { input: { liveSessionId: gid('LiveSession', crypto.randomUUID()), goalCoins: '5' } }, { token });
     expect(unknown.setLiveSessionGoal).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
-    const wrongType = await ok(server.url, SetLiveSessionGoal, { liveSessionId: gid('User', creator.id), goalCoins: '5' }, { token });
+    const wrongType = await ok(server.url, SetLiveSessionGoal, { input: { liveSessionId: gid('User', creator.id), goalCoins: '5' } }, { token });
     expect(wrongType.setLiveSessionGoal).toMatchObject({ __typename: 'ValidationError', problems: [{ field: 'liveSessionId' }] });
   });
 });

@@ -79,7 +79,7 @@ describe('the room page query', () => {
     expect(busy.page.topGifters.edges).toHaveLength(10);
     expect(busy.page.recentGifts).toHaveLength(50);
     // Every nested object was there, not left to a per-row query.
-    for (const edge of busy.page.topGifters.edges) expect(edge.node.sender.handle).toMatch(/^user_/);
+    for (const edge of busy.page.topGifters.edges) expect(edge.node.user.handle).toMatch(/^user_/);
     for (const gift of busy.page.recentGifts) expect(gift.sender.handle && gift.gift.name).toBeTruthy();
 
     expect(busy.statements.length, busy.statements.join('\n')).toBe(small.statements.length);

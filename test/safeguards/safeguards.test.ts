@@ -109,14 +109,14 @@ describe('age gates', () => {
       [18, 'KR', 19],
     ])('a %i-year-old creator in %s cannot go live', async (years, country, minimumAge) => {
       const creator = await createUser(db, { birthDate: aged(years), country, roles: [Role.VIEWER, Role.CREATOR] });
-      const { startLiveSession } = await ok(server.url, StartLiveSession, { title: 'My first stream' }, { token: await tokenFor(creator) });
+      const { startLiveSession } = await ok(server.url, StartLiveSession, { input: { title: 'My first stream' } }, { token: await tokenFor(creator) });
       expect(startLiveSession).toMatchObject({ __typename: 'AgeRestrictedError', minimumAge, message: `You must be ${minimumAge} or older to go live` });
       expect(await db.liveSession.count({ where: { creatorId: creator.id } })).toBe(0);
     });
 
     test('an adult creator goes live', async () => {
       const creator = await createUser(db, { birthDate: aged(18), country: 'US', roles: [Role.VIEWER, Role.CREATOR] });
-      const { startLiveSession } = await ok(server.url, StartLiveSession, { title: 'Hello' }, { token: await tokenFor(creator) });
+      const { startLiveSession } = await ok(server.url, StartLiveSession, { input: { title: 'Hello' } }, { token: await tokenFor(creator) });
       expect(startLiveSession).toMatchObject({ __typename: 'LiveSession', status: 'LIVE', title: 'Hello' });
     });
 
@@ -406,7 +406,7 @@ describe('spending limits', () => {
     test('a limit of 10 coins holds against 30 concurrent 1-coin gifts: exactly 10 go through', async () => {
       const viewer = await createFundedViewer(db, 100n);
       const token = await tokenFor(viewer);
-      const set = await ok(server.url, SetDailySpendingLimit, { dailyLimitCoins: '10' }, { token });
+      const set = await ok(server.url, SetDailySpendingLimit, { input: { dailyLimitCoins: '10' } }, { token });
       expect(set.setDailySpendingLimit).toMatchObject({ __typename: 'SpendingLimits', dailyLimitCoins: '10', pendingDailyLimitCoins: null, spentTodayCoins: '0' });
       const creatorBefore = await balances(db, room.creator);
 
@@ -431,15 +431,15 @@ describe('spending limits', () => {
     test('over GraphQL: a raise shows as pending with the time it takes effect; a negative limit is refused', async () => {
       const viewer = await createFundedViewer(db, 0n);
       const token = await tokenFor(viewer);
-      await ok(server.url, SetDailySpendingLimit, { dailyLimitCoins: '10' }, { token });
+      await ok(server.url, SetDailySpendingLimit, { input: { dailyLimitCoins: '10' } }, { token });
       const asked = Date.now();
-      const { setDailySpendingLimit } = await ok(server.url, SetDailySpendingLimit, { dailyLimitCoins: '50' }, { token });
+      const { setDailySpendingLimit } = await ok(server.url, SetDailySpendingLimit, { input: { dailyLimitCoins: '50' } }, { token });
       expect(setDailySpendingLimit).toMatchObject({ __typename: 'SpendingLimits', dailyLimitCoins: '10', pendingDailyLimitCoins: '50' });
       const pendingFrom = setDailySpendingLimit.__typename === 'SpendingLimits' ? Date.parse(setDailySpendingLimit.pendingFrom!) : NaN;
       expect(pendingFrom - asked).toBeGreaterThan(DAY - 60_000);
       expect(pendingFrom - asked).toBeLessThanOrEqual(DAY + 60_000);
 
-      const negative = await ok(server.url, SetDailySpendingLimit, { dailyLimitCoins: '-1' }, { token });
+      const negative = await ok(server.url, SetDailySpendingLimit, { input: { dailyLimitCoins: '-1' } }, { token });
       expect(negative.setDailySpendingLimit).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION_FAILED' });
       expect((await db.user.findUniqueOrThrow({ where: { id: viewer.id } })).dailyLimitCoins).toBe(10n);
     });
