@@ -1,6 +1,7 @@
 import type { Database } from './client.js';
 import { driverTx, type DriverTx } from './driver.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { statementFailure } from './sql-state.js';
 
 export type Tx = Prisma.TransactionClient;
 
@@ -53,16 +54,7 @@ async function onDriver<T>(db: Database, work: (tx: DriverTx) => Promise<T>): Pr
   }
 }
 
-// 40001 serialization_failure, 40P01 deadlock_detected; Prisma reports them as P2034 or as raw codes,
-// pg as the error's code.
-function isRetryable(error: unknown): boolean {
-  if (error instanceof Prisma.PrismaClientKnownRequestError) {
-    if (error.code === 'P2034') return true;
-    const code = (error.meta as { code?: string } | undefined)?.code;
-    if (code === '40001' || code === '40P01') return true;
-  }
-  const code = (error as { code?: unknown })?.code;
-  if (code === '40001' || code === '40P01') return true;
-  const text = String((error as Error)?.message ?? '');
-  return /40001|40P01|could not serialize access|deadlock detected/.test(text);
-}
+/** PostgreSQL's serialization_failure and deadlock_detected: the transaction may succeed if run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+const isRetryable = (error: unknown) => RETRYABLE.has(statementFailure(error)?.sqlState ?? '');
