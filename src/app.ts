@@ -2,7 +2,7 @@ import type { Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
 import { createServer } from './edge/server.js';
-import { announceGifts } from './events/announce.js';
+import { createAnnouncer } from './events/announcer.js';
 import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
 import { createGiftSender } from './domain/gifting.js';
@@ -22,15 +22,18 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
   try {
     if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
     const pubsub = createEventBus(config.redisUrl, log);
-    const presence = createPresence(database.prisma, pubsub, log);
+    // Everything this instance publishes goes through it, from the domain, after commit.
+    const announcer = createAnnouncer(pubsub);
+    const presence = createPresence(database.prisma, announcer, log);
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
     const db = database.prisma;
     const services: Services = {
       db,
       pubsub,
+      announcer,
       presence,
       policy: config.policy,
-      gifts: createGiftSender(db, config.policy, { maxInFlight: config.giftBatchesInFlight, onCommitted: (events) => announceGifts(pubsub, events) }),
+      gifts: createGiftSender(db, announcer, config.policy, { maxInFlight: config.giftBatchesInFlight }),
       payments: paymentProvider(config, log),
       issueToken: auth.issueToken,
       development: config.development,

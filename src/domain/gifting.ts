@@ -4,6 +4,7 @@ import type { Database } from '../db/client.js';
 import { combine } from '../db/combine.js';
 import type { DriverTx, SqlTx } from '../db/driver.js';
 import { transaction } from '../db/transaction.js';
+import type { Announcer } from '../events/announcer.js';
 import { Asset, EntryKind, LiveSessionStatus, Prisma, RestrictionKind, type Gift, type SentGift, type User } from '../generated/prisma/client.js';
 import {
   GiftUnavailableError,
@@ -50,8 +51,6 @@ type Options = {
   maxBatch?: number;
   /** Transactions in flight at once. */
   maxInFlight?: number;
-  /** Called after each commit with the room events of the gifts it made (never for a rolled-back batch). */
-  onCommitted?: (events: RoomGiftEvent[]) => void;
   now?: () => Date;
 };
 
@@ -62,8 +61,8 @@ type Options = {
  * so every gift's checks (balance, limits) see the effects of that sender's earlier gifts.
  * When idle, a gift is written at once, alone: batching only happens under load.
  */
-export function createGiftSender(db: Database, policy: Policy, options: Options = {}): GiftSender {
-  const { maxBatch = 100, maxInFlight = Number(process.env.GIFT_IN_FLIGHT ?? 2), onCommitted = () => {}, now = () => new Date() } = options;
+export function createGiftSender(db: Database, announcer: Announcer, policy: Policy, options: Options = {}): GiftSender {
+  const { maxBatch = 100, maxInFlight = Number(process.env.GIFT_IN_FLIGHT ?? 2), now = () => new Date() } = options;
   const queue: Request[] = [];
   let inFlight = 0;
 
@@ -114,7 +113,8 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
       if ('gift' in result) request.resolve(result.gift);
       else request.reject(result.error);
     });
-    if (events.length > 0) onCommitted(events);
+    // After each commit, with the room events it stored; a rolled-back batch announces nothing.
+    if (events.length > 0) announcer.giftsCommitted(events);
   }
 
   return {

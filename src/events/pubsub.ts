@@ -36,6 +36,9 @@ export type PubSub = ReturnType<typeof createPubSub<Topics>> & {
   close(): Promise<void>;
 };
 
+/** The event bus as subscribers see it; publishing is the Announcer's alone (announcer.ts). */
+export type EventSubscriptions = Pick<PubSub, 'subscribe' | 'latest' | 'ready'>;
+
 /**
  * In-process by default; through Redis when a URL is given, so every instance sees every event.
  * Room streams drain their subscription at once into a bounded buffer of their own (room-stream.ts);

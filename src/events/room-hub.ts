@@ -1,4 +1,4 @@
-import type { PubSub, RoomMessage } from './pubsub.js';
+import type { EventSubscriptions, RoomMessage } from './pubsub.js';
 
 /**
  * A viewer as the room's hub knows it. The sweep visits it for every viewer and message, so it is one
@@ -15,7 +15,7 @@ export abstract class RoomHearer {
 
 type Hub = { hearers: Set<RoomHearer>; end: () => number; stop: () => Promise<void> };
 
-const hubs = new WeakMap<PubSub, Map<string, Hub>>();
+const hubs = new WeakMap<EventSubscriptions, Map<string, Hub>>();
 
 /**
  * Viewers the sweep visits before the hub lets other work run. At 250 (a few ms of writes) a gift sent
@@ -37,7 +37,7 @@ const soon = () => new Promise<typeof LATER>((resolve) => setImmediate(resolve, 
  * subscription, so a message costs one delivery per room, then a function call per viewer (not a
  * queue, an event listener and a Redis subscription each). Returns the way to stop listening.
  */
-export function listenToRoom(pubsub: PubSub, liveSessionId: string, hearer: RoomHearer): () => Promise<void> {
+export function listenToRoom(pubsub: EventSubscriptions, liveSessionId: string, hearer: RoomHearer): () => Promise<void> {
   let rooms = hubs.get(pubsub);
   if (!rooms) hubs.set(pubsub, (rooms = new Map()));
   let hub = rooms.get(liveSessionId);
@@ -68,7 +68,7 @@ export function listenToRoom(pubsub: PubSub, liveSessionId: string, hearer: Room
  * room that falls behind catches up with fewer, larger writes. The hub reads at most AHEAD_EVENTS
  * events past what its slowest viewer has heard: a storm of messages waits in the pub/sub, not here.
  */
-function openHub(pubsub: PubSub, liveSessionId: string): Hub {
+function openHub(pubsub: EventSubscriptions, liveSessionId: string): Hub {
   const messages = pubsub.subscribe('room', liveSessionId);
   const hearers = new Set<RoomHearer>();
   // Messages not yet heard by every viewer; log[0] has the absolute index `base`.

@@ -2,7 +2,7 @@ import type { Database } from '../db/client.js';
 import { NotFoundError, OvationError, SessionNotLiveError, ValidationError } from '../domain/errors.js';
 import type { RoomGiftEvent } from '../domain/rooms.js';
 import { LiveSessionStatus } from '../generated/prisma/client.js';
-import type { PubSub, RoomMessage } from './pubsub.js';
+import type { EventSubscriptions, RoomMessage } from './pubsub.js';
 import { listenToRoom, RoomHearer, weight } from './room-hub.js';
 
 export type RoomItem =
@@ -26,7 +26,7 @@ export class ResumeRequiredError extends OvationError {
   }
 }
 
-type Options = { db: Database; pubsub: PubSub; liveSessionId: string; after: number | null; onOpen?: () => void; onClose?: () => void };
+type Options = { db: Database; pubsub: EventSubscriptions; liveSessionId: string; after: number | null; onOpen?: () => void; onClose?: () => void };
 
 /**
  * Takes a run of gift events straight from the room, in order, when the consumer is idle; `take` returns
@@ -66,7 +66,7 @@ class RoomListener extends RoomHearer {
   readonly stopListening: () => Promise<void>;
 
   // Listens at once, so nothing committed (and no end announced) from the session's read on can be missed.
-  constructor(pubsub: PubSub, liveSessionId: string) {
+  constructor(pubsub: EventSubscriptions, liveSessionId: string) {
     super();
     this.stopListening = listenToRoom(pubsub, liveSessionId, this);
   }

@@ -3,6 +3,7 @@ import type { GiftSender } from '../domain/gifting.js';
 import type { PaymentProvider } from '../domain/payments/provider.js';
 import type { Policy } from '../domain/policy.js';
 import type { Viewer } from '../domain/viewer.js';
+import type { Announcer } from '../events/announcer.js';
 import type { Presence } from '../events/presence.js';
 import type { PubSub } from '../events/pubsub.js';
 
@@ -10,6 +11,8 @@ import type { PubSub } from '../events/pubsub.js';
 export type Services = {
   db: Database;
   pubsub: PubSub;
+  /** Handed to the domain functions that change what someone may be listening to. */
+  announcer: Announcer;
   presence: Presence;
   policy: Policy;
   gifts: GiftSender;

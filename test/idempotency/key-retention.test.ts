@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { forgetExpiredKeys } from '../../src/domain/idempotency.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createTestDatabase } from '../support/database.js';
 import { balances, createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
 
@@ -11,7 +12,7 @@ import { balances, createCatalogGift, createFundedViewer, createLiveCreator, exp
 
 const { db } = await createTestDatabase();
 const KEPT_HOURS = 168;
-const gifts = createGiftSender(db, DEFAULT_POLICY);
+const gifts = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
 const { session } = await createLiveCreator(db);
 const rose = await createCatalogGift(db, 5n);
 

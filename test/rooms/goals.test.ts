@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { endLiveSession } from '../../src/domain/live-sessions.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { ok } from '../support/graphql.js';
 import { gid } from '../support/gifting.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
@@ -108,7 +109,7 @@ describe('a creator sets a goal and the gifts fill it', () => {
     const { session, setGoal, goal } = await liveCreator();
     await setGoal('15');
     const racers = await Promise.all(Array.from({ length: 20 }, () => createFundedViewer(db, 1n)));
-    const sender = createGiftSender(db, DEFAULT_POLICY, { maxInFlight: 4 });
+    const sender = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY, { maxInFlight: 4 });
     await Promise.all(racers.map((racer) => sender.send(racer.id, { liveSessionId: session.id, giftId: rose.id, quantity: 1, idempotencyKey: uniqueKey('race') })));
 
     expect((await goal()).goal).toMatchObject({ goalCoins: '15', progressCoins: '20', reached: true });
