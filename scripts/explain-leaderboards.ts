@@ -156,7 +156,7 @@ try {
       },
     },
     { label: 'room page, topGifters bottom (last: 10)', run: () => openRoom({ first: undefined, last: 10 }) },
-    { label: 'setLiveSessionGoal', run: () => setLiveSessionGoal(db, hotCreator, hotSession, { goalCoins: 10n ** 11n }) },
+    { label: 'setLiveSessionGoal', run: () => setLiveSessionGoal(db, announcer, hotCreator, hotSession, { goalCoins: 10n ** 11n }) },
   ];
 
   const summary: string[] = [];

@@ -13,7 +13,7 @@ const MAX_BODY_BYTES = 64 * 1024;
  * 404 when no provider is configured. Settles every error itself: a sender that breaks off its body
  * costs a log line, never the process.
  */
-export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.ServerResponse, { db, payments: provider, pubsub }: Services, log: Logger) {
+export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.ServerResponse, { db, payments: provider, announcer }: Services, log: Logger) {
   const reply = (status: number, body: object) => {
     if (res.headersSent || res.destroyed) return;
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -36,8 +36,7 @@ export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.
   for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
   try {
     const event = provider.readWebhook(rawBody, headers, new Date());
-    const { result, buyerId } = await applyPaymentEvent(db, provider, event);
-    if (buyerId) pubsub.publish('walletUpdated', buyerId, { userId: buyerId });
+    const { result } = await applyPaymentEvent(db, announcer, provider, event);
     log.info({ eventId: event.eventId, type: event.type, result }, 'payment webhook');
     reply(200, { received: true, result });
   } catch (error) {

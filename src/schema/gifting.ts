@@ -158,12 +158,8 @@ builder.mutationFields((t) => ({
     args: { liveSessionId: t.arg.id() },
     authScopes: { signedIn: true },
     errors: { types: MONEY_ERRORS },
-    resolve: async (_root, { liveSessionId }, context) => {
-      const session = await endLiveSession(context.db, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId'));
-      // Completes every subscriber's stream, after the room's last gift.
-      context.pubsub.publish('room', session.id, { kind: 'ended', lastSequence: session.lastSequence });
-      return session;
-    },
+    resolve: (_root, { liveSessionId }, context) =>
+      endLiveSession(context.db, context.announcer, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId')),
   }),
   createGift: t.field({
     type: GiftRef,

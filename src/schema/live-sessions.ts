@@ -100,10 +100,7 @@ builder.mutationFields((t) => ({
     args: { liveSessionId: t.arg.id(), goalCoins: t.arg({ type: 'BigInt' }) },
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ForbiddenError, NotFoundError, ValidationError, SessionNotLiveError] },
-    resolve: async (_root, { liveSessionId, goalCoins }, context) => {
-      const session = await setLiveSessionGoal(context.db, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId'), { goalCoins });
-      context.pubsub.publish('room', session.id, { kind: 'goalSet', goalCoins: session.goalCoins!.toString(), progressCoins: session.totalCoins.toString() });
-      return session;
-    },
+    resolve: (_root, { liveSessionId, goalCoins }, context) =>
+      setLiveSessionGoal(context.db, context.announcer, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId'), { goalCoins }),
   }),
 }));

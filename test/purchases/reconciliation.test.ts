@@ -5,6 +5,7 @@ import type { ChargeRequest, PaymentProvider } from '../../src/domain/payments/p
 import { createSandboxProvider, SANDBOX_METHODS, sandboxPaymentId } from '../../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { applyPaymentEvent, purchaseCoins, RECONCILE_AFTER_MS, reconcilePurchases } from '../../src/domain/purchases.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { EntryKind, type Purchase } from '../../src/generated/prisma/client.js';
 import { createTestDatabase } from '../support/database.js';
 import { balances, expectCleanAudit, uniqueKey } from '../support/money.js';
@@ -35,7 +36,7 @@ function answerLost(when: 'after the charge' | 'before the charge'): PaymentProv
 /** A purchase left pending by a lost answer, for a fresh buyer. */
 async function pendingPurchase(provider: PaymentProvider, paymentMethod: string = SANDBOX_METHODS.succeeds): Promise<Purchase> {
   const buyer = await createUser(db);
-  await expect(purchaseCoins(db, DEFAULT_POLICY, provider, buyer.id, { bundleId: bundle.id, paymentMethod, idempotencyKey: uniqueKey() })).rejects.toBeInstanceOf(
+  await expect(purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, provider, buyer.id, { bundleId: bundle.id, paymentMethod, idempotencyKey: uniqueKey() })).rejects.toBeInstanceOf(
     PaymentProviderUnavailableError,
   );
   return db.purchase.findFirstOrThrow({ where: { buyerId: buyer.id } });
@@ -55,7 +56,7 @@ describe('reconciling purchases whose outcome never arrived', () => {
     expect((await balances(db, { id: purchase.buyerId })).coins).toBe(70n);
 
     await reconcilePurchases(db, provider, later());
-    const webhook = await applyPaymentEvent(db, provider, { eventId: uniqueKey('evt'), type: 'payment.succeeded', providerPaymentId: sandboxPaymentId(purchase.id), purchaseId: purchase.id });
+    const webhook = await applyPaymentEvent(db, silentAnnouncer, provider, { eventId: uniqueKey('evt'), type: 'payment.succeeded', providerPaymentId: sandboxPaymentId(purchase.id), purchaseId: purchase.id });
     expect(webhook.result).toBe('ignored');
     expect(await credits(purchase.id)).toBe(1);
     expect((await balances(db, { id: purchase.buyerId })).coins).toBe(70n);

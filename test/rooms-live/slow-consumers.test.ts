@@ -18,7 +18,8 @@ import { eventually, within } from '../support/wait.js';
 
 const { db } = await createTestDatabase();
 const pubsub = createEventBus(undefined, createLogger('silent'));
-const gifts = createGiftSender(db, createAnnouncer(pubsub), DEFAULT_POLICY);
+const announcer = createAnnouncer(pubsub);
+const gifts = createGiftSender(db, announcer, DEFAULT_POLICY);
 const rose = await createCatalogGift(db, 1n, { name: 'Rose' });
 
 const sequenceOf = (item: IteratorResult<RoomItem>) => (item.value as Extract<RoomItem, { kind: 'gift' }>).event.sequence;
@@ -117,8 +118,7 @@ describe('a subscriber that stops pulling', () => {
         return {
           findUnique: async (args: Parameters<typeof db.liveSession.findUnique>[0]) => {
             const row = await db.liveSession.findUnique(args);
-            const ended = await endLiveSession(db, creator.id, session.id);
-            pubsub.publish('room', session.id, { kind: 'ended', lastSequence: ended.lastSequence });
+            await endLiveSession(db, announcer, creator.id, session.id);
             return row;
           },
         };

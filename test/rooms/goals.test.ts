@@ -142,7 +142,7 @@ describe('only the session creator sets its goal', () => {
 
   test('an ended session takes no goal', async () => {
     const { creator, session, setGoal } = await liveCreator();
-    await endLiveSession(db, creator.id, session.id);
+    await endLiveSession(db, silentAnnouncer, creator.id, session.id);
     expect(await setGoal('50')).toMatchObject({ __typename: 'SessionNotLiveError', code: 'SESSION_NOT_LIVE' });
   });
 
