@@ -44,7 +44,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       ...(payments
         ? [
             repeatEvery(RECONCILE_EVERY_MS, 'purchase reconciliation', log, async () => {
-              const reconciled = await reconcilePurchases(db, payments);
+              const reconciled = await reconcilePurchases(db, announcer, payments);
               if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
             }),
           ]

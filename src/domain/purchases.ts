@@ -143,9 +143,10 @@ export type Reconciled = { credited: number; declined: number; stillPending: num
  * so the buyer may have paid and has no coins): each purchase pending longer than RECONCILE_AFTER_MS is
  * looked up at its provider, outside any transaction, then credited or declined in a transaction that
  * settles it only if it is still pending (a webhook may have come meanwhile). A payment the provider
- * never received is declined: nothing was charged. Safe to run on every instance at once.
+ * never received is declined: nothing was charged. A credit is announced to the buyer's wallet once
+ * committed. Safe to run on every instance at once.
  */
-export async function reconcilePurchases(db: Database, provider: PaymentProvider, now = new Date()): Promise<Reconciled> {
+export async function reconcilePurchases(db: Database, announcer: Announcer, provider: PaymentProvider, now = new Date()): Promise<Reconciled> {
   const stale = await db.purchase.findMany({
     where: { status: PurchaseStatus.PENDING, provider: provider.name, createdAt: { lt: new Date(now.getTime() - RECONCILE_AFTER_MS) } },
     orderBy: { createdAt: 'asc' },
@@ -166,15 +167,17 @@ export async function reconcilePurchases(db: Database, provider: PaymentProvider
       continue;
     }
     const outcome = found.status === 'succeeded' ? 'succeeded' : 'declined';
-    const settled = await transaction(db, async (tx) => {
+    const { settled, buyerId } = await transaction(db, async (tx) => {
       await tx.$queryRaw`SELECT id FROM "Purchase" WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
       const purchase = await tx.purchase.findUniqueOrThrow({ where: { id } });
       if (purchase.status === PurchaseStatus.PENDING && found.providerPaymentId && !purchase.providerPaymentId) {
         await tx.purchase.update({ where: { id }, data: { providerPaymentId: found.providerPaymentId } });
       }
-      return settle(tx, purchase, outcome);
+      return { settled: await settle(tx, purchase, outcome), buyerId: purchase.buyerId };
     });
-    if (settled) reconciled[outcome === 'succeeded' ? 'credited' : 'declined']++;
+    if (!settled) continue;
+    reconciled[outcome === 'succeeded' ? 'credited' : 'declined']++;
+    if (outcome === 'succeeded') announcer.walletChanged([buyerId]);
   }
   return reconciled;
 }
