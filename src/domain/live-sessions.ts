@@ -59,16 +59,20 @@ export async function setLiveSessionGoal(
   input: { goalCoins: bigint },
 ): Promise<LiveSession> {
   const data = validate(z.object({ goalCoins }), input);
-  // One conditional statement: it waits for a gift batch holding the session's row and then sees its
-  // totals, so "above the progress" is checked against every committed gift.
-  const { count } = await db.liveSession.updateMany({
-    where: { id: liveSessionId, creatorId, status: LiveSessionStatus.LIVE, totalCoins: { lt: data.goalCoins } },
-    data: { goalCoins: data.goalCoins, goalReachedAt: null },
+  const { set, session } = await transaction(db, async (tx) => {
+    // A conditional update: it waits for a gift batch holding the session's row and then sees its
+    // totals, so "above the progress" is checked against every committed gift. Once it has updated, the
+    // row stays locked until commit: the read that follows, which the room hears, is this goal at this
+    // progress, never a gift's that committed in between.
+    const { count } = await tx.liveSession.updateMany({
+      where: { id: liveSessionId, creatorId, status: LiveSessionStatus.LIVE, totalCoins: { lt: data.goalCoins } },
+      data: { goalCoins: data.goalCoins, goalReachedAt: null },
+    });
+    return { set: count === 1, session: await tx.liveSession.findUnique({ where: { id: liveSessionId } }) };
   });
-  const session = await db.liveSession.findUnique({ where: { id: liveSessionId } });
   if (!session) throw new NotFoundError('Live session');
-  if (count === 1) {
-    announcer.goalSet(session.id, { goalCoins: session.goalCoins!, progressCoins: session.totalCoins });
+  if (set) {
+    announcer.goalSet(session.id, { goalCoins: session.goalCoins!, progressCoins: session.totalCoins, atSequence: session.lastSequence });
     return session;
   }
   if (session.creatorId !== creatorId) throw new ForbiddenError("Only the session's creator can set its goal");

@@ -13,8 +13,8 @@ export type Announcer = {
   profileChanged(userId: string): void;
   /** A batch of gifts committed: each room hears its events in sequence order; senders' and creators' wallets changed. */
   giftsCommitted(events: RoomGiftEvent[]): void;
-  /** The creator set the session's goal, at the progress it was checked against. */
-  goalSet(liveSessionId: string, goal: { goalCoins: bigint; progressCoins: bigint }): void;
+  /** The creator set the session's goal, at the progress (and after the gift numbered `atSequence`) it was checked against. */
+  goalSet(liveSessionId: string, goal: { goalCoins: bigint; progressCoins: bigint; atSequence: number }): void;
   /** The session ended after its gift numbered `lastSequence`: the room's streams complete. */
   liveSessionEnded(liveSessionId: string, lastSequence: number): void;
   /** How many watch the room now, across every instance. */
@@ -39,8 +39,8 @@ export function createAnnouncer(pubsub: PubSub): Announcer {
       for (const [liveSessionId, roomEvents] of byRoom) pubsub.publish('room', liveSessionId, { kind: 'gifts', events: roomEvents });
       walletChanged(wallets);
     },
-    goalSet: (liveSessionId, { goalCoins, progressCoins }) =>
-      pubsub.publish('room', liveSessionId, { kind: 'goalSet', goalCoins: goalCoins.toString(), progressCoins: progressCoins.toString() }),
+    goalSet: (liveSessionId, { goalCoins, progressCoins, atSequence }) =>
+      pubsub.publish('room', liveSessionId, { kind: 'goalSet', goalCoins: goalCoins.toString(), progressCoins: progressCoins.toString(), atSequence }),
     liveSessionEnded: (liveSessionId, lastSequence) => pubsub.publish('room', liveSessionId, { kind: 'ended', lastSequence }),
     viewerCount: (liveSessionId, viewers) => pubsub.publish('room', liveSessionId, { kind: 'viewers', viewers }),
   };

@@ -22,7 +22,8 @@ export type Topics = {
 export type RoomMessage =
   | { kind: 'gifts'; events: RoomGiftEvent[] }
   | { kind: 'viewers'; viewers: number }
-  | { kind: 'goalSet'; goalCoins: string; progressCoins: string }
+  /** `atSequence`: the room's last gift when the goal was set. */
+  | { kind: 'goalSet'; goalCoins: string; progressCoins: string; atSequence: number }
   | { kind: 'ended'; lastSequence: number };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & {

@@ -165,7 +165,11 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
         }
         listener.pendingEvents -= weight(message);
         if (message.kind === 'viewers') yield { kind: 'viewers', viewers: message.viewers, sequence: listener.last };
-        if (message.kind === 'goalSet') yield { ...message, sequence: listener.last };
+        // A goal set before gifts this subscriber has already heard is old news: their events carry the
+        // goal as it stands since (a gift that reached it may have committed right behind it).
+        if (message.kind === 'goalSet' && message.atSequence >= listener.last) {
+          yield { kind: 'goalSet', goalCoins: message.goalCoins, progressCoins: message.progressCoins, sequence: listener.last };
+        }
         if (message.kind === 'ended') {
           for await (const event of replay(db, liveSessionId, listener.last, message.lastSequence)) {
             yield { kind: 'gift', event };
