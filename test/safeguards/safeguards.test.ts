@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { AgeRestrictedError, type SpendingLimitError } from '../../src/domain/errors.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/domain/policy.js';
-import { changeRestriction, setDailyLimit } from '../../src/domain/safeguards.js';
+import { changeRestriction, personalDailyLimit, setDailyLimit } from '../../src/domain/safeguards.js';
 import { silentAnnouncer } from '../../src/events/announcer.js';
 import { Role, type User } from '../../src/generated/prisma/client.js';
 import { GiftingWallet, LiftRestriction, RestrictAccount, SendGift, SetDailySpendingLimit, StartLiveSession } from '../gifting/documents.js';
@@ -388,6 +388,20 @@ describe('spending limits', () => {
       await expect(gift(viewer, 6)).rejects.toMatchObject(limitError('USER_DAILY', 5n, 5n));
       await expect(gift(viewer, 5)).resolves.toMatchObject({ coins: 5n });
       await expectCleanAudit(db);
+    });
+
+    test('a raise racing a lowering cannot undo it: for 30 users at once, the lowered limit is in force', async () => {
+      const setAt = new Date('2031-05-04T12:00:00.000Z');
+      const viewers = await Promise.all(Array.from({ length: 30 }, () => createUser(db)));
+      await Promise.all(viewers.map((viewer) => setDailyLimit(db, DEFAULT_POLICY, viewer.id, 100n, setAt)));
+
+      await Promise.all(
+        viewers.flatMap((viewer) => [setDailyLimit(db, DEFAULT_POLICY, viewer.id, 50n, setAt), setDailyLimit(db, DEFAULT_POLICY, viewer.id, 500n, setAt)]),
+      );
+
+      // Whichever came first, the lowering holds now; the raise, if it came after, waits out its cooling-off.
+      const limits = await db.user.findMany({ where: { id: { in: viewers.map((viewer) => viewer.id) } } });
+      expect(limits.map((user) => personalDailyLimit(user, setAt))).toEqual(viewers.map(() => 50n));
     });
 
     test('it counts per UTC day: what was spent yesterday does not count today', async () => {
