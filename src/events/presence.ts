@@ -60,9 +60,13 @@ export function createPresence(db: Database, announcer: Announcer, log: Logger):
     }
   }
 
-  let flushing: Promise<void> = Promise.resolve();
+  // One flush at a time: a tick while one runs is skipped, and the next takes whatever changed meanwhile.
+  // Two at once could announce the count one of them read after the newer count the other read.
+  let flushing: Promise<void> | undefined;
   const timer = setInterval(() => {
-    flushing = flush().catch((error) => log.warn({ err: error }, 'presence flush failed'));
+    flushing ??= flush()
+      .catch((error) => log.warn({ err: error }, 'presence flush failed'))
+      .finally(() => (flushing = undefined));
   }, FLUSH_MS);
   timer.unref();
 
