@@ -7,7 +7,7 @@ export type Violation = { invariant: string; detail: string };
 const json = (value: unknown) => JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
 
 /**
- * Checks every invariant of ledger.md against the whole database and reports each violation found.
+ * Checks every invariant of docs/money.md against the whole database and reports each violation found.
  * Read-only; run at REPEATABLE READ so all checks see one consistent moment.
  */
 export async function auditLedger(db: Database): Promise<Violation[]> {

@@ -57,7 +57,7 @@ type Options = {
 /**
  * Gifting with group commit. Each gift is checked on its own, but gifts arriving together are written
  * in one transaction, so a hot creator's and the platform's balance rows are updated once per batch
- * rather than once per gift (see ledger.md, "hot accounts"). A batch holds at most one gift per sender,
+ * rather than once per gift (docs/money.md, "Hot accounts"). A batch holds at most one gift per sender,
  * so every gift's checks (balance, limits) see the effects of that sender's earlier gifts.
  * When idle, a gift is written at once, alone: batching only happens under load.
  */

@@ -44,10 +44,9 @@ export type RoomStream = AsyncIterableIterator<RoomItem> & {
 
 /**
  * What one subscriber's stream and the room's hub share. The hub's sweep visits it for every viewer and
- * message (100,000 times a second at 10,000 viewers x 10 gifts/s), so everything the fast path reads is
- * in this one object, and `hear` is one method for all: at that many viewers, each separate object a
- * visit touches (a closure, its scope) is a likely cache miss, and those misses were most of the
- * fan-out's own CPU time (perf annotate on bench:fanout's server).
+ * message, so everything the fast path reads is in this one object, and `hear` is one method for all:
+ * in a big room each separate object a visit touches (a closure, its scope) is a likely cache miss, and
+ * those misses dominate the fan-out's own CPU time (docs/architecture.md, "Rooms and the fan-out").
  */
 class RoomListener extends RoomHearer {
   readonly pending: RoomMessage[] = [];
