@@ -21,6 +21,7 @@ import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/s
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
 import { createAuth } from '../src/edge/auth.js';
+import { silentAnnouncer } from '../src/events/announcer.js';
 import { Role, type User } from '../src/generated/prisma/client.js';
 
 export type BenchServer = { url: string; websocketUrl: string; databaseUrl: string; db: Database; pid: number; stop(): Promise<void> };
@@ -179,7 +180,7 @@ export async function fundedUsers(db: Database, count: number, prefix: string): 
   const users = await db.user.findMany({ where: { handle: { startsWith: `${prefix}_` } }, orderBy: { handle: 'asc' } });
   const sandbox = createSandboxProvider('unused');
   await inParallel(users, 16, (user) =>
-    purchaseCoins(db, DEFAULT_POLICY, sandbox, user.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: `bench-fund-${user.id}` }),
+    purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, user.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: `bench-fund-${user.id}` }),
   );
   return users;
 }

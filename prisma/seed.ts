@@ -5,6 +5,7 @@ import { startLiveSession } from '../src/domain/live-sessions.js';
 import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
+import { silentAnnouncer } from '../src/events/announcer.js';
 import { Role } from '../src/generated/prisma/client.js';
 
 /** Demo accounts, so a fresh server has someone to be. Get a token with `devToken(input: { handle })`. */
@@ -54,7 +55,7 @@ export async function seedDemoData(db: Database): Promise<boolean> {
   const sandbox = createSandboxProvider('unused-for-charges');
   for (const handle of ['ada', 'mina']) {
     const buyer = await db.user.findUniqueOrThrow({ where: { handle } });
-    await purchaseCoins(db, DEFAULT_POLICY, sandbox, buyer.id, {
+    await purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, buyer.id, {
       bundleId: bundles[3]!.id,
       paymentMethod: SANDBOX_METHODS.succeeds,
       idempotencyKey: `demo-seed-${handle}`,

@@ -3,7 +3,7 @@ import { openDatabase } from './db/database.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
 import { createMetrics, listenForScrapes, METRICS_PATH, metricsAccess } from './edge/metrics.js';
 import { createServer } from './edge/server.js';
-import { announceGifts } from './events/announce.js';
+import { createAnnouncer } from './events/announcer.js';
 import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
 import { createGiftSender } from './domain/gifting.js';
@@ -30,20 +30,19 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
   try {
     if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
     const pubsub = createEventBus(config.redisUrl, log);
-    const presence = createPresence(database.prisma, pubsub, log);
+    // Everything this instance publishes goes through it, from the domain, after commit.
+    const announcer = createAnnouncer(pubsub);
+    const presence = createPresence(database.prisma, announcer, log);
     const metrics = createMetrics({ subscribers: presence.subscribers });
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
     const db = database.prisma;
     const services: Services = {
       db,
       pubsub,
+      announcer,
       presence,
       policy: config.policy,
-      gifts: createGiftSender(db, config.policy, {
-        maxInFlight: config.giftBatchesInFlight,
-        onCommitted: (events) => announceGifts(pubsub, events),
-        observer: metrics.gifts,
-      }),
+      gifts: createGiftSender(db, announcer, config.policy, { maxInFlight: config.giftBatchesInFlight, observer: metrics.gifts }),
       payments: paymentProvider(config, log),
       issueToken: auth.issueToken,
       development: config.development,
@@ -54,7 +53,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       ...(payments
         ? [
             repeatEvery(RECONCILE_EVERY_MS, 'purchase reconciliation', log, async () => {
-              const reconciled = await reconcilePurchases(db, payments);
+              const reconciled = await reconcilePurchases(db, announcer, payments);
               if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
             }),
           ]

@@ -4,6 +4,7 @@ import type { Database } from '../db/client.js';
 import { combine } from '../db/combine.js';
 import type { DriverTx, SqlTx } from '../db/driver.js';
 import { transaction } from '../db/transaction.js';
+import type { Announcer } from '../events/announcer.js';
 import { Asset, EntryKind, LiveSessionStatus, Prisma, RestrictionKind, type Gift, type SentGift, type User } from '../generated/prisma/client.js';
 import {
   GiftUnavailableError,
@@ -50,8 +51,6 @@ type Options = {
   maxBatch?: number;
   /** Transactions in flight at once. */
   maxInFlight?: number;
-  /** Called after each commit with the room events of the gifts it made (never for a rolled-back batch). */
-  onCommitted?: (events: RoomGiftEvent[]) => void;
   /** Told how gifting goes, for operators' metrics. */
   observer?: GiftObserver;
   now?: () => Date;
@@ -72,12 +71,12 @@ const UNOBSERVED: GiftObserver = { batchCommitted() {}, giftCommitted() {}, gift
 /**
  * Gifting with group commit. Each gift is checked on its own, but gifts arriving together are written
  * in one transaction, so a hot creator's and the platform's balance rows are updated once per batch
- * rather than once per gift (see ledger.md, "hot accounts"). A batch holds at most one gift per sender,
+ * rather than once per gift (docs/money.md, "Hot accounts"). A batch holds at most one gift per sender,
  * so every gift's checks (balance, limits) see the effects of that sender's earlier gifts.
  * When idle, a gift is written at once, alone: batching only happens under load.
  */
-export function createGiftSender(db: Database, policy: Policy, options: Options = {}): GiftSender {
-  const { maxBatch = 100, maxInFlight = Number(process.env.GIFT_IN_FLIGHT ?? 2), onCommitted = () => {}, observer = UNOBSERVED, now = () => new Date() } = options;
+export function createGiftSender(db: Database, announcer: Announcer, policy: Policy, options: Options = {}): GiftSender {
+  const { maxBatch = 100, maxInFlight = 2, observer = UNOBSERVED, now = () => new Date() } = options;
   const queue: Request[] = [];
   let inFlight = 0;
 
@@ -135,7 +134,8 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
         request.reject(result.error);
       }
     });
-    if (events.length > 0) onCommitted(events);
+    // After each commit, with the room events it stored; a rolled-back batch announces nothing.
+    if (events.length > 0) announcer.giftsCommitted(events);
   }
 
   return {

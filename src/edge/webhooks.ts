@@ -17,7 +17,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 export async function handlePaymentWebhook(
   req: http.IncomingMessage,
   res: http.ServerResponse,
-  { db, payments: provider, pubsub }: Services,
+  { db, payments: provider, announcer }: Services,
   log: Logger,
   report: (outcome: WebhookOutcome) => void,
 ) {
@@ -44,8 +44,7 @@ export async function handlePaymentWebhook(
   for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
   try {
     const event = provider.readWebhook(rawBody, headers, new Date());
-    const { result, buyerId } = await applyPaymentEvent(db, provider, event);
-    if (buyerId) pubsub.publish('walletUpdated', buyerId, { userId: buyerId });
+    const { result } = await applyPaymentEvent(db, announcer, provider, event);
     log.info({ eventId: event.eventId, type: event.type, result }, 'payment webhook');
     reply(result, 200, { received: true, result });
   } catch (error) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
-import type { PubSub } from './pubsub.js';
+import type { Announcer } from './announcer.js';
 
 /** How often viewer counts are written and announced: at most once a second per instance. */
 const FLUSH_MS = 1000;
@@ -24,7 +24,7 @@ export type Presence = {
  * socket is found by the WebSocket heartbeat and ends it). Each instance keeps its own counts, writes
  * them to RoomPresence, and announces the room's total when it changed, coalesced to once a second.
  */
-export function createPresence(db: Database, pubsub: PubSub, log: Logger): Presence {
+export function createPresence(db: Database, announcer: Announcer, log: Logger): Presence {
   const instanceId = randomUUID();
   const local = new Map<string, number>();
   const dirty = new Set<string>();
@@ -66,15 +66,19 @@ export function createPresence(db: Database, pubsub: PubSub, log: Logger): Prese
       const viewers = await total(id);
       if (announced.get(id) !== viewers) {
         announced.set(id, viewers);
-        pubsub.publish('room', id, { kind: 'viewers', viewers });
+        announcer.viewerCount(id, viewers);
       }
       if (viewers === 0) announced.delete(id);
     }
   }
 
-  let flushing: Promise<void> = Promise.resolve();
+  // One flush at a time: a tick while one runs is skipped, and the next takes whatever changed meanwhile.
+  // Two at once could announce the count one of them read after the newer count the other read.
+  let flushing: Promise<void> | undefined;
   const timer = setInterval(() => {
-    flushing = flush().catch((error) => log.warn({ err: error }, 'presence flush failed'));
+    flushing ??= flush()
+      .catch((error) => log.warn({ err: error }, 'presence flush failed'))
+      .finally(() => (flushing = undefined));
   }, FLUSH_MS);
   timer.unref();
 

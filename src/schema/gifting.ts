@@ -181,12 +181,8 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: EndLiveSessionInput }) },
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, NotFoundError, ValidationError] },
-    resolve: async (_root, { input }, context) => {
-      const session = await endLiveSession(context.db, context.viewer!.userId, idOf(input.liveSessionId, 'LiveSession', 'liveSessionId'));
-      // Completes every subscriber's stream, after the room's last gift.
-      context.pubsub.publish('room', session.id, { kind: 'ended', lastSequence: session.lastSequence });
-      return session;
-    },
+    resolve: (_root, { input }, context) =>
+      endLiveSession(context.db, context.announcer, context.viewer!.userId, idOf(input.liveSessionId, 'LiveSession', 'liveSessionId')),
   }),
   createGift: t.field({
     type: GiftRef,

@@ -146,10 +146,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SetLiveSessionGoalInput }) },
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ForbiddenError, NotFoundError, ValidationError, LiveSessionEndedError] },
-    resolve: async (_root, { input }, context) => {
-      const session = await setLiveSessionGoal(context.db, context.viewer!.userId, idOf(input.liveSessionId, 'LiveSession', 'liveSessionId'), { goalCoins: input.goalCoins });
-      context.pubsub.publish('room', session.id, { kind: 'goalSet', goalCoins: session.goalCoins!.toString(), progressCoins: session.totalCoins.toString() });
-      return session;
-    },
+    resolve: (_root, { input }, context) =>
+      setLiveSessionGoal(context.db, context.announcer, context.viewer!.userId, idOf(input.liveSessionId, 'LiveSession', 'liveSessionId'), { goalCoins: input.goalCoins }),
   }),
 }));

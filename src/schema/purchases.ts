@@ -148,15 +148,12 @@ builder.mutationFields((t) => ({
         AccountRestrictedError,
       ],
     },
-    resolve: async (_root, { input }, context) => {
-      const purchase = await purchaseCoins(context.db, context.policy, context.payments, context.viewer!.userId, {
+    resolve: (_root, { input }, context) =>
+      purchaseCoins(context.db, context.announcer, context.policy, context.payments, context.viewer!.userId, {
         bundleId: idOf(input.bundleId, 'CoinBundle', 'bundleId'),
         paymentMethod: input.paymentMethod,
         idempotencyKey: input.idempotencyKey,
-      });
-      if (purchase.status === 'SUCCEEDED') context.pubsub.publish('walletUpdated', purchase.buyerId, { userId: purchase.buyerId });
-      return purchase;
-    },
+      }),
   }),
   createCoinBundle: t.field({
     type: CoinBundleRef,

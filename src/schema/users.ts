@@ -94,14 +94,11 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: UpdateProfileInput }) },
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ValidationError] },
-    resolve: async (_root, { input }, context) => {
-      const user = await updateProfile(context.db, context.viewer!.userId, {
+    resolve: (_root, { input }, context) =>
+      updateProfile(context.db, context.announcer, context.viewer!.userId, {
         displayName: input.displayName ?? undefined,
         country: input.country ?? undefined,
-      });
-      context.pubsub.publish('userUpdated', user.id, { userId: user.id });
-      return user;
-    },
+      }),
   }),
   devToken: t.field({
     type: AuthToken,

@@ -4,6 +4,7 @@ import { createBundle } from '../../src/domain/bundles.js';
 import { SANDBOX_METHODS, sandboxPaymentId } from '../../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { applyPaymentEvent, purchaseCoins } from '../../src/domain/purchases.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { ok, request } from '../support/graphql.js';
 import { gid, moneySnapshot, type MoneySnapshot } from '../support/gifting.js';
 import { balances, createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, fundWallet, sandbox, uniqueKey } from '../support/money.js';
@@ -179,9 +180,9 @@ describe('a gift the wallet cannot pay for', () => {
     const debtor = await createFundedViewer(db, 0n);
     const debtorToken = await tokenFor(debtor);
     const bundle = await createBundle(db, { name: '20 coins', coins: 20n, prices: [{ region: 'DEFAULT', amountMinor: 29n, currency: 'USD' }] });
-    const purchase = await purchaseCoins(db, DEFAULT_POLICY, sandbox, debtor.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('buy') });
+    const purchase = await purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, debtor.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('buy') });
     expect(await send({ quantity: 3 }, debtorToken)).toMatchObject({ __typename: 'SentGift', coins: '15' });
-    await applyPaymentEvent(db, sandbox, { eventId: uniqueKey('evt'), type: 'payment.charged_back', providerPaymentId: sandboxPaymentId(purchase.id) });
+    await applyPaymentEvent(db, silentAnnouncer, sandbox, { eventId: uniqueKey('evt'), type: 'payment.charged_back', providerPaymentId: sandboxPaymentId(purchase.id) });
     expect(await balances(db, debtor)).toEqual({ coins: -15n, diamonds: 0n });
     expect((await ok(server.url, GiftingWallet, { first: 1 }, { token: debtorToken })).wallet).toMatchObject({ coins: '0', debtCoins: '15' });
 

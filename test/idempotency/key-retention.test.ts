@@ -4,6 +4,7 @@ import { createGiftSender } from '../../src/domain/gifting.js';
 import { forgetExpiredKeys } from '../../src/domain/idempotency.js';
 import { endLiveSession } from '../../src/domain/live-sessions.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createTestDatabase } from '../support/database.js';
 import { balances, createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
 
@@ -13,7 +14,7 @@ import { balances, createCatalogGift, createFundedViewer, createLiveCreator, exp
 
 const { db } = await createTestDatabase();
 const KEPT_HOURS = 168;
-const gifts = createGiftSender(db, DEFAULT_POLICY);
+const gifts = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
 const { session } = await createLiveCreator(db);
 const rose = await createCatalogGift(db, 5n);
 
@@ -67,7 +68,7 @@ describe('an idempotency key', () => {
   test("of a refusal stored under an error's former name replays it under the current name", async () => {
     const viewer = await createFundedViewer(db, 10n);
     const ended = await createLiveCreator(db);
-    await endLiveSession(db, ended.creator.id, ended.session.id);
+    await endLiveSession(db, silentAnnouncer, ended.creator.id, ended.session.id);
     const input = { liveSessionId: ended.session.id, giftId: rose.id, quantity: 1, idempotencyKey: uniqueKey() };
     await expect(gifts.send(viewer.id, input)).rejects.toBeInstanceOf(LiveSessionEndedError);
     // As it was stored before LiveSessionEndedError had its name.

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createBundle } from '../../src/domain/bundles.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
@@ -41,7 +42,7 @@ const creators: Awaited<ReturnType<typeof createLiveCreator>>[] = [];
 const supporters: User[] = [];
 for (let n = 1; n <= ROWS; n++) creators.push(await createLiveCreator(db, { handle: `creator_${numbered(n)}` }));
 for (let n = 1; n <= ROWS; n++) supporters.push(await createFundedViewer(db, 1_000n, { handle: `supporter_${numbered(n)}` }));
-const sender = createGiftSender(db, DEFAULT_POLICY);
+const sender = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
 const give = (from: User, to: (typeof creators)[number], quantity: number) =>
   sender.send(from.id, { liveSessionId: to.session.id, giftId: coin.id, quantity, idempotencyKey: uniqueKey('page') });
 for (let n = 1; n <= ROWS; n++) await give(supporters[n - 1]!, creators[0]!, n);
@@ -60,7 +61,7 @@ for (let n = 1; n <= ROWS; n++) {
     { region: 'EU', amountMinor: BigInt(n * 90), currency: 'EUR' },
   ];
   const bundle = await createBundle(db, { name: `Bundle ${numbered(n)}`, coins: BigInt(n * 100), sortOrder: n, prices });
-  await purchaseCoins(db, DEFAULT_POLICY, sandbox, buyer.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('buy') });
+  await purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, buyer.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('buy') });
 }
 
 describe('leaderboards', () => {

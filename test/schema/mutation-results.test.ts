@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createAnnouncer, silentAnnouncer } from '../../src/events/announcer.js';
 import { execute, getNamedType, GraphQLInputObjectType, GraphQLNonNull, GraphQLUnionType, parse } from 'graphql';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
@@ -28,15 +29,17 @@ import { createTestBundle } from '../purchases/support.js';
 const { db } = await createTestDatabase();
 const log = createLogger('silent');
 const pubsub = createEventBus(undefined, log);
-const presence = createPresence(db, pubsub, log);
+const announcer = createAnnouncer(pubsub);
+const presence = createPresence(db, announcer, log);
 afterAll(() => presence.close());
 
 const services: Omit<Context, 'viewer'> = {
   db,
   pubsub,
+  announcer,
   presence,
   policy: DEFAULT_POLICY,
-  gifts: createGiftSender(db, DEFAULT_POLICY),
+  gifts: createGiftSender(db, announcer, DEFAULT_POLICY),
   payments: sandbox,
   issueToken: async () => 'token',
   development: false,
@@ -68,7 +71,7 @@ const price = { region: 'DEFAULT', amountMinor: '99', currency: 'USD' };
 const live = async () => gid('LiveSession', (await createLiveCreator(db)).session.id);
 const ended = async () => {
   const { creator: host, session } = await createLiveCreator(db);
-  await endLiveSession(db, host.id, session.id);
+  await endLiveSession(db, silentAnnouncer, host.id, session.id);
   return { host, id: gid('LiveSession', session.id) };
 };
 const gift = async (overrides: Record<string, unknown> = {}) => ({
@@ -89,9 +92,9 @@ const purchase = async (overrides: Record<string, unknown> = {}) => ({
 async function debtor(): Promise<User> {
   const user = await createUser(db);
   const bundle = await createTestBundle(db, { coins: 20n });
-  const bought = await purchaseCoins(db, DEFAULT_POLICY, sandbox, user.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('buy') });
+  const bought = await purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, user.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('buy') });
   expect(await attempt('sendGift', await gift({ quantity: 3 }), user)).toBe('SentGift');
-  await applyPaymentEvent(db, sandbox, { eventId: uniqueKey('evt'), type: 'payment.charged_back', providerPaymentId: sandboxPaymentId(bought.id) });
+  await applyPaymentEvent(db, silentAnnouncer, sandbox, { eventId: uniqueKey('evt'), type: 'payment.charged_back', providerPaymentId: sandboxPaymentId(bought.id) });
   return user;
 }
 

@@ -1,4 +1,5 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { createAnnouncer } from '../../src/events/announcer.js';
 import { execute } from 'graphql';
 import { afterAll, expect } from 'vitest';
 import { createPrismaClient, type Database } from '../../src/db/client.js';
@@ -25,7 +26,8 @@ export function recordingSchema(url: string) {
   const db = createPrismaClient(url, 10, { onQuery: (event) => statements.push(event.query) });
   const log = createLogger('silent');
   const pubsub = createEventBus(undefined, log);
-  const presence = createPresence(db, pubsub, log);
+  const announcer = createAnnouncer(pubsub);
+  const presence = createPresence(db, announcer, log);
   afterAll(async () => {
     await presence.close();
     await db.$disconnect();
@@ -33,9 +35,10 @@ export function recordingSchema(url: string) {
   const services: Omit<Context, 'viewer'> = {
     db: db as Database,
     pubsub,
+    announcer,
     presence,
     policy: DEFAULT_POLICY,
-    gifts: createGiftSender(db, DEFAULT_POLICY),
+    gifts: createGiftSender(db, announcer, DEFAULT_POLICY),
     payments: sandbox,
     issueToken: async () => 'unused',
     development: false,
