@@ -110,6 +110,7 @@ try {
     policy: DEFAULT_POLICY,
     gifts: createGiftSender(db, DEFAULT_POLICY),
     payments: createSandboxProvider('unused-webhook-secret-0123456789'),
+    payouts: { db: db, policy: DEFAULT_POLICY, provider: null, announce: { payoutChanged: () => {}, walletChanged: () => {} }, log },
     issueToken: async () => 'unused',
     development: false,
     viewer: null,

@@ -14,7 +14,7 @@ import { bearerToken, type Auth } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
-import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
+import { handlePaymentWebhook, handlePayoutWebhook, PAYOUT_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
 
 export type ServerDeps = {
   services: Services;
@@ -129,7 +129,12 @@ export function createServer({ services, auth, log, corsOrigins }: ServerDeps): 
       else res.destroy();
     };
     try {
-      const handled = req.method === 'POST' && req.url === WEBHOOK_PATH ? handlePaymentWebhook(req, res, services, log) : yoga(req, res);
+      const handled =
+        req.method === 'POST' && req.url === WEBHOOK_PATH
+          ? handlePaymentWebhook(req, res, services, log)
+          : req.method === 'POST' && req.url === PAYOUT_WEBHOOK_PATH
+            ? handlePayoutWebhook(req, res, services, log)
+            : yoga(req, res);
       if (handled instanceof Promise) handled.catch(failed);
     } catch (error) {
       failed(error);

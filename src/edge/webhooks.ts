@@ -1,52 +1,96 @@
 import type http from 'node:http';
 import { WebhookRejectedError } from '../domain/payments/provider.js';
+import { applyPayoutEvent } from '../domain/payouts/lifecycle.js';
 import { applyPaymentEvent } from '../domain/purchases.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../schema/context.js';
 
 export const WEBHOOK_PATH = '/webhooks/payments';
+export const PAYOUT_WEBHOOK_PATH = '/webhooks/payouts';
 const MAX_BODY_BYTES = 64 * 1024;
 
-/**
- * The payment provider's webhook: the signature is checked over the raw body, exactly as received.
- * 200 once applied (or already applied: providers retry until they get a 2xx), 400 when untrusted,
- * 404 when no provider is configured. Settles every error itself: a sender that breaks off its body
- * costs a log line, never the process.
- */
-export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.ServerResponse, { db, payments: provider, pubsub }: Services, log: Logger) {
-  const reply = (status: number, body: object) => {
+type Reply = (status: number, body: object) => void;
+
+const replier =
+  (res: http.ServerResponse): Reply =>
+  (status, body) => {
     if (res.headersSent || res.destroyed) return;
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   };
-  if (!provider) return reply(404, { error: 'No payment provider is configured' });
+
+/**
+ * What both providers' webhooks share: the raw body read whole (signatures are checked over it exactly
+ * as received) and its headers; undefined once it has answered a body it could not read. Settles every
+ * error itself: a sender that breaks off its body costs a log line, never the process.
+ */
+async function receive(req: http.IncomingMessage, res: http.ServerResponse, reply: Reply, log: Logger, what: string): Promise<{ rawBody: string; headers: Headers } | undefined> {
   let rawBody: string;
   try {
     rawBody = await readBody(req);
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) {
-      log.info({ reason: (error as Error).message }, 'payment webhook body broken off by its sender');
-      return reply(400, { error: 'Incomplete body' });
+      log.info({ reason: (error as Error).message }, `${what} webhook body broken off by its sender`);
+      reply(400, { error: 'Incomplete body' });
+      return undefined;
     }
     // The rest of the body is not read, so the connection can't carry another request.
     res.setHeader('connection', 'close');
-    return reply(413, { error: 'Body too large' });
+    reply(413, { error: 'Body too large' });
+    return undefined;
   }
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+  return { rawBody, headers };
+}
+
+/** 400 for a webhook that must not be trusted; 500 (the provider retries) for anything else. */
+function failed(error: unknown, reply: Reply, log: Logger, what: string): void {
+  if (error instanceof WebhookRejectedError) {
+    log.warn({ reason: error.message }, `${what} webhook rejected`);
+    return reply(400, { error: error.message });
+  }
+  log.error({ err: error }, `${what} webhook failed`);
+  reply(500, { error: 'Internal error; retry later' });
+}
+
+/**
+ * The payment provider's webhook. 200 once applied (or already applied: providers retry until they get
+ * a 2xx), 400 when untrusted, 404 when no provider is configured.
+ */
+export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.ServerResponse, { db, payments: provider, pubsub }: Services, log: Logger) {
+  const reply = replier(res);
+  if (!provider) return reply(404, { error: 'No payment provider is configured' });
+  const body = await receive(req, res, reply, log, 'payment');
+  if (!body) return;
   try {
-    const event = provider.readWebhook(rawBody, headers, new Date());
+    const event = provider.readWebhook(body.rawBody, body.headers, new Date());
     const { result, buyerId } = await applyPaymentEvent(db, provider, event);
     if (buyerId) pubsub.publish('walletUpdated', buyerId, { userId: buyerId });
     log.info({ eventId: event.eventId, type: event.type, result }, 'payment webhook');
     reply(200, { received: true, result });
   } catch (error) {
-    if (error instanceof WebhookRejectedError) {
-      log.warn({ reason: error.message }, 'payment webhook rejected');
-      return reply(400, { error: error.message });
-    }
-    log.error({ err: error }, 'payment webhook failed');
-    reply(500, { error: 'Internal error; retry later' });
+    failed(error, reply, log, 'payment');
+  }
+}
+
+/**
+ * The payout provider's webhook: outcomes of payouts and verifications of payout methods, each applied
+ * once (the domain announces what changed). Answers as the payment webhook does.
+ */
+export async function handlePayoutWebhook(req: http.IncomingMessage, res: http.ServerResponse, { payouts }: Services, log: Logger) {
+  const { provider } = payouts;
+  const reply = replier(res);
+  if (!provider) return reply(404, { error: 'No payout provider is configured' });
+  const body = await receive(req, res, reply, log, 'payout');
+  if (!body) return;
+  try {
+    const event = provider.readWebhook(body.rawBody, body.headers, new Date());
+    const result = await applyPayoutEvent(payouts, provider, event);
+    log.info({ eventId: event.eventId, type: event.type, result }, 'payout webhook');
+    reply(200, { received: true, result });
+  } catch (error) {
+    failed(error, reply, log, 'payout');
   }
 }
 

@@ -1,3 +1,4 @@
+import type { PayoutAnnouncer } from '../domain/payouts/lifecycle.js';
 import type { RoomGiftEvent } from '../domain/rooms.js';
 import type { PubSub } from './pubsub.js';
 
@@ -11,4 +12,12 @@ export function announceGifts(pubsub: PubSub, events: RoomGiftEvent[]): void {
   }
   for (const [liveSessionId, roomEvents] of byRoom) pubsub.publish('room', liveSessionId, { kind: 'gifts', events: roomEvents });
   for (const userId of wallets) pubsub.publish('walletUpdated', userId, { userId });
+}
+
+/** Payouts' announcements, after each commit: the creator's payoutUpdated and the wallet it moved. */
+export function announcePayouts(pubsub: PubSub): PayoutAnnouncer {
+  return {
+    payoutChanged: (creatorId, payoutId) => pubsub.publish('payoutUpdated', creatorId, { payoutId }),
+    walletChanged: (userId) => pubsub.publish('walletUpdated', userId, { userId }),
+  };
 }

@@ -9,6 +9,7 @@ import './admin.js';
 import './rooms.js';
 import './live-sessions.js';
 import './leaderboards.js';
+import './payouts.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

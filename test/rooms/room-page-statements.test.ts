@@ -38,6 +38,7 @@ const context: Context = {
   policy: DEFAULT_POLICY,
   gifts: createGiftSender(counted, DEFAULT_POLICY),
   payments: sandbox,
+  payouts: { db: counted, policy: DEFAULT_POLICY, provider: null, announce: { payoutChanged: () => {}, walletChanged: () => {} }, log },
   issueToken: async () => 'unused',
   development: false,
   viewer: null,
