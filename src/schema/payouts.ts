@@ -1,3 +1,4 @@
+import { typeBrandKey } from '@pothos/core';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import {
   AccountRestrictedError,
@@ -8,6 +9,7 @@ import {
   NotAuthenticatedError,
   NotFoundError,
   OwnPayoutError,
+  type OvationError,
   PayoutBelowMinimumError,
   PayoutDailyCapError,
   PayoutHoldError,
@@ -163,6 +165,13 @@ export const PayoutRef = builder.prismaNode('Payout', {
   }),
 });
 
+/**
+ * A refusal as a plain value of its own GraphQL type: graphql-js takes any Error a resolver returns for
+ * the field's failure, so the quote lists copies, branded with their type.
+ */
+const asValue = (error: OvationError): OvationError =>
+  Object.assign(Object.create(null) as object, { ...error, code: error.code, message: error.message, [typeBrandKey]: error.constructor }) as OvationError;
+
 const PayoutQuoteRef = builder.objectRef<PayoutQuote>('PayoutQuote').implement({
   description: 'What a payout would be, before you confirm it: the cash amount, the fee, what arrives, and any reason it would be refused.',
   fields: (t) => ({
@@ -178,7 +187,7 @@ const PayoutQuoteRef = builder.objectRef<PayoutQuote>('PayoutQuote').implement({
     refusals: t.field({
       type: [ErrorInterface],
       description: 'Every reason `requestPayout` would refuse it now, in the order it checks them; empty when it would go through.',
-      resolve: (quote) => quote.refusals,
+      resolve: (quote) => quote.refusals.map(asValue),
     }),
   }),
 });

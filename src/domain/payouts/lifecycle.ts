@@ -378,11 +378,12 @@ const requestFor = (payout: Payout, method: PayoutMethod): PayoutRequest => ({
  * only one instance ever sends it, and a webhook can't arrive before it), the provider is called outside
  * any transaction, and its answer is applied in another. A payout held, or whose creator has been
  * restricted from payouts meanwhile (a hold is placed, so the creator sees why), stays APPROVED; without
- * a provider, approved payouts wait for one. Safe to call for any payout, any number of times.
+ * a provider, approved payouts wait for one. Safe to call for any payout, any number of times: it
+ * says whether this call sent it.
  */
-export async function submitApproved(deps: PayoutDeps, payoutId: string, now = new Date()): Promise<void> {
+export async function submitApproved(deps: PayoutDeps, payoutId: string, now = new Date()): Promise<boolean> {
   const { provider } = deps;
-  if (!provider) return;
+  if (!provider) return false;
   const { changed, request } = await transaction(deps.db, async (tx) => {
     const changed = new Changed();
     const payout = await lockPayout(tx, payoutId);
@@ -401,21 +402,22 @@ export async function submitApproved(deps: PayoutDeps, payoutId: string, now = n
     return { changed, request: requestFor(processing, method) };
   });
   changed.announce(deps.announce);
-  if (!request) return;
+  if (!request) return false;
   let answer;
   try {
     answer = await provider.send(request);
   } catch (error) {
     // The provider may or may not have it: it stays PROCESSING, and its webhook or reconciliation settles it.
     deps.log.warn({ err: error, payoutId }, 'payout provider did not answer; the payout stays PROCESSING');
-    return;
+    return true;
   }
   const by = { actor: PayoutActor.PROVIDER, note: "the provider's answer to the payout" };
   if (answer.status === 'pending') {
     await deps.db.payout.updateMany({ where: { id: payoutId, providerPayoutId: null }, data: { providerPayoutId: answer.providerPayoutId } });
-    return;
+  } else {
+    await settle(deps, payoutId, answer.status, by, { providerPayoutId: answer.providerPayoutId, reason: answer.failureReason }, now);
   }
-  await settle(deps, payoutId, answer.status, by, { providerPayoutId: answer.providerPayoutId, reason: answer.failureReason }, now);
+  return true;
 }
 
 type ProviderOutcome = 'paid' | 'failed' | 'returned';
@@ -541,8 +543,7 @@ export async function reconcilePayouts(deps: PayoutDeps, provider: PayoutProvide
   const byLookup = { actor: PayoutActor.PROVIDER, note: "the provider's answer to a lookup" };
   for (const payout of due) {
     if (payout.status === PayoutStatus.APPROVED) {
-      await submitApproved(deps, payout.id, now);
-      if ((await deps.db.payout.findUniqueOrThrow({ where: { id: payout.id } })).status !== PayoutStatus.APPROVED) reconciled.submitted++;
+      if (await submitApproved(deps, payout.id, now)) reconciled.submitted++;
       continue;
     }
     let found;
