@@ -55,17 +55,17 @@ export const NEXT_STATUSES: Record<PayoutStatus, readonly PayoutStatus[]> = {
 };
 
 /** Statuses whose diamonds sit in the payout hold. */
-export const IN_PROGRESS: PayoutStatus[] = [PayoutStatus.REQUESTED, PayoutStatus.APPROVED, PayoutStatus.PROCESSING];
+const IN_PROGRESS: PayoutStatus[] = [PayoutStatus.REQUESTED, PayoutStatus.APPROVED, PayoutStatus.PROCESSING];
 /** Statuses that count towards the daily cap. */
 export const COUNTED_TODAY: PayoutStatus[] = [...IN_PROGRESS, PayoutStatus.PAID];
 
 /** An approved payout is submitted at once; one still approved this long after (the server stopped in between) is submitted by reconciliation. */
-export const SUBMIT_AGAIN_AFTER_MS = 60_000;
+const SUBMIT_AGAIN_AFTER_MS = 60_000;
 /** A payout with the provider this long without an outcome is looked up (a webhook normally settles it within minutes). */
 export const PAYOUT_RECONCILE_AFTER_MS = 15 * 60_000;
 
 /** Who or what makes a change, as the payout's history records it. */
-export type Actor = { actor: PayoutActor; actorId?: string; providerEventId?: string; note?: string };
+type Actor = { actor: PayoutActor; actorId?: string; providerEventId?: string; note?: string };
 
 const bySystem = (note: string): Actor => ({ actor: PayoutActor.SYSTEM, note });
 
@@ -83,12 +83,12 @@ export class Changed {
 }
 
 /** The payout, locked for this transaction: every change to one payout happens one at a time. */
-export async function lockPayout(tx: Tx, payoutId: string): Promise<Payout | null> {
+async function lockPayout(tx: Tx, payoutId: string): Promise<Payout | null> {
   const [row] = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Payout" WHERE id = ${payoutId}::uuid FOR NO KEY UPDATE`;
   return row ? tx.payout.findUniqueOrThrow({ where: { id: payoutId } }) : null;
 }
 
-export const holdsInForce = (tx: Tx, payoutId: string): Promise<PayoutHold[]> =>
+const holdsInForce = (tx: Tx, payoutId: string): Promise<PayoutHold[]> =>
   tx.payoutHold.findMany({ where: { payoutId, releasedAt: null }, orderBy: { placedAt: 'asc' } });
 
 function defaultNextCheck(to: PayoutStatus, now: Date): Date | null {
@@ -131,7 +131,7 @@ type MoveDetails = { reason?: string; providerPayoutId?: string; nextCheckAt?: D
  * the lifecycle does not have, and one towards the provider while a hold is in force. A payout that
  * ends (rejected, canceled) takes no hold with it: they are released by the same actor.
  */
-export async function moveTo(tx: Tx, payout: Payout, to: PayoutStatus, by: Actor, changed: Changed, now: Date, details: MoveDetails = {}): Promise<Payout> {
+async function moveTo(tx: Tx, payout: Payout, to: PayoutStatus, by: Actor, changed: Changed, now: Date, details: MoveDetails = {}): Promise<Payout> {
   if (!NEXT_STATUSES[payout.status].includes(to)) throw new PayoutTransitionError(payout.status, to);
   const holds = await holdsInForce(tx, payout.id);
   if (holds.length > 0 && (to === PayoutStatus.APPROVED || to === PayoutStatus.PROCESSING)) throw new PayoutOnHoldError(holds.map((hold) => hold.reason));
@@ -470,7 +470,7 @@ async function settle(deps: PayoutDeps, payoutId: string, outcome: ProviderOutco
 export type PayoutWebhookResult = 'applied' | 'duplicate' | 'ignored';
 
 /** Where payout webhooks' event ids are kept (WebhookEvent), apart from the payment provider's. */
-export const webhookSource = (provider: PayoutProvider) => `payouts:${provider.name}`;
+const webhookSource = (provider: PayoutProvider) => `payouts:${provider.name}`;
 
 /**
  * Applies a verified payout-provider event exactly once: its id is recorded in the same transaction as
