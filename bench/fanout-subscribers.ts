@@ -1,7 +1,9 @@
-// The load side of `npm run bench:fanout`, in its own process so that its CPU is not the server's:
-// SUBSCRIBERS graphql-ws subscribers (one socket each) in one room, recording per gift event the delivery
-// latency and, per subscriber, whether the sequences arrived as 1, 2, 3... with no gap or repeat.
-// Driven over IPC by bench/fanout.ts: it says 'ready', then answers 'open', 'start', 'report' and 'close'.
+// The load side of `npm run bench:fanout` and `bench:fanout-ab`, in its own process so that its CPU is not
+// the server's: SUBSCRIBERS graphql-ws subscribers (one socket each) in one room, recording per gift event
+// the delivery latency and, per subscriber, whether the sequences arrived as 1, 2, 3... with no gap or
+// repeat. The subscription (FANOUT_SUBSCRIPTION, JSON) is the build's own, as bench/ab.ts's
+// ViewerSubscription describes it: its one field is the event, and a gift event has `sequence` and `sentAt`.
+// Driven over IPC by bench/fanout-room.ts: it says 'ready', then answers 'open', 'start', 'report' and 'close'.
 //
 // FANOUT_CLIENT picks the subscriber. 'protocol' (the default) speaks graphql-transport-ws over
 // bench/websocket-viewer.ts's lean socket and reads gift messages with bench/gift-receipt.ts; 'graphql-ws'
@@ -11,23 +13,20 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import type { ViewerSubscription } from './ab.js';
 import { giftReceiptOf } from './gift-receipt.js';
 import { connectViewer } from './websocket-viewer.js';
 
 // Subscriber i connects to the i-th of these in turn (several when the bench runs several instances).
 const WS_URLS = process.env.FANOUT_WS_URLS!.split(' ').map((url) => new URL(url));
-const LIVE_SESSION_ID = process.env.FANOUT_LIVE_SESSION_ID!;
+const SUBSCRIPTION = JSON.parse(process.env.FANOUT_SUBSCRIPTION!) as ViewerSubscription;
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 10_000);
 const CLIENT = process.env.FANOUT_CLIENT ?? 'protocol';
 // Gifts committed before the subscribers came; the first one they hear is the next.
 const BASE_SEQUENCE = Number(process.env.FANOUT_BASE_SEQUENCE ?? 0);
 
-const QUERY = `subscription Fanout($id: ID!) {
-  liveSessionEvents(liveSessionId: $id) { __typename ... on GiftSentEvent { sequence sentAt } }
-}`;
-
-type Gift = { __typename: 'GiftSentEvent'; sequence: number; sentAt: string };
-type Event = { __typename: string } | Gift;
+type Event = { __typename?: string; sequence?: unknown; sentAt?: unknown };
+type Result = { data?: Record<string, Event>; errors?: unknown };
 
 // Per gift sequence, how many receipts came how many whole milliseconds (Date.now()) after its sentAt: a
 // 1 ms histogram each, exact, and of a fixed size however many millions of messages arrive. Per sequence,
@@ -49,11 +48,15 @@ let rampMessages = 0; // heard while subscribing (viewer counts)
 let ended = 0; // subscriptions that completed or errored: a viewer dropped mid-stream
 const endReasons = new Map<string, number>();
 
-function onEvent(subscriber: number, event: Event) {
-  if (event.__typename === 'GiftSentEvent') return onGift(subscriber, (event as Gift).sequence, Date.parse((event as Gift).sentAt));
+/** A `next` message's result: a gift, another event (counted by its type), or the subscription's end. */
+function onResult(subscriber: number, result: Result) {
+  const event = result.data && Object.values(result.data)[0];
+  if (!event) return noteEnd(`errors: ${JSON.stringify(result.errors)}`);
+  if (typeof event.sequence === 'number' && typeof event.sentAt === 'string') return onGift(subscriber, event.sequence, Date.parse(event.sentAt));
   lastReceipt = Date.now();
   if (firstReceipt === 0) firstReceipt = lastReceipt;
-  byType.set(event.__typename, (byType.get(event.__typename) ?? 0) + 1);
+  const type = event.__typename ?? 'event';
+  byType.set(type, (byType.get(type) ?? 0) + 1);
 }
 
 // Gifts are counted in giftMessages, not byType: a Map update per message is measurable at this rate.
@@ -104,13 +107,11 @@ function openProtocolSubscriber(index: number): Promise<boolean> {
         if (message.type === 'connection_ack') {
           acknowledged = true;
           subscribed[index] = 1;
-          viewer.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: QUERY, variables: { id: LIVE_SESSION_ID } } }));
+          viewer.send(JSON.stringify({ id: '1', type: 'subscribe', payload: SUBSCRIPTION }));
           resolve(true);
         } else if (message.type === 'ping') viewer.send('{"type":"pong"}');
-        else if (message.type === 'next') {
-          const result = message.payload as { data?: { liveSessionEvents: Event }; errors?: unknown };
-          result.data ? onEvent(index, result.data.liveSessionEvents) : noteEnd(`errors: ${JSON.stringify(result.errors)}`);
-        } else if (message.type === 'error') noteEnd(`error: ${JSON.stringify(message.payload)}`);
+        else if (message.type === 'next') onResult(index, message.payload as Result);
+        else if (message.type === 'error') noteEnd(`error: ${JSON.stringify(message.payload)}`);
         else if (message.type === 'complete') noteEnd('complete');
       },
       closed: (reason) => {
@@ -138,14 +139,11 @@ function openLibrarySubscriber(index: number): Promise<boolean> {
       on: {
         connected: () => {
           subscribed[index] = 1;
-          client.subscribe<{ liveSessionEvents: Event }>(
-            { query: QUERY, variables: { id: LIVE_SESSION_ID } },
-            {
-              next: (result) => (result.data ? onEvent(index, result.data.liveSessionEvents) : noteEnd(`errors: ${JSON.stringify(result.errors)}`)),
-              error: (error) => noteEnd(error instanceof Error ? error.message : `close ${(error as { code?: number }).code ?? '?'}`),
-              complete: () => noteEnd('complete'),
-            },
-          );
+          client.subscribe<Record<string, Event>>(SUBSCRIPTION, {
+            next: (result) => onResult(index, result as Result),
+            error: (error) => noteEnd(error instanceof Error ? error.message : `close ${(error as { code?: number }).code ?? '?'}`),
+            complete: () => noteEnd('complete'),
+          });
           resolve(true);
         },
       },
@@ -223,12 +221,18 @@ process.on('message', async (message: { type: string; expected?: number; count?:
   if (message.type === 'open') {
     await open(message.count ?? 0);
   } else if (message.type === 'start') {
-    // Viewer-count announcements heard while subscribing are not part of the measured window.
-    rampMessages = [...byType.values()].reduce((a, b) => a + b, 0);
+    // A measured window starts; each 'start' begins a new one (bench:fanout-ab measures a room's rounds
+    // on the same viewers). Viewer-count announcements heard while subscribing are not part of any.
+    // Whether each viewer heard every sequence is kept across windows.
+    rampMessages += [...byType.values()].reduce((a, b) => a + b, 0);
     byType.clear();
+    histograms.clear();
+    late.clear();
+    giftMessages = 0;
     firstReceipt = lastReceipt = 0;
     cpuAtStart = process.cpuUsage();
     startedAt = Date.now();
+    loopDelay.reset();
     loopDelay.enable();
   } else if (message.type === 'report') {
     send(report(message.expected ?? 0));

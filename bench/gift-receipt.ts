@@ -5,10 +5,12 @@
 
 export type GiftReceipt = { sequence: number; sentAtMs: number };
 
-// A gift's graphql-transport-ws `next` message as the server serializes it for the benches' subscription:
+// A gift's graphql-transport-ws `next` message, whatever the build's subscription document (bench/ab.ts's
+// ViewerSubscription): its first `"sequence":` is the gift's, directly followed by its `"sentAt":`, e.g.
 // {"id":"<id>","type":"next","payload":{"data":{"liveSessionEvents":{"__typename":"GiftSentEvent","sequence":N,"sentAt":"<ISO>"}}}}
 const ID = Buffer.from('{"id":"');
-const GIFT = Buffer.from(',"type":"next","payload":{"data":{"liveSessionEvents":{"__typename":"GiftSentEvent","sequence":');
+const NEXT = Buffer.from('","type":"next",');
+const SEQUENCE = Buffer.from('"sequence":');
 const SENT_AT = Buffer.from(',"sentAt":"');
 const QUOTE = 0x22;
 
@@ -22,6 +24,12 @@ function matches(bytes: Buffer, at: number, end: number, expected: Buffer): bool
   return true;
 }
 
+/** Where `expected` first starts in bytes[from, end), or -1. (Buffer's indexOf would search on past `end`, through the rest of the read.) */
+function find(bytes: Buffer, from: number, end: number, expected: Buffer): number {
+  for (let at = from; at + expected.length <= end; at++) if (bytes[at] === expected[0] && matches(bytes, at, end, expected)) return at;
+  return -1;
+}
+
 /**
  * The gift event in the message held in `bytes` from `start` to `end`, or undefined for any other
  * message, or one serialized differently (the caller then parses it in full).
@@ -30,8 +38,10 @@ export function giftReceiptOf(bytes: Buffer, start = 0, end = bytes.length): Gif
   if (!matches(bytes, start, end, ID)) return undefined;
   let at = start + ID.length;
   while (at < end && bytes[at] !== QUOTE) at++; // the operation id
-  if (!matches(bytes, ++at, end, GIFT)) return undefined;
-  at += GIFT.length;
+  if (!matches(bytes, at, end, NEXT)) return undefined;
+  const sequenceAt = find(bytes, at + NEXT.length, end, SEQUENCE);
+  if (sequenceAt < 0) return undefined;
+  at = sequenceAt + SEQUENCE.length;
   const digitsFrom = at;
   let sequence = 0;
   for (let digit = bytes[at]! - 48; at < end && digit >= 0 && digit <= 9; digit = bytes[++at]! - 48) sequence = sequence * 10 + digit;

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import {
-  auth,
   cpuSecondsOf,
   fundedUsers,
+  giftSending,
   machineJiffies,
   openRoom,
   postgresCpuSeconds,
@@ -26,8 +26,7 @@ try {
   console.log(`Setting up: ${SENDERS} senders with coins, one creator live...`);
   const { db } = server;
   const room = await openRoom(db, 'Benchmark live');
-  const senders = await fundedUsers(db, SENDERS, 'bench_sender');
-  const tokens = await Promise.all(senders.map((sender) => auth.issueToken({ userId: sender.id, roles: sender.roles })));
+  const sending = await giftSending(room, await fundedUsers(db, SENDERS, 'bench_sender'));
 
   const run = (title: string, options: Partial<autocannon.Options>) =>
     new Promise<autocannon.Result>((resolve, reject) => {
@@ -45,8 +44,8 @@ try {
 
   let sent = 0;
   const refusals = new Map<string, number>();
-  const giftRequests = sendGiftRequests(room, tokens, (outcome) =>
-    outcome === 'SentGift' ? sent++ : refusals.set(outcome, (refusals.get(outcome) ?? 0) + 1),
+  const giftRequests = sendGiftRequests(sending, 'bench-gift', (outcome) =>
+    outcome === 'sent' ? sent++ : refusals.set(outcome, (refusals.get(outcome) ?? 0) + 1),
   );
   await run('Warm-up (gifts)', { requests: giftRequests, duration: 3 });
   sent = 0;

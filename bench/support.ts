@@ -1,5 +1,7 @@
 // Shared by the benchmarks: a production-mode server in its own process over an embedded PostgreSQL,
-// and a way to fill wallets through the real purchase path.
+// a way to fill wallets through the real purchase path, and how this build is driven (its server's
+// environment, its tokens and GraphQL documents, its room's figures), which bench/ab-build.ts also
+// answers to the A/B benches.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
@@ -7,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type autocannon from 'autocannon';
+import type { Commit, GiftRequest, GiftSending, RoomStatus, ViewerSubscription } from './ab.js';
 import { createPrismaClient, type Database } from '../src/db/client.js';
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrate.js';
@@ -18,12 +21,10 @@ import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/s
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
 import { createAuth } from '../src/edge/auth.js';
+import { silentAnnouncer } from '../src/events/announcer.js';
 import { Role, type User } from '../src/generated/prisma/client.js';
 
-export const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
-export const auth = createAuth(JWT_SECRET, 3600);
-
-export type BenchServer = { url: string; databaseUrl: string; db: Database; pid: number; stop(): Promise<void> };
+export type BenchServer = { url: string; websocketUrl: string; databaseUrl: string; db: Database; pid: number; stop(): Promise<void> };
 
 /**
  * Starts PostgreSQL (embedded, durable settings, as `npm start` runs it) and the built server
@@ -33,7 +34,7 @@ export type BenchServer = { url: string; databaseUrl: string; db: Database; pid:
 export async function startBenchServer({ commitTimestamps = false } = {}): Promise<BenchServer> {
   const postgres = await startBenchPostgres({ commitTimestamps });
   await applyMigrations(postgres.url);
-  const server = await startServerProcess(postgres.url, { profileDir: process.env.BENCH_SERVER_PROFILE });
+  const server = await startServerProcess(await serverPlan(postgres.url), { profileDir: process.env.BENCH_SERVER_PROFILE });
   const db = createPrismaClient(postgres.url, 20);
   if (process.env.BENCH_PG_STATEMENTS) await db.$executeRaw`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
   return {
@@ -68,16 +69,19 @@ export async function startBenchPostgres({ commitTimestamps = false } = {}): Pro
   };
 }
 
-/**
- * The built server of `checkout` (this one unless given) in a child process over `databaseUrl`, as
- * production runs it; with `profileDir`, CPU-profiled there.
- */
-export async function startServerProcess(databaseUrl: string, { checkout = '.', profileDir }: { checkout?: string; profileDir?: string } = {}) {
+/** How to run a built server: `node <args>` in its checkout, with `env` over the bench's own environment. */
+export type ServerPlan = { args: string[]; env: Record<string, string>; graphqlUrl: string; websocketUrl: string; readyUrl: string };
+
+// This build's tokens: HS256, signed here with the secret serverPlan gives its server.
+const JWT_SECRET = 'bench-secret-bench-secret-bench-secret';
+const auth = createAuth(JWT_SECRET, 3600);
+
+/** This build's server over `databaseUrl` as production runs it, on a port of its own. */
+export async function serverPlan(databaseUrl: string): Promise<ServerPlan> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), 'dist/src/main.js'], {
-    cwd: checkout,
+  return {
+    args: ['dist/src/main.js'],
     env: {
-      ...process.env,
       NODE_ENV: 'production',
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -88,13 +92,30 @@ export async function startServerProcess(databaseUrl: string, { checkout = '.', 
       LOG_LEVEL: 'warn',
       SEED_DEMO_DATA: 'false',
     },
+    graphqlUrl: `http://127.0.0.1:${port}/graphql`,
+    websocketUrl: `ws://127.0.0.1:${port}/graphql`,
+    readyUrl: `http://127.0.0.1:${port}/readyz`,
+  };
+}
+
+/** The server `plan` describes, in a child process in `checkout` (this one unless given); with `profileDir`, CPU-profiled there. */
+export async function startServerProcess(plan: ServerPlan, { checkout = '.', profileDir }: { checkout?: string; profileDir?: string } = {}) {
+  const child = spawn(process.execPath, [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...plan.args], {
+    cwd: checkout,
+    env: { ...process.env, ...plan.env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  await waitForReady(`http://127.0.0.1:${port}/readyz`, child);
+  // A server that dies mid-run otherwise shows only as figures that cannot be read (its /proc entry gone).
+  let stopping = false;
+  child.once('exit', (code, signal) => stopping || console.error(`Server ${child.pid} (${checkout}) exited unexpectedly: ${signal ?? `code ${code}`}`));
+  await waitForReady(plan.readyUrl, child);
   return {
-    url: `http://127.0.0.1:${port}/graphql`,
+    url: plan.graphqlUrl,
+    websocketUrl: plan.websocketUrl,
     pid: child.pid!,
     async stop() {
+      stopping = true;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((resolve) => child.once('exit', resolve));
     },
@@ -159,32 +180,100 @@ export async function fundedUsers(db: Database, count: number, prefix: string): 
   const users = await db.user.findMany({ where: { handle: { startsWith: `${prefix}_` } }, orderBy: { handle: 'asc' } });
   const sandbox = createSandboxProvider('unused');
   await inParallel(users, 16, (user) =>
-    purchaseCoins(db, DEFAULT_POLICY, sandbox, user.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: `bench-fund-${user.id}` }),
+    purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, user.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: `bench-fund-${user.id}` }),
   );
   return users;
 }
 
+const SEND_GIFT = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id coins } ... on Error { code } } }`;
+
+const headersOf = async (user: User) => ({ authorization: `Bearer ${await auth.issueToken({ userId: user.id, roles: user.roles })}` });
+
+/** Roses into `room` from `senders` in turn, each request with an idempotency key of its own. */
+export async function giftSending(room: { liveSessionId: string; giftId: string }, senders: User[]): Promise<GiftSending> {
+  return {
+    query: SEND_GIFT,
+    variables: { input: { liveSessionId: room.liveSessionId, giftId: room.giftId, quantity: 1, idempotencyKey: '{{request}}' } },
+    senders: await Promise.all(senders.map(headersOf)),
+    sent: '"__typename":"SentGift"',
+  };
+}
+
 /**
- * autocannon requests that each send one Rose into the room, from the senders in turn, each with an
- * idempotency key of its own; `onOutcome` hears 'SentGift' or the refusal's code.
+ * A Castle (1,000 coins) each from `count` top gifters, to send before the measured Roses: they settle
+ * the room's top three, so that each Rose (which never overtakes them) fans out one GiftSentEvent. Without
+ * them, round-robin senders tie and reshuffle the top three on about half the gifts, and each reshuffle is
+ * one more LeaderboardChangedEvent to every viewer.
  */
-export function sendGiftRequests(room: { liveSessionId: string; giftId: string }, tokens: string[], onOutcome: (outcome: string) => void): autocannon.Request[] {
-  const sendGift = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id coins } ... on Error { code } } }`;
+export async function topGifts(db: Database, room: { liveSessionId: string }, count: number): Promise<GiftRequest[]> {
+  if (count === 0) return [];
+  const castle = await createGift(db, { name: 'Castle', coins: 1000n, imageUrl: 'https://cdn.example/castle.png' });
+  const gifters = await fundedUsers(db, count, 'bench_whale');
+  return Promise.all(
+    gifters.map(async (gifter) => ({
+      headers: await headersOf(gifter),
+      variables: { input: { liveSessionId: room.liveSessionId, giftId: encodeGlobalID('Gift', castle.id), quantity: 1, idempotencyKey: `whale-${gifter.id}` } },
+    })),
+  );
+}
+
+/** A gift request's body: `query` and `variables`, each "{{request}}" in them replaced by `request`. */
+const giftBody = (query: string, variables: unknown, request = '') => JSON.stringify({ query, variables }).replaceAll('{{request}}', request);
+
+/** What became of a gift: 'sent', or why not (the response's first "code", else its HTTP status). */
+const giftOutcome = (sending: GiftSending, status: number, body: string) =>
+  status === 200 && body.includes(sending.sent) ? 'sent' : (/"code":"([A-Z_]+)"/.exec(body)?.[1] ?? `HTTP ${status}`);
+
+/**
+ * autocannon requests that each send one gift as `sending` says, from its senders in turn, the n-th
+ * request named `<prefix>-<n>`; `onOutcome` hears 'sent' or why not.
+ */
+export function sendGiftRequests(sending: GiftSending, prefix: string, onOutcome: (outcome: string) => void): autocannon.Request[] {
   let sequence = 0;
   return [
     {
       setupRequest: (request: autocannon.Request) => {
         const i = sequence++;
-        return {
-          ...request,
-          headers: { ...request.headers, authorization: `Bearer ${tokens[i % tokens.length]}` },
-          body: JSON.stringify({ query: sendGift, variables: { input: { liveSessionId: room.liveSessionId, giftId: room.giftId, quantity: 1, idempotencyKey: `bench-gift-${i}` } } }),
-        };
+        return { ...request, headers: { ...request.headers, ...sending.senders[i % sending.senders.length] }, body: giftBody(sending.query, sending.variables, `${prefix}-${i}`) };
       },
-      onResponse: (status: number, body: string) =>
-        onOutcome(status === 200 && body.includes('"__typename":"SentGift"') ? 'SentGift' : (/"code":"([A-Z_]+)"/.exec(body)?.[1] ?? `HTTP ${status}`)),
+      onResponse: (status: number, body: string) => onOutcome(giftOutcome(sending, status, body)),
     },
   ];
+}
+
+/** One gift over HTTP, `request` naming it; resolves to 'sent' or why not. */
+export async function postGift(url: string, sending: GiftSending, { headers, variables }: GiftRequest, request?: string): Promise<string> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: giftBody(sending.query, variables, request) });
+  return giftOutcome(sending, response.status, await response.text());
+}
+
+/** The fan-out viewers' subscription (as ViewerSubscription asks): the room's gifts, each with its sequence and sentAt. */
+export const viewerSubscription = (liveSessionId: string): ViewerSubscription => ({
+  query: 'subscription Fanout($id: ID!) { liveSessionEvents(liveSessionId: $id) { __typename ... on GiftSentEvent { sequence sentAt } } }',
+  variables: { id: liveSessionId },
+});
+
+/**
+ * The room's viewers as its servers count them (each writes its count every second, once a viewer's
+ * subscription is listening), and its last sequence.
+ */
+export async function roomStatus(db: Database, liveSessionId: string): Promise<RoomStatus> {
+  const [row] = await db.$queryRaw<{ viewers: number }[]>`
+    SELECT coalesce(sum(viewers), 0)::int AS viewers FROM "RoomPresence" WHERE "liveSessionId" = ${liveSessionId}::uuid`;
+  const { lastSequence } = await db.liveSession.findUniqueOrThrow({ where: { id: liveSessionId } });
+  return { viewers: row?.viewers ?? 0, lastSequence };
+}
+
+/**
+ * When each of the room's gifts after sequence `after` committed, after its sentAt (the gift transaction's
+ * start, which its event carries): from PostgreSQL's commit timestamps (track_commit_timestamp).
+ */
+export async function commitsAfter(db: Database, liveSessionId: string, after: number): Promise<Commit[]> {
+  const rows = await db.$queryRaw<{ sequence: number; afterSentAtMs: number | null }[]>`
+    SELECT e.sequence, (extract(epoch FROM pg_xact_commit_timestamp(e.xmin)) - extract(epoch FROM g."createdAt")) * 1000 AS "afterSentAtMs"
+    FROM "RoomEvent" e JOIN "SentGift" g ON g.id = e."sentGiftId"
+    WHERE e."liveSessionId" = ${liveSessionId}::uuid AND e.sequence > ${after}`;
+  return rows.map((row) => [row.sequence, Number(row.afterSentAtMs)]);
 }
 
 /** Runs `work` over `items` with at most `limit` at once. */
@@ -197,11 +286,16 @@ export async function inParallel<T>(items: T[], limit: number, work: (item: T) =
   );
 }
 
+/** The ledger audit's violations, one line each. */
+export const ledgerViolations = async (db: Database) => (await auditLedger(db)).map((violation) => `${violation.invariant}: ${violation.detail}`);
+
 /** Runs the ledger audit and prints its verdict; returns whether it is clean. */
-export async function printAudit(db: Database): Promise<boolean> {
-  const violations = await auditLedger(db);
-  console.log(violations.length === 0 ? 'Ledger audit: clean' : `Ledger audit: ${violations.length} violations`);
-  for (const violation of violations.slice(0, 20)) console.log(`  ${violation.invariant}: ${violation.detail}`);
+export const printAudit = async (db: Database) => printVerdict(await ledgerViolations(db));
+
+/** Prints a ledger audit's verdict, after `label`; returns whether it is clean. */
+export function printVerdict(violations: string[], label = ''): boolean {
+  console.log(`${label}${violations.length === 0 ? 'Ledger audit: clean' : `Ledger audit: ${violations.length} violations`}`);
+  for (const violation of violations.slice(0, 20)) console.log(`  ${violation}`);
   return violations.length === 0;
 }
 

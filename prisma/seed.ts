@@ -7,9 +7,10 @@ import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/s
 import { SANDBOX_PAYEES } from '../src/domain/payouts/sandbox.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
+import { silentAnnouncer } from '../src/events/announcer.js';
 import { PayoutMethodKind, Role } from '../src/generated/prisma/client.js';
 
-/** Demo accounts, so a fresh server has someone to be. Get a token with `devToken(handle:)`. */
+/** Demo accounts, so a fresh server has someone to be. Get a token with `devToken(input: { handle })`. */
 export const DEMO_USERS = [
   { handle: 'ada', displayName: 'Ada (viewer)', birthDate: new Date('1990-04-12'), country: 'US', roles: [Role.VIEWER] },
   { handle: 'max', displayName: 'Max Live (creator)', birthDate: new Date('1994-09-30'), country: 'US', roles: [Role.VIEWER, Role.CREATOR] },
@@ -63,14 +64,14 @@ export async function seedDemoData(db: Database): Promise<boolean> {
   await startLiveSession(db, DEFAULT_POLICY, max.id, { title: 'Friday night live' });
   const sandbox = createSandboxProvider('unused-for-charges');
   const buy = async (buyerId: string, key: string) =>
-    purchaseCoins(db, DEFAULT_POLICY, sandbox, buyerId, { bundleId: bundles[3]!.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: key });
+    purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, buyerId, { bundleId: bundles[3]!.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: key });
   for (const handle of ['ada', 'mina']) await buy((await db.user.findUniqueOrThrow({ where: { handle } })).id, `demo-seed-${handle}`);
 
   // @ada buys what she gifts @max, and keeps her 7,700 coins.
   const ada = await db.user.findUniqueOrThrow({ where: { handle: 'ada' } });
   for (const round of [1, 2]) await buy(ada.id, `demo-seed-ada-gifts-${round}`);
   const session = await db.liveSession.findFirstOrThrow({ where: { creatorId: max.id } });
-  const gifts = createGiftSender(db, DEFAULT_POLICY);
+  const gifts = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
   for (const { name, quantity } of SEED_GIFTS) {
     const gift = await db.gift.findFirstOrThrow({ where: { name } });
     await gifts.send(ada.id, { liveSessionId: session.id, giftId: gift.id, quantity, idempotencyKey: `demo-seed-gift-${name}` });

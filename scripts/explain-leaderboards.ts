@@ -16,6 +16,7 @@ import { topCreators, topSupporters, type LeaderboardPeriod } from '../src/domai
 import { setLiveSessionGoal } from '../src/domain/live-sessions.js';
 import { createSandboxProvider } from '../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
+import { createAnnouncer } from '../src/events/announcer.js';
 import { createPresence } from '../src/events/presence.js';
 import { createEventBus } from '../src/events/pubsub.js';
 import { createPrismaClient } from '../src/db/client.js';
@@ -91,7 +92,8 @@ const statements: Statement[] = [];
 const db = createPrismaClient(cluster.url, 10, {
   onQuery: (event) => statements.push({ query: event.query, params: JSON.parse(event.params) as unknown[] }),
 });
-const presence = createPresence(db, pubsub, log);
+const announcer = createAnnouncer(pubsub);
+const presence = createPresence(db, announcer, log);
 try {
   await applyMigrations(cluster.url);
   await client.connect();
@@ -106,11 +108,12 @@ try {
   const context: Context = {
     db,
     pubsub,
+    announcer,
     presence,
     policy: DEFAULT_POLICY,
-    gifts: createGiftSender(db, DEFAULT_POLICY),
+    gifts: createGiftSender(db, announcer, DEFAULT_POLICY),
     payments: createSandboxProvider('unused-webhook-secret-0123456789'),
-    payouts: { db: db, policy: DEFAULT_POLICY, provider: null, announce: { payoutChanged: () => {}, walletChanged: () => {} }, log },
+    payouts: { db: db, policy: DEFAULT_POLICY, provider: null, announce: announcer, log },
     issueToken: async () => 'unused',
     development: false,
     viewer: null,
@@ -125,7 +128,7 @@ try {
         id title totalCoins totalDiamonds totalCashValue { amount } giftCount uniqueGifters lastSequence viewerCount
         creator { handle displayName }
         goal { goalCoins progressCoins reached }
-        topGifters(first: $first, after: $after, last: $last) { totalCount pageInfo { endCursor } edges { node { rank coins gifts sender { handle displayName } } } }
+        topGifters(first: $first, after: $after, last: $last) { totalCount pageInfo { endCursor } edges { gifts node { rank coins user { handle displayName } } } }
         recentGifts(last: 50) { id coins createdAt sender { handle displayName } gift { name imageUrl } }
       }
     }`);
@@ -154,7 +157,7 @@ try {
       },
     },
     { label: 'room page, topGifters bottom (last: 10)', run: () => openRoom({ first: undefined, last: 10 }) },
-    { label: 'setLiveSessionGoal', run: () => setLiveSessionGoal(db, hotCreator, hotSession, { goalCoins: 10n ** 11n }) },
+    { label: 'setLiveSessionGoal', run: () => setLiveSessionGoal(db, announcer, hotCreator, hotSession, { goalCoins: 10n ** 11n }) },
   ];
 
   const summary: string[] = [];

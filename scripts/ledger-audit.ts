@@ -1,4 +1,4 @@
-// Checks every money invariant of ledger.md against a database and prints each violation, or "clean".
+// Checks every money invariant of docs/money.md against a database and prints each violation, or "clean".
 // Usage: npm run ledger:audit
 // Audits DATABASE_URL when set; else the embedded cluster in OVATION_DATA_DIR (default .ovation), which it
 // starts and stops itself, so the server must not be running on that data directory at the same time.

@@ -4,16 +4,16 @@
 import { DEMO_USERS } from '../prisma/seed.js';
 
 const DevToken = `
-  mutation DevToken($handle: String!) {
-    devToken(handle: $handle) {
+  mutation DevToken($input: DevTokenInput!) {
+    devToken(input: $input) {
       __typename
-      ... on Session { token user { handle roles } }
+      ... on AuthToken { token user { handle roles } }
       ... on Error { message }
     }
   }`;
 
 type DevTokenResult =
-  | { __typename: 'Session'; token: string; user: { handle: string; roles: string[] } }
+  | { __typename: 'AuthToken'; token: string; user: { handle: string; roles: string[] } }
   | { __typename: 'ForbiddenError'; message: string }
   | { __typename: 'NotFoundError'; message: string };
 
@@ -34,7 +34,7 @@ try {
   response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: DevToken, variables: { handle } }),
+    body: JSON.stringify({ query: DevToken, variables: { input: { handle } } }),
     signal: AbortSignal.timeout(10_000),
   });
 } catch (error) {

@@ -1,8 +1,9 @@
 import type { Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
+import { createMetrics, listenForScrapes, METRICS_PATH, metricsAccess } from './edge/metrics.js';
 import { createServer } from './edge/server.js';
-import { announceGifts, announcePayouts } from './events/announce.js';
+import { createAnnouncer } from './events/announcer.js';
 import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
 import { createGiftSender } from './domain/gifting.js';
@@ -17,7 +18,14 @@ import type { Services } from './schema/context.js';
 import type { Logger } from './logger.js';
 import { seedDemoData } from '../prisma/seed.js';
 
-export type RunningOvation = { url: string; port: number; databaseUrl: string; stop(): Promise<void> };
+export type RunningOvation = {
+  url: string;
+  port: number;
+  databaseUrl: string;
+  /** Where Prometheus scrapes this instance; undefined when metrics are off. */
+  metricsUrl: string | undefined;
+  stop(): Promise<void>;
+};
 
 /** Starts one instance: database (embedded unless DATABASE_URL), migrations, demo data, pub/sub, server. */
 export async function startOvation(config: Config, log: Logger): Promise<RunningOvation> {
@@ -25,17 +33,21 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
   try {
     if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
     const pubsub = createEventBus(config.redisUrl, log);
-    const presence = createPresence(database.prisma, pubsub, log);
+    // Everything this instance publishes goes through it, from the domain, after commit.
+    const announcer = createAnnouncer(pubsub);
+    const presence = createPresence(database.prisma, announcer, log);
+    const metrics = createMetrics({ subscribers: presence.subscribers });
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
     const db = database.prisma;
     const services: Services = {
       db,
       pubsub,
+      announcer,
       presence,
       policy: config.policy,
-      gifts: createGiftSender(db, config.policy, { maxInFlight: config.giftBatchesInFlight, onCommitted: (events) => announceGifts(pubsub, events) }),
+      gifts: createGiftSender(db, announcer, config.policy, { maxInFlight: config.giftBatchesInFlight, observer: metrics.gifts }),
       payments: paymentProvider(config, log),
-      payouts: { db, policy: config.policy, provider: payoutProvider(config, log), announce: announcePayouts(pubsub), log },
+      payouts: { db, policy: config.policy, provider: payoutProvider(config, log), announce: announcer, log },
       issueToken: auth.issueToken,
       development: config.development,
     };
@@ -46,7 +58,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       ...(payments
         ? [
             repeatEvery(RECONCILE_EVERY_MS, 'purchase reconciliation', log, async () => {
-              const reconciled = await reconcilePurchases(db, payments);
+              const reconciled = await reconcilePurchases(db, announcer, payments);
               if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
             }),
           ]
@@ -64,16 +76,32 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
         if (forgotten > 0) log.info({ forgotten }, 'forgot expired idempotency keys');
       }),
     ];
-    const server = createServer({ services, auth, log, corsOrigins: config.corsOrigins });
+    const access = metricsAccess(config);
+    const server = createServer({
+      services,
+      auth,
+      log,
+      corsOrigins: config.corsOrigins,
+      maxQueryCost: config.maxQueryCost,
+      introspection: config.introspection,
+      metrics,
+      metricsAccess: access,
+    });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
+    const scrapes = access.on === 'own-port' ? await listenForScrapes(metrics.registry, access, config.host, log) : undefined;
+    const metricsUrl = access.on === 'nowhere' ? undefined : `http://${host}:${scrapes?.port ?? port}${METRICS_PATH}`;
+    if (metricsUrl) log.info({ metrics: metricsUrl, tokenRequired: config.metricsToken !== undefined }, `metrics at ${metricsUrl}`);
+    else log.info({ metrics: 'off' }, 'metrics are off: set METRICS_PORT or METRICS_TOKEN to serve /metrics outside development');
     return {
       url: `http://${host}:${port}/graphql`,
       port,
       databaseUrl: database.url,
+      metricsUrl,
       async stop() {
         await Promise.all(housekeeping.map((job) => job.stop()));
         await server.close();
+        await scrapes?.close();
         await presence.close();
         await pubsub.close();
         await database.close();

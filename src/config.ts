@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_POLICY, wholeCents, type Policy } from './domain/policy.js';
+import { DEFAULT_MAX_COST } from './edge/query-limits.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
@@ -8,6 +9,7 @@ const KEY_HOURS = 'must be a whole number of hours, at least 24: a retry within 
 const IN_FLIGHT = 'must be a whole number from 1 to 64';
 const CENTS = 'must be a whole number of US cents';
 const cents = z.coerce.bigint({ error: CENTS }).min(0n, CENTS);
+const MAX_COST = 'must be a whole number, at least 1';
 const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
 const environment = z.object({
@@ -60,6 +62,10 @@ const environment = z.object({
     .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
     .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be a comma-separated list of origins such as https://app.example.com' }).transform((url) => new URL(url).origin)))
     .optional(),
+  METRICS_PORT: port.optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  GRAPHQL_MAX_COST: z.coerce.number({ error: MAX_COST }).int(MAX_COST).min(1, MAX_COST).default(DEFAULT_MAX_COST),
+  GRAPHQL_INTROSPECTION: z.stringbool().optional(),
 });
 
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
@@ -97,6 +103,14 @@ export type Config = {
   giftBatchesInFlight: number;
   /** Origins whose pages may call the API from a browser; '*' is any (development's default). */
   corsOrigins: string[] | '*';
+  /** Serves /metrics on a listener of its own (e.g. reachable only from a private network). */
+  metricsPort: number | undefined;
+  /** When set, /metrics answers only `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
+  /** The most a query may cost: lists count once per item they ask for (src/edge/query-limits.ts). */
+  maxQueryCost: number;
+  /** Introspection and "Did you mean ...?" in errors, which both spell out the schema; on by default in development only. */
+  introspection: boolean;
 };
 
 export class ConfigError extends Error {
@@ -156,6 +170,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sandboxProviders: development || (e.ENABLE_SANDBOX_PROVIDERS ?? false),
     giftBatchesInFlight: e.GIFT_IN_FLIGHT,
     corsOrigins: e.CORS_ORIGINS ?? (development ? '*' : []),
+    metricsPort: e.METRICS_PORT,
+    metricsToken: e.METRICS_TOKEN,
+    maxQueryCost: e.GRAPHQL_MAX_COST,
+    introspection: e.GRAPHQL_INTROSPECTION ?? development,
     policy: {
       ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
       platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, readConfig } from '../src/config.js';
+import { DEFAULT_MAX_COST } from '../src/edge/query-limits.js';
 
 const SECRET = 'a-production-secret-of-32-chars!';
 
@@ -113,6 +114,24 @@ describe('readConfig', () => {
     expect(refusal({ IDEMPOTENCY_KEY_HOURS: value }).message).toMatch(/^\s+IDEMPOTENCY_KEY_HOURS: must be a whole number of hours, at least 24/m);
   });
 
+  test(`GRAPHQL_MAX_COST sets the query cost limit (default ${DEFAULT_MAX_COST})`, () => {
+    expect(readConfig({ NODE_ENV: 'development' }).maxQueryCost).toBe(DEFAULT_MAX_COST);
+    expect(readConfig({ NODE_ENV: 'development', GRAPHQL_MAX_COST: '2500' }).maxQueryCost).toBe(2500);
+  });
+
+  test.each(['0', '-5', '1.5', 'lots'])('GRAPHQL_MAX_COST=%s is refused, naming GRAPHQL_MAX_COST', (value) => {
+    expect(refusal({ GRAPHQL_MAX_COST: value }).message).toMatch(/^\s+GRAPHQL_MAX_COST: must be a whole number, at least 1$/m);
+  });
+
+  test('GRAPHQL_INTROSPECTION: introspection and suggestions are on in development only, unless it says otherwise', () => {
+    const secrets = { JWT_SECRET: SECRET, PAYMENT_WEBHOOK_SECRET: 'whsec_production_secret' };
+    const production = { NODE_ENV: 'production', ...secrets };
+    expect([readConfig({ NODE_ENV: 'development' }), readConfig({ NODE_ENV: 'test', ...secrets }), readConfig(secrets), readConfig(production)].map((config) => config.introspection)).toEqual([true, false, false, false]);
+    expect(readConfig({ ...production, GRAPHQL_INTROSPECTION: 'true' }).introspection).toBe(true);
+    expect(readConfig({ NODE_ENV: 'development', GRAPHQL_INTROSPECTION: 'false' }).introspection).toBe(false);
+    expect(refusal({ GRAPHQL_INTROSPECTION: 'maybe' }).message).toMatch(/^\s+GRAPHQL_INTROSPECTION: /m);
+  });
+
   test('production without JWT_SECRET is refused: every instance must verify the same tokens', () => {
     expect(refusal({ NODE_ENV: 'production' }).message).toMatch(/^\s+JWT_SECRET: required unless NODE_ENV=development/m);
   });
@@ -167,6 +186,16 @@ describe('readConfig', () => {
       /^\s+PAYOUT_FEE_CENTS: must be less than the smallest payout, 5000 US cents \(PAYOUT_MINIMUM_DIAMONDS\)$/m,
     );
     expect(readConfig({ NODE_ENV: 'development', PAYOUT_FEE_CENTS: '4999' }).policy.payouts.feeCents).toBe(4999n);
+  });
+
+  test('METRICS_PORT and METRICS_TOKEN are unset by default; a bad one is refused, naming it', () => {
+    expect(readConfig({ NODE_ENV: 'development' })).toMatchObject({ metricsPort: undefined, metricsToken: undefined });
+    expect(readConfig({ NODE_ENV: 'development', METRICS_PORT: '9464', METRICS_TOKEN: 'a-scrape-token-0123456789' })).toMatchObject({
+      metricsPort: 9464,
+      metricsToken: 'a-scrape-token-0123456789',
+    });
+    expect(refusal({ METRICS_PORT: 'http' }).message).toMatch(/^\s+METRICS_PORT: must be a whole number from 0 to 65535$/m);
+    expect(refusal({ METRICS_TOKEN: 'guessable' }).message).toMatch(/^\s+METRICS_TOKEN: must be at least 16 characters$/m);
   });
 
   test('every bad variable is named at once, and no value is echoed', () => {

@@ -1,4 +1,5 @@
 import { Prisma } from '../generated/prisma/client.js';
+import { statementFailure } from './sql-state.js';
 
 /**
  * Several statements as one: each becomes a named WITH clause, then `select` (which may read their
@@ -22,12 +23,8 @@ export function failUnless(condition: Prisma.Sql, check: string): Prisma.Sql {
   return Prisma.sql`CASE WHEN NOT (${condition}) THEN fail_statement(${check}) END`;
 }
 
-/** The check that failed a statement through failUnless, if that is what happened: from pg, or from Prisma's raw query. */
+/** The check that failed a statement through failUnless, if that is what happened (on either path: see sql-state.ts). */
 export function failedCheck(error: unknown): string | undefined {
-  type Cause = { code?: unknown; message?: unknown };
-  const cause: Cause | undefined =
-    error instanceof Prisma.PrismaClientKnownRequestError
-      ? (error.meta as { driverAdapterError?: { cause?: Cause } } | undefined)?.driverAdapterError?.cause
-      : (error as Cause | undefined);
-  return cause?.code === FAILED_CHECK && typeof cause.message === 'string' ? cause.message : undefined;
+  const failure = statementFailure(error);
+  return failure?.sqlState === FAILED_CHECK ? failure.message : undefined;
 }

@@ -24,9 +24,8 @@ export type DriverTx = SqlTx & {
 
 /**
  * A transaction on a connection of the pg pool that Prisma's adapter runs on, for the gift batch only.
- * Prisma spends about 0.45 ms of CPU on every statement it forwards to that same pool (measured: eight
- * `SELECT 1` in a transaction cost 4.6 ms through Prisma, 0.9 ms through pg), and the batch is the one
- * path where that cost, paid by every gift, caps the server. Results come back typed as Prisma's raw
+ * Prisma's own CPU per statement it forwards to that same pool, paid by every gift, capped the server on
+ * this one path (measured: docs/architecture.md, "The gift path"). Results come back typed as Prisma's raw
  * queries return them: bigint for int8, dates at UTC midnight.
  *
  * The pool's connections pipeline (client.ts): a statement goes out as soon as it is called, in call
@@ -56,8 +55,8 @@ export function driverTx(client: pg.PoolClient): DriverTx {
 
 /**
  * Each statement is prepared once per connection, under a name from its text, so PostgreSQL can reuse
- * its plan: planning the batch's large statements took about a third of the batch's time in PostgreSQL
- * (measured with pg_stat_statements). Prepared statements must name their columns (`SELECT *` fails
+ * its plan: planning the batch's large statements was a large share of the batch's time in PostgreSQL
+ * (docs/architecture.md, "The gift path"). Prepared statements must name their columns (`SELECT *` fails
  * once a migration adds one). The driver path passes lists as array parameters, so its statements are
  * a handful of fixed texts; past MAX_PREPARED distinct texts (a statement built with spliced-in values
  * would get there), the rest run unprepared rather than fill every connection with one-off plans.

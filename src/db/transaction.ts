@@ -1,11 +1,19 @@
 import type { Database } from './client.js';
 import { driverTx, type DriverTx } from './driver.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { statementFailure } from './sql-state.js';
 
 export type Tx = Prisma.TransactionClient;
 
 const MAX_ATTEMPTS = 8;
 const TIMEOUT_MS = 30_000;
+
+type PrismaOptions = {
+  /** PostgreSQL's default, READ COMMITTED, unless asked: naming a level costs a round trip of its own. */
+  isolationLevel?: Prisma.TransactionIsolationLevel;
+  /** For work that reads the whole database (the ledger audit); a request's work gets TIMEOUT_MS. */
+  timeoutMs?: number;
+};
 
 /**
  * The one way to run a unit of work: every check and effect of one request inside one transaction.
@@ -14,17 +22,16 @@ const TIMEOUT_MS = 30_000;
  * batch, whose statements are all raw SQL.
  */
 export function transaction<T>(db: Database, work: (tx: DriverTx) => Promise<T>, options: { driver: true }): Promise<T>;
-export function transaction<T>(db: Database, work: (tx: Tx) => Promise<T>, options?: { isolationLevel?: Prisma.TransactionIsolationLevel }): Promise<T>;
+export function transaction<T>(db: Database, work: (tx: Tx) => Promise<T>, options?: PrismaOptions): Promise<T>;
 export async function transaction<T>(
   db: Database,
   work: ((tx: Tx) => Promise<T>) | ((tx: DriverTx) => Promise<T>),
-  // PostgreSQL's default, READ COMMITTED, unless asked: naming a level costs a round trip of its own.
-  { isolationLevel, driver }: { isolationLevel?: Prisma.TransactionIsolationLevel; driver?: true } = {},
+  { isolationLevel, timeoutMs = TIMEOUT_MS, driver }: PrismaOptions & { driver?: true } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       if (driver) return await onDriver(db, work as (tx: DriverTx) => Promise<T>);
-      return await db.$transaction(work as (tx: Tx) => Promise<T>, { ...(isolationLevel ? { isolationLevel } : {}), maxWait: 10_000, timeout: TIMEOUT_MS });
+      return await db.$transaction(work as (tx: Tx) => Promise<T>, { ...(isolationLevel ? { isolationLevel } : {}), maxWait: 10_000, timeout: timeoutMs });
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** attempt));
@@ -53,16 +60,7 @@ async function onDriver<T>(db: Database, work: (tx: DriverTx) => Promise<T>): Pr
   }
 }
 
-// 40001 serialization_failure, 40P01 deadlock_detected; Prisma reports them as P2034 or as raw codes,
-// pg as the error's code.
-function isRetryable(error: unknown): boolean {
-  if (error instanceof Prisma.PrismaClientKnownRequestError) {
-    if (error.code === 'P2034') return true;
-    const code = (error.meta as { code?: string } | undefined)?.code;
-    if (code === '40001' || code === '40P01') return true;
-  }
-  const code = (error as { code?: unknown })?.code;
-  if (code === '40001' || code === '40P01') return true;
-  const text = String((error as Error)?.message ?? '');
-  return /40001|40P01|could not serialize access|deadlock detected/.test(text);
-}
+/** PostgreSQL's serialization_failure and deadlock_detected: the transaction may succeed if run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+const isRetryable = (error: unknown) => RETRYABLE.has(statementFailure(error)?.sqlState ?? '');

@@ -1,4 +1,5 @@
 import type { Database } from '../db/client.js';
+import { transaction } from '../db/transaction.js';
 import { PLATFORM } from './ledger.js';
 
 export type Violation = { invariant: string; detail: string };
@@ -6,11 +7,12 @@ export type Violation = { invariant: string; detail: string };
 const json = (value: unknown) => JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
 
 /**
- * Checks every invariant of ledger.md against the whole database and reports each violation found.
+ * Checks every invariant of docs/money.md against the whole database and reports each violation found.
  * Read-only; run at REPEATABLE READ so all checks see one consistent moment.
  */
 export async function auditLedger(db: Database): Promise<Violation[]> {
-  return db.$transaction(
+  return transaction(
+    db,
     async (tx) => {
       const violations: Violation[] = [];
       const report = (invariant: string, rows: unknown[]) => {
@@ -143,6 +145,6 @@ export async function auditLedger(db: Database): Promise<Violation[]> {
       );
       return violations;
     },
-    { isolationLevel: 'RepeatableRead', timeout: 120_000 },
+    { isolationLevel: 'RepeatableRead', timeoutMs: 120_000 },
   );
 }

@@ -60,8 +60,8 @@ export class OutstandingDebtError extends OvationError {
   }
 }
 
-export class SessionNotLiveError extends OvationError {
-  readonly code = 'SESSION_NOT_LIVE';
+export class LiveSessionEndedError extends OvationError {
+  readonly code = 'LIVE_SESSION_ENDED';
   constructor() {
     super('The live session has ended');
   }
@@ -233,7 +233,7 @@ type ErrorClass = abstract new (...args: never[]) => OvationError;
 const REPLAYABLE: Record<string, ErrorClass> = Object.fromEntries(
   [
     ValidationError, NotAuthenticatedError, ForbiddenError, NotFoundError, InsufficientCoinsError, OutstandingDebtError,
-    SessionNotLiveError, GiftUnavailableError, BundleUnavailableError, AgeRestrictedError, SpendingLimitError,
+    LiveSessionEndedError, GiftUnavailableError, BundleUnavailableError, AgeRestrictedError, SpendingLimitError,
     AccountRestrictedError, PaymentDeclinedError, PaymentProviderUnavailableError, InsufficientDiamondsError, PayoutBelowMinimumError,
     PayoutDailyCapError, PayoutMethodUnverifiedError, PayoutMethodLockedError, PayoutProviderUnavailableError, PayoutTransitionError,
     PayoutOnHoldError, OwnPayoutError, SecondApproverRequiredError,
@@ -247,9 +247,19 @@ export function errorToJson(error: OvationError): Record<string, unknown> {
   ));
 }
 
+/**
+ * Refusals stored with idempotency keys under an error's former name, replayed under its current one.
+ * Needed while keys stored before the rename are kept (IDEMPOTENCY_KEY_HOURS).
+ */
+const RENAMED: Record<string, () => OvationError> = {
+  SessionNotLiveError: () => new LiveSessionEndedError(),
+};
+
 /** The same refusal again, for a retry with the same idempotency key. */
 export function errorFromJson(json: Record<string, unknown>): OvationError {
   const { type, ...fields } = json;
+  const renamed = RENAMED[type as string];
+  if (renamed) return renamed();
   const errorClass = REPLAYABLE[type as string];
   if (!errorClass) throw new Error(`Cannot replay error ${String(type)}`);
   return Object.assign(Object.create(errorClass.prototype) as OvationError, fields);

@@ -4,14 +4,15 @@ import type { Database } from '../db/client.js';
 import { combine } from '../db/combine.js';
 import type { DriverTx, SqlTx } from '../db/driver.js';
 import { transaction } from '../db/transaction.js';
+import type { Announcer } from '../events/announcer.js';
 import { Asset, EntryKind, LiveSessionStatus, Prisma, RestrictionKind, type Gift, type SentGift, type User } from '../generated/prisma/client.js';
 import {
   GiftUnavailableError,
   InsufficientCoinsError,
+  LiveSessionEndedError,
   NotFoundError,
   OutstandingDebtError,
   OvationError,
-  SessionNotLiveError,
   ValidationError,
 } from './errors.js';
 import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
@@ -50,20 +51,32 @@ type Options = {
   maxBatch?: number;
   /** Transactions in flight at once. */
   maxInFlight?: number;
-  /** Called after each commit with the room events of the gifts it made (never for a rolled-back batch). */
-  onCommitted?: (events: RoomGiftEvent[]) => void;
+  /** Told how gifting goes, for operators' metrics. */
+  observer?: GiftObserver;
   now?: () => Date;
 };
+
+/** What an operator may watch of gifting; nothing here changes what happens. */
+export type GiftObserver = {
+  /** A batch's transaction committed: the gifts it held, and its seconds from asking for a connection to COMMIT. */
+  batchCommitted(size: number, seconds: number): void;
+  /** A gift was committed (a retry given the first result is not counted again). */
+  giftCommitted(): void;
+  /** A gift was refused, with the refusal's code (a retry given the first refusal is not counted again). */
+  giftRefused(code: string): void;
+};
+
+const UNOBSERVED: GiftObserver = { batchCommitted() {}, giftCommitted() {}, giftRefused() {} };
 
 /**
  * Gifting with group commit. Each gift is checked on its own, but gifts arriving together are written
  * in one transaction, so a hot creator's and the platform's balance rows are updated once per batch
- * rather than once per gift (see ledger.md, "hot accounts"). A batch holds at most one gift per sender,
+ * rather than once per gift (docs/money.md, "Hot accounts"). A batch holds at most one gift per sender,
  * so every gift's checks (balance, limits) see the effects of that sender's earlier gifts.
  * When idle, a gift is written at once, alone: batching only happens under load.
  */
-export function createGiftSender(db: Database, policy: Policy, options: Options = {}): GiftSender {
-  const { maxBatch = 100, maxInFlight = Number(process.env.GIFT_IN_FLIGHT ?? 2), onCommitted = () => {}, now = () => new Date() } = options;
+export function createGiftSender(db: Database, announcer: Announcer, policy: Policy, options: Options = {}): GiftSender {
+  const { maxBatch = 100, maxInFlight = 2, observer = UNOBSERVED, now = () => new Date() } = options;
   const queue: Request[] = [];
   let inFlight = 0;
 
@@ -96,6 +109,7 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
 
   async function run(batch: Request[]) {
     let applied: { results: Settled[]; events: RoomGiftEvent[] };
+    const started = performance.now();
     try {
       applied = await transaction(db, (tx) => applyBatch(tx, policy, batch, now()), { driver: true });
     } catch (error) {
@@ -108,18 +122,31 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
       }
       return;
     }
+    observer.batchCommitted(batch.length, (performance.now() - started) / 1000);
     const { results, events } = applied;
     batch.forEach((request, index) => {
       const result = results[index]!;
-      if ('gift' in result) request.resolve(result.gift);
-      else request.reject(result.error);
+      if ('gift' in result) {
+        if (result.fresh) observer.giftCommitted();
+        request.resolve(result.gift);
+      } else {
+        if (result.fresh && result.error instanceof OvationError) observer.giftRefused(result.error.code);
+        request.reject(result.error);
+      }
     });
-    if (events.length > 0) onCommitted(events);
+    // After each commit, with the room events it stored; a rolled-back batch announces nothing.
+    if (events.length > 0) announcer.giftsCommitted(events);
   }
 
   return {
     async send(senderId, input) {
-      const parsed = validate(sendGiftInput, input);
+      let parsed;
+      try {
+        parsed = validate(sendGiftInput, input);
+      } catch (error) {
+        if (error instanceof OvationError) observer.giftRefused(error.code);
+        throw error;
+      }
       return new Promise<SentGift>((resolve, reject) => {
         queue.push({ senderId, input: parsed, resolve, reject });
         pump();
@@ -128,7 +155,8 @@ export function createGiftSender(db: Database, policy: Policy, options: Options 
   };
 }
 
-type Settled = { gift: SentGift; fresh: boolean } | { error: unknown };
+/** `fresh`: decided by this batch, not replayed from an earlier attempt with the same key. */
+type Settled = { gift: SentGift; fresh: boolean } | { error: unknown; fresh: boolean };
 
 type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift };
 
@@ -153,7 +181,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   const fresh: number[] = [];
   claims.forEach((claim, index) => {
     if (claim.kind === 'first') fresh.push(index);
-    else if (claim.kind === 'refused') results[index] = { error: claim.error };
+    else if (claim.kind === 'refused') results[index] = { error: claim.error, fresh: true };
     else replays.push({ index, outcome: claim.outcome });
   });
   await replayGifts(tx, replays, results);
@@ -196,7 +224,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
       outcomes.push({ callerId: sender.id, key: request.input.idempotencyKey, outcome: { ok: { sentGiftId: sentGift.id } } });
     } catch (error) {
       if (!(error instanceof OvationError)) throw error;
-      results[index] = { error };
+      results[index] = { error, fresh: true };
       outcomes.push({ callerId: request.senderId, key: request.input.idempotencyKey, outcome: failure(error) });
     }
   }
@@ -256,7 +284,7 @@ type GiftCheck = {
 /** Every rule a gift must pass, in the order a sender would want to hear about them. */
 function checkGift({ policy, now, sender, wallet, spent, session, gift, input }: GiftCheck) {
   if (!session) throw new NotFoundError('Live session');
-  if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+  if (session.status !== LiveSessionStatus.LIVE) throw new LiveSessionEndedError();
   if (session.creatorId === sender.id) {
     throw new ValidationError([{ field: 'liveSessionId', message: 'you cannot send gifts to yourself' }]);
   }
@@ -392,7 +420,7 @@ async function replayGifts(tx: SqlTx, replays: { index: number; outcome: Outcome
       const { sentGiftId } = replay(outcome);
       results[index] = { gift: gifts.get(sentGiftId)!, fresh: false };
     } catch (error) {
-      results[index] = { error };
+      results[index] = { error, fresh: false };
     }
   }
 }

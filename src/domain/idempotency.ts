@@ -70,10 +70,10 @@ export const failure = (error: OvationError): Outcome<never> => ({ error: errorT
 const FORGET_BATCH = 5000;
 
 /**
- * Forgets the keys first used more than `keptHours` before `now` whose calls have ended (ledger.md
- * keeps them at least 24 hours): without this the table grows by a row per gift forever. A retry with a
- * forgotten key is a new request. Keys being forgotten by another instance are skipped, not waited for.
- * Returns how many were forgotten.
+ * Forgets the keys first used more than `keptHours` before `now` whose calls have ended (kept at least
+ * 24 hours: docs/money.md, "Idempotency"): without this the table grows by a row per gift forever. A
+ * retry with a forgotten key is a new request. Keys being forgotten by another instance are skipped, not
+ * waited for. Returns how many were forgotten.
  */
 export async function forgetExpiredKeys(db: SqlTx, keptHours: number, now = new Date()): Promise<number> {
   const before = new Date(now.getTime() - keptHours * 3600_000);

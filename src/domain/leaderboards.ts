@@ -15,8 +15,11 @@ import { spendDay } from './safeguards.js';
 export type LeaderboardPeriod = 'DAY' | 'WEEK' | 'MONTH' | 'ALL_TIME';
 export type CreatorLeaderboardPeriod = 'DAY' | 'WEEK';
 
-export type SupporterRank = { rank: number; supporter: User; coins: bigint };
-export type CreatorRank = { rank: number; creator: User; coins: bigint };
+/** A line of any leaderboard: who, their position and their coins. */
+export type LeaderboardEntry = { rank: number; user: User; coins: bigint };
+
+/** What to load with each user on a leaderboard (a caller's relations, e.g. their live session). */
+export type UserQuery = Pick<Prisma.UserFindManyArgs, 'include'>;
 
 /** The longest list one leaderboard returns; larger requests get this many, as connections do. */
 export const MAX_LEADERBOARD_SIZE = 100;
@@ -43,8 +46,9 @@ export async function topSupporters(
   creatorId: string,
   period: LeaderboardPeriod,
   first: number,
+  userQuery: UserQuery = {},
   now = new Date(),
-): Promise<SupporterRank[]> {
+): Promise<LeaderboardEntry[]> {
   const take = listSize(first);
   if (take === 0) return [];
   let rows: { userId: string; coins: bigint }[];
@@ -67,12 +71,18 @@ export async function topSupporters(
     });
     rows = sums.map((row) => ({ userId: row.senderId, coins: row._sum.coins ?? 0n }));
   }
-  const users = await usersById(db, rows.map((row) => row.userId));
-  return rows.map((row, index) => ({ rank: index + 1, supporter: users.get(row.userId)!, coins: row.coins }));
+  const users = await usersById(db, rows.map((row) => row.userId), userQuery);
+  return rows.map((row, index) => ({ rank: index + 1, user: users.get(row.userId)!, coins: row.coins }));
 }
 
 /** The creators who received the most coins today or over the last 7 UTC days. */
-export async function topCreators(db: Database, period: CreatorLeaderboardPeriod, first: number, now = new Date()): Promise<CreatorRank[]> {
+export async function topCreators(
+  db: Database,
+  period: CreatorLeaderboardPeriod,
+  first: number,
+  userQuery: UserQuery = {},
+  now = new Date(),
+): Promise<LeaderboardEntry[]> {
   const take = listSize(first);
   if (take === 0) return [];
   const { from, to } = periodDays(period, now);
@@ -83,8 +93,8 @@ export async function topCreators(db: Database, period: CreatorLeaderboardPeriod
     orderBy: [{ _sum: { coins: 'desc' } }, { creatorId: 'asc' }],
     take,
   });
-  const users = await usersById(db, sums.map((row) => row.creatorId));
-  return sums.map((row, index) => ({ rank: index + 1, creator: users.get(row.creatorId)!, coins: row._sum.coins ?? 0n }));
+  const users = await usersById(db, sums.map((row) => row.creatorId), userQuery);
+  return sums.map((row, index) => ({ rank: index + 1, user: users.get(row.creatorId)!, coins: row._sum.coins ?? 0n }));
 }
 
 /** A session's leaderboard order, the one its index ("SessionSupporter" by coins desc, senderId) serves. */
@@ -135,9 +145,9 @@ export async function sessionLeaderboardPage(
   return { ...page, where, firstRank: (rows) => (reversed ? rank - rows : rank + 1) };
 }
 
-/** Users by id in one query. */
-async function usersById(db: Database, ids: string[]): Promise<Map<string, User>> {
+/** Users by id in one query, with what `userQuery` includes. */
+async function usersById(db: Database, ids: string[], userQuery: UserQuery): Promise<Map<string, User>> {
   if (ids.length === 0) return new Map();
-  const users = await db.user.findMany({ where: { id: { in: ids } } });
+  const users = await db.user.findMany({ ...userQuery, where: { id: { in: ids } } });
   return new Map(users.map((user) => [user.id, user]));
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
+import type { Announcer } from '../events/announcer.js';
 import { LiveSessionStatus, Role, type LiveSession } from '../generated/prisma/client.js';
-import { ForbiddenError, NotFoundError, SessionNotLiveError, ValidationError } from './errors.js';
+import { ForbiddenError, LiveSessionEndedError, NotFoundError, ValidationError } from './errors.js';
 import type { Policy } from './policy.js';
 import { checkAge } from './safeguards.js';
 import { validate } from './validation.js';
@@ -26,15 +27,21 @@ export async function startLiveSession(db: Database, policy: Policy, creatorId: 
   });
 }
 
-/** The creator ends their session; gifts can no longer be sent into it. */
-export async function endLiveSession(db: Database, creatorId: string, liveSessionId: string, now = new Date()): Promise<LiveSession> {
-  await db.liveSession.updateMany({
-    where: { id: liveSessionId, creatorId, status: LiveSessionStatus.LIVE },
-    data: { status: LiveSessionStatus.ENDED, endedAt: now },
+/**
+ * The creator ends their session; gifts can no longer be sent into it. The room hears that it ended and
+ * after which gift (its last sequence is final: no gift commits into an ended session); its streams complete.
+ */
+export async function endLiveSession(db: Database, announcer: Announcer, creatorId: string, liveSessionId: string, now = new Date()): Promise<LiveSession> {
+  const { ended, session } = await transaction(db, async (tx) => {
+    const { count } = await tx.liveSession.updateMany({
+      where: { id: liveSessionId, creatorId, status: LiveSessionStatus.LIVE },
+      data: { status: LiveSessionStatus.ENDED, endedAt: now },
+    });
+    return { ended: count === 1, session: await tx.liveSession.findUnique({ where: { id: liveSessionId } }) };
   });
-  const session = await db.liveSession.findUnique({ where: { id: liveSessionId } });
-  // Ending an ended session is harmless: it returns the session as it is.
+  // Ending an ended session is harmless: it returns the session as it is, and announces nothing.
   if (!session || session.creatorId !== creatorId) throw new NotFoundError('Live session');
+  if (ended) announcer.liveSessionEnded(session.id, session.lastSequence);
   return session;
 }
 
@@ -44,18 +51,31 @@ export async function endLiveSession(db: Database, creatorId: string, liveSessio
  * reached), so the gift that reaches it is announced as reaching it, once. A goal at or below the
  * progress is refused: it would be reached with no gift to announce it.
  */
-export async function setLiveSessionGoal(db: Database, creatorId: string, liveSessionId: string, input: { goalCoins: bigint }): Promise<LiveSession> {
+export async function setLiveSessionGoal(
+  db: Database,
+  announcer: Announcer,
+  creatorId: string,
+  liveSessionId: string,
+  input: { goalCoins: bigint },
+): Promise<LiveSession> {
   const data = validate(z.object({ goalCoins }), input);
-  // One conditional statement: it waits for a gift batch holding the session's row and then sees its
-  // totals, so "above the progress" is checked against every committed gift.
-  const { count } = await db.liveSession.updateMany({
-    where: { id: liveSessionId, creatorId, status: LiveSessionStatus.LIVE, totalCoins: { lt: data.goalCoins } },
-    data: { goalCoins: data.goalCoins, goalReachedAt: null },
+  const { set, session } = await transaction(db, async (tx) => {
+    // A conditional update: it waits for a gift batch holding the session's row and then sees its
+    // totals, so "above the progress" is checked against every committed gift. Once it has updated, the
+    // row stays locked until commit: the read that follows, which the room hears, is this goal at this
+    // progress, never a gift's that committed in between.
+    const { count } = await tx.liveSession.updateMany({
+      where: { id: liveSessionId, creatorId, status: LiveSessionStatus.LIVE, totalCoins: { lt: data.goalCoins } },
+      data: { goalCoins: data.goalCoins, goalReachedAt: null },
+    });
+    return { set: count === 1, session: await tx.liveSession.findUnique({ where: { id: liveSessionId } }) };
   });
-  const session = await db.liveSession.findUnique({ where: { id: liveSessionId } });
   if (!session) throw new NotFoundError('Live session');
-  if (count === 1) return session;
+  if (set) {
+    announcer.goalSet(session.id, { goalCoins: session.goalCoins!, progressCoins: session.totalCoins, atSequence: session.lastSequence });
+    return session;
+  }
   if (session.creatorId !== creatorId) throw new ForbiddenError("Only the session's creator can set its goal");
-  if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+  if (session.status !== LiveSessionStatus.LIVE) throw new LiveSessionEndedError();
   throw new ValidationError([{ field: 'goalCoins', message: `must be above the ${session.totalCoins} coins already gifted in this session` }]);
 }

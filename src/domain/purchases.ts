@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { transaction, type Tx } from '../db/transaction.js';
+import type { Announcer } from '../events/announcer.js';
 import { Asset, EntryKind, PurchaseStatus, RestrictionKind, type Purchase } from '../generated/prisma/client.js';
 import { priceFor } from './bundles.js';
 import { BundleUnavailableError, IdempotencyInProgressError, NotFoundError, OvationError, PaymentDeclinedError, PaymentProviderUnavailableError } from './errors.js';
@@ -29,6 +30,7 @@ type PurchaseOutcome = Outcome<{ purchaseId: string }>;
  */
 export async function purchaseCoins(
   db: Database,
+  announcer: Announcer,
   policy: Policy,
   provider: PaymentProvider | null,
   buyerId: string,
@@ -88,15 +90,17 @@ export async function purchaseCoins(
     throw Object.assign(unavailable, { cause: error });
   }
 
-  const outcome = await transaction(db, async (tx) => {
+  const { outcome, credited } = await transaction(db, async (tx) => {
     // The provider's webhook may have settled the purchase already: only a pending one is settled here.
     const purchase = await tx.purchase.update({ where: { id: started.purchase.id }, data: { providerPaymentId: charge.providerPaymentId } });
     const settledNow = charge.status !== 'pending' && (await settle(tx, purchase, charge.status));
     const declined = settledNow ? charge.status === 'declined' : purchase.status === PurchaseStatus.DECLINED;
     const result: PurchaseOutcome = declined ? failure(new PaymentDeclinedError(charge.declineReason)) : { ok: { purchaseId: purchase.id } };
     await storeOutcomes(tx, [{ callerId: buyerId, key: data.idempotencyKey, outcome: result }]);
-    return result;
+    return { outcome: result, credited: settledNow && charge.status === 'succeeded' };
   });
+  // Coins credited by a webhook meanwhile were announced by it.
+  if (credited) announcer.walletChanged([buyerId]);
   return db.purchase.findUniqueOrThrow({ where: { id: replay(outcome).purchaseId } });
 }
 
@@ -139,9 +143,10 @@ export type Reconciled = { credited: number; declined: number; stillPending: num
  * so the buyer may have paid and has no coins): each purchase pending longer than RECONCILE_AFTER_MS is
  * looked up at its provider, outside any transaction, then credited or declined in a transaction that
  * settles it only if it is still pending (a webhook may have come meanwhile). A payment the provider
- * never received is declined: nothing was charged. Safe to run on every instance at once.
+ * never received is declined: nothing was charged. A credit is announced to the buyer's wallet once
+ * committed. Safe to run on every instance at once.
  */
-export async function reconcilePurchases(db: Database, provider: PaymentProvider, now = new Date()): Promise<Reconciled> {
+export async function reconcilePurchases(db: Database, announcer: Announcer, provider: PaymentProvider, now = new Date()): Promise<Reconciled> {
   const stale = await db.purchase.findMany({
     where: { status: PurchaseStatus.PENDING, provider: provider.name, createdAt: { lt: new Date(now.getTime() - RECONCILE_AFTER_MS) } },
     orderBy: { createdAt: 'asc' },
@@ -162,15 +167,17 @@ export async function reconcilePurchases(db: Database, provider: PaymentProvider
       continue;
     }
     const outcome = found.status === 'succeeded' ? 'succeeded' : 'declined';
-    const settled = await transaction(db, async (tx) => {
+    const { settled, buyerId } = await transaction(db, async (tx) => {
       await tx.$queryRaw`SELECT id FROM "Purchase" WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
       const purchase = await tx.purchase.findUniqueOrThrow({ where: { id } });
       if (purchase.status === PurchaseStatus.PENDING && found.providerPaymentId && !purchase.providerPaymentId) {
         await tx.purchase.update({ where: { id }, data: { providerPaymentId: found.providerPaymentId } });
       }
-      return settle(tx, purchase, outcome);
+      return { settled: await settle(tx, purchase, outcome), buyerId: purchase.buyerId };
     });
-    if (settled) reconciled[outcome === 'succeeded' ? 'credited' : 'declined']++;
+    if (!settled) continue;
+    reconciled[outcome === 'succeeded' ? 'credited' : 'declined']++;
+    if (outcome === 'succeeded') announcer.walletChanged([buyerId]);
   }
   return reconciled;
 }
@@ -219,37 +226,39 @@ async function takeBack(tx: Tx, purchase: Purchase, kind: typeof EntryKind.REFUN
   });
 }
 
-export type WebhookResult = { result: 'applied' | 'duplicate' | 'ignored'; buyerId: string | null };
+export type WebhookResult = { result: 'applied' | 'duplicate' | 'ignored' };
 
 /**
  * Applies a verified payment-provider event exactly once: the event id is recorded in the same
- * transaction as its effect, so a replay finds it and changes nothing.
+ * transaction as its effect, so a replay finds it and changes nothing. A buyer whose coins it moved
+ * (credited, refunded, charged back) hears of it once it has committed.
  */
-export async function applyPaymentEvent(db: Database, provider: PaymentProvider, event: PaymentEvent): Promise<WebhookResult> {
-  return transaction(db, async (tx) => {
+export async function applyPaymentEvent(db: Database, announcer: Announcer, provider: PaymentProvider, event: PaymentEvent): Promise<WebhookResult> {
+  const { result, coinsMovedFor } = await transaction(db, async (tx): Promise<WebhookResult & { coinsMovedFor?: string }> => {
     const fresh = await tx.$executeRaw`
       INSERT INTO "WebhookEvent" (provider, "eventId", type) VALUES (${provider.name}, ${event.eventId}, ${event.type})
       ON CONFLICT DO NOTHING`;
-    if (fresh === 0) return { result: 'duplicate', buyerId: null };
+    if (fresh === 0) return { result: 'duplicate' };
     // By the provider's payment id, or, when the event beat purchaseCoins to storing that id, by our reference.
     const [locked] = await tx.$queryRaw<{ id: string }[]>`
       SELECT id FROM "Purchase"
       WHERE provider = ${provider.name}
         AND ("providerPaymentId" = ${event.providerPaymentId} OR ("providerPaymentId" IS NULL AND id = ${event.purchaseId ?? null}::uuid))
       FOR NO KEY UPDATE`;
-    if (!locked) return { result: 'ignored', buyerId: null };
+    if (!locked) return { result: 'ignored' };
     const purchase = await tx.purchase.update({ where: { id: locked.id }, data: { providerPaymentId: event.providerPaymentId } });
-    const applied = { result: 'applied', buyerId: purchase.buyerId } as const;
-    const ignored = { result: 'ignored', buyerId: null } as const;
     switch (event.type) {
       case 'payment.succeeded':
+        return (await settle(tx, purchase, 'succeeded')) ? { result: 'applied', coinsMovedFor: purchase.buyerId } : { result: 'ignored' };
       case 'payment.failed':
-        return (await settle(tx, purchase, event.type === 'payment.succeeded' ? 'succeeded' : 'declined')) ? applied : ignored;
+        return { result: (await settle(tx, purchase, 'declined')) ? 'applied' : 'ignored' };
       case 'payment.refunded':
       case 'payment.charged_back':
-        if (purchase.status !== PurchaseStatus.SUCCEEDED) return ignored;
+        if (purchase.status !== PurchaseStatus.SUCCEEDED) return { result: 'ignored' };
         await takeBack(tx, purchase, event.type === 'payment.refunded' ? EntryKind.REFUND : EntryKind.CHARGEBACK);
-        return applied;
+        return { result: 'applied', coinsMovedFor: purchase.buyerId };
     }
   });
+  if (coinsMovedFor) announcer.walletChanged([coinsMovedFor]);
+  return { result };
 }

@@ -76,7 +76,11 @@ const limitInput = z.object({
 export async function setDailyLimit(db: Database, policy: Policy, userId: string, dailyLimitCoins: bigint | null, now = new Date()): Promise<User> {
   const { dailyLimitCoins: wanted } = validate(limitInput, { dailyLimitCoins });
   return transaction(db, async (tx) => {
-    const user = await tx.user.findUniqueOrThrow({ where: { id: userId } });
+    // Locked, as changeRestriction does: a raise that read the limit before a concurrent lowering
+    // committed would write the old limit back over it.
+    const [user] = await tx.$queryRaw<LimitHolder[]>`
+      SELECT "dailyLimitCoins", "pendingDailyLimit", "pendingLimitActiveAt" FROM "User" WHERE id = ${userId}::uuid FOR NO KEY UPDATE`;
+    if (!user) throw new NotFoundError('User');
     const current = personalDailyLimit(user, now);
     const tightens = wanted !== null && (current === null || wanted <= current);
     return tx.user.update({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
+import type { Announcer } from '../events/announcer.js';
 import { Prisma, Role, type User } from '../generated/prisma/client.js';
 import { HandleTakenError, NotFoundError } from './errors.js';
 import { validate } from './validation.js';
@@ -48,9 +49,11 @@ const profileChange = z.object({ displayName: displayName.optional(), country: c
 
 export type ProfileChange = { displayName?: string; country?: string };
 
-export async function updateProfile(db: Database, userId: string, input: ProfileChange): Promise<User> {
+export async function updateProfile(db: Database, announcer: Announcer, userId: string, input: ProfileChange): Promise<User> {
   const data = validate(profileChange, input);
-  return db.user.update({ where: { id: userId }, data });
+  const user = await db.user.update({ where: { id: userId }, data });
+  announcer.profileChanged(user.id);
+  return user;
 }
 
 export async function userByHandle(db: Database, handle: string): Promise<User | null> {

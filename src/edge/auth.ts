@@ -20,8 +20,8 @@ const VERIFIED_TOKENS = 50_000;
 
 export function createAuth(secret: string, ttlSeconds: number): Auth {
   const key = createSecretKey(Buffer.from(secret, 'utf8'));
-  // Verifying a signature costs about 100 µs of CPU, as much as the rest of a small request. A token
-  // can't change, so one verified before is trusted again until it expires.
+  // Verifying a signature costs as much CPU as the rest of a small request (docs/architecture.md). A
+  // token can't change, so one verified before is trusted again until it expires.
   const verified = new Map<string, { viewer: Viewer; expiresAtMs: number }>();
   return {
     issueToken: (viewer) =>

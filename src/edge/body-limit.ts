@@ -10,7 +10,7 @@ const refusal = (status: number, code: string, message: string) => new GraphQLEr
  * Bounds a GraphQL request's body by its declared length. Node's HTTP parser never hands a request more
  * body than its Content-Length says, so checking the header is enough, and costs nothing per byte.
  * Yoga's own limit (maxRequestBodySize) streams every body through a TransformStream instead, which
- * halved the server's throughput on `{ __typename }` (bench:gifts). A body sent without a length
+ * costs a large share of a small request's throughput (docs/architecture.md). A body sent without a length
  * (chunked) can't be bounded that way, so it is refused: every GraphQL client sends the length.
  */
 export function useRequestBodyLimit(limit = MAX_REQUEST_BODY_BYTES): Plugin {

@@ -7,12 +7,15 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { NotAuthenticatedError, OvationError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
+import { ResumeRequiredError } from '../events/room-stream.js';
 import type { Logger } from '../logger.js';
 import type { Context, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import { bearerToken, type Auth } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
+import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
+import { useSchemaDiscovery } from './schema-discovery.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, handlePayoutWebhook, PAYOUT_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
 
@@ -22,6 +25,12 @@ export type ServerDeps = {
   log: Logger;
   /** Origins whose pages may call the API from a browser; '*' is any. Tokens travel in headers, never cookies. */
   corsOrigins: string[] | '*';
+  metrics: Metrics;
+  metricsAccess: MetricsAccess;
+  /** The most a query may cost (src/edge/query-limits.ts). */
+  maxQueryCost: number;
+  /** Introspection and "Did you mean ...?" in errors (src/edge/schema-discovery.ts). */
+  introspection: boolean;
 };
 
 export type OvationServer = {
@@ -39,13 +48,14 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 /** Operations one graphql-ws connection may have open at once: a room page needs three or four. */
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
-/** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz. */
-export function createServer({ services, auth, log, corsOrigins }: ServerDeps): OvationServer {
+/** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz, and /metrics unless elsewhere or off. */
+export function createServer({ services, auth, log, corsOrigins, maxQueryCost, introspection, metrics, metricsAccess }: ServerDeps): OvationServer {
   const { db, development } = services;
   const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
 
-  // Refusals carry their code to the client; the client's own malformed requests already read well and
-  // get a code; anything else is logged and masked, never a stack trace.
+  // Refusals carry their code to the client (and a dropped room subscriber where to resume, for programs
+  // rather than in the message); the client's own malformed requests already read well and get a code;
+  // anything else is logged and masked, never a stack trace.
   function toClientError(error: unknown, message = 'Unexpected error.', isDev = false): GraphQLError {
     const original = error instanceof GraphQLError ? error.originalError : error;
     if (original instanceof OvationError) {
@@ -53,6 +63,7 @@ export function createServer({ services, auth, log, corsOrigins }: ServerDeps): 
         ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
         extensions: {
           code: original.code,
+          ...(original instanceof ResumeRequiredError ? { lastSequence: original.lastSequence } : {}),
           ...(original instanceof NotAuthenticatedError ? { http: { status: 401 } } : {}),
         },
       });
@@ -70,6 +81,8 @@ export function createServer({ services, auth, log, corsOrigins }: ServerDeps): 
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     maxRequestBodySize: false, // useRequestBodyLimit below bounds bodies instead, for much less
+    // useQueryLimits keeps each document's validation instead: Yoga's would keep a cost refusal too.
+    parserAndValidationCache: { validationCache: false },
     healthCheckEndpoint: '/healthz',
     landingPage: false,
     cors: (request) => {
@@ -92,8 +105,10 @@ export function createServer({ services, auth, log, corsOrigins }: ServerDeps): 
       ...services,
     }),
     plugins: [
+      metrics.operations,
       useRequestBodyLimit(),
-      ...useQueryLimits(),
+      ...useSchemaDiscovery(introspection),
+      ...useQueryLimits({ maxCost: maxQueryCost }),
       useReadinessCheck({
         endpoint: '/readyz',
         // The database and (with Redis) the event bus must answer; details go to the log, not the probe.
@@ -131,10 +146,12 @@ export function createServer({ services, auth, log, corsOrigins }: ServerDeps): 
     try {
       const handled =
         req.method === 'POST' && req.url === WEBHOOK_PATH
-          ? handlePaymentWebhook(req, res, services, log)
+          ? handlePaymentWebhook(req, res, services, log, metrics.webhook)
           : req.method === 'POST' && req.url === PAYOUT_WEBHOOK_PATH
             ? handlePayoutWebhook(req, res, services, log)
-            : yoga(req, res);
+            : metricsAccess.on === 'main-port' && isScrape(req)
+              ? serveMetrics(req, res, metrics.registry, metricsAccess.token, log)
+              : yoga(req, res);
       if (handled instanceof Promise) handled.catch(failed);
     } catch (error) {
       failed(error);

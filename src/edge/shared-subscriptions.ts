@@ -29,12 +29,12 @@ const CLOSING_BRACE = '}';
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /**
- * Fan-out for subscriptions whose events are the same for every subscriber (a live room's). Each event
- * is executed and serialized once per distinct operation and variables; each subscriber then costs a
- * copy of bytes and a socket write, not a GraphQL execution, a JSON serialization and a chain of
- * promises (10,000 viewers x 10 gifts/s is 100,000 messages a second). Events are shared by identity:
- * the room stream hands every subscriber the same event object. Only for root fields whose resolvers
- * ignore the viewer.
+ * Fan-out for subscriptions whose events are the same for every subscriber (a live room's). Each event is
+ * executed and serialized once per distinct operation and variables; each subscriber then costs a copy of
+ * bytes and a socket write, not a GraphQL execution, a JSON serialization and a chain of promises, which at
+ * a big room's scale the server could not afford (docs/architecture.md, "Rooms and the fan-out"). Events
+ * are shared by identity: the room stream hands every subscriber the same event object. Only for root
+ * fields whose resolvers ignore the viewer.
  */
 export function createSharedSubscriptions(sharedFields: Set<string>, toClientError: (error: unknown) => GraphQLError) {
   const serialized = new WeakMap<object, Map<string, Payload | Promise<Payload>>>();
@@ -99,9 +99,9 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
   /**
    * One graphql-ws subscriber's delivery. Events handed over directly while its stream waits
    * (room-stream.ts) are sent at once if their payloads are ready and the socket keeps up; otherwise
-   * refused, and `deliver`'s loop takes them as usual. `take` runs for every viewer and visit (100,000
-   * times a second at 10,000 viewers), so what it reads is in this one object and the operation the
-   * viewers share, and it makes no closures and no arrays (see room-stream.ts's RoomListener on why).
+   * refused, and `deliver`'s loop takes them as usual. `take` runs for every viewer and visit, so what it
+   * reads is in this one object and the operation the viewers share, and it makes no closures and no
+   * arrays (see room-stream.ts's RoomListener on why).
    */
   class SocketSubscriber implements DirectTarget<readonly object[]> {
     stopped = false;
@@ -246,8 +246,8 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
  * Writes to a connection made in one turn of the event loop leave in one system call: the connection is
  * corked before its first write and uncorked once the turn's I/O is done. A subscriber whose events come
  * one by one through its stream (catching up, or with extensions) gets all of a turn's in one write
- * instead of one write (and, on loopback, one wake-up of the reader) each. The kernel's cost per write
- * was the largest part of fan-out (bench:fanout). Direct runs need none: each is one write already.
+ * instead of one write (and, on loopback, one wake-up of the reader) each: the kernel's cost per write is
+ * the largest part of fan-out (docs/architecture.md). Direct runs need none: each is one write already.
  */
 function corkSoon(connection: Socket) {
   if (corked.has(connection)) return;

@@ -4,16 +4,18 @@ import { applyPayoutEvent } from '../domain/payouts/lifecycle.js';
 import { applyPaymentEvent } from '../domain/purchases.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../schema/context.js';
+import type { WebhookOutcome } from './metrics.js';
 
 export const WEBHOOK_PATH = '/webhooks/payments';
 export const PAYOUT_WEBHOOK_PATH = '/webhooks/payouts';
 const MAX_BODY_BYTES = 64 * 1024;
 
-type Reply = (status: number, body: object) => void;
+type Reply = (outcome: WebhookOutcome, status: number, body: object) => void;
 
 const replier =
-  (res: http.ServerResponse): Reply =>
-  (status, body) => {
+  (res: http.ServerResponse, report: (outcome: WebhookOutcome) => void): Reply =>
+  (outcome, status, body) => {
+    report(outcome);
     if (res.headersSent || res.destroyed) return;
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -31,12 +33,12 @@ async function receive(req: http.IncomingMessage, res: http.ServerResponse, repl
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) {
       log.info({ reason: (error as Error).message }, `${what} webhook body broken off by its sender`);
-      reply(400, { error: 'Incomplete body' });
+      reply('rejected', 400, { error: 'Incomplete body' });
       return undefined;
     }
     // The rest of the body is not read, so the connection can't carry another request.
     res.setHeader('connection', 'close');
-    reply(413, { error: 'Body too large' });
+    reply('rejected', 413, { error: 'Body too large' });
     return undefined;
   }
   const headers = new Headers();
@@ -48,27 +50,32 @@ async function receive(req: http.IncomingMessage, res: http.ServerResponse, repl
 function failed(error: unknown, reply: Reply, log: Logger, what: string): void {
   if (error instanceof WebhookRejectedError) {
     log.warn({ reason: error.message }, `${what} webhook rejected`);
-    return reply(400, { error: error.message });
+    return reply('rejected', 400, { error: error.message });
   }
   log.error({ err: error }, `${what} webhook failed`);
-  reply(500, { error: 'Internal error; retry later' });
+  reply('failed', 500, { error: 'Internal error; retry later' });
 }
 
 /**
  * The payment provider's webhook. 200 once applied (or already applied: providers retry until they get
- * a 2xx), 400 when untrusted, 404 when no provider is configured.
+ * a 2xx), 400 when untrusted, 404 when no provider is configured; each outcome is `report`ed.
  */
-export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.ServerResponse, { db, payments: provider, pubsub }: Services, log: Logger) {
-  const reply = replier(res);
-  if (!provider) return reply(404, { error: 'No payment provider is configured' });
+export async function handlePaymentWebhook(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  { db, payments: provider, announcer }: Services,
+  log: Logger,
+  report: (outcome: WebhookOutcome) => void,
+) {
+  const reply = replier(res, report);
+  if (!provider) return reply('rejected', 404, { error: 'No payment provider is configured' });
   const body = await receive(req, res, reply, log, 'payment');
   if (!body) return;
   try {
     const event = provider.readWebhook(body.rawBody, body.headers, new Date());
-    const { result, buyerId } = await applyPaymentEvent(db, provider, event);
-    if (buyerId) pubsub.publish('walletUpdated', buyerId, { userId: buyerId });
+    const { result } = await applyPaymentEvent(db, announcer, provider, event);
     log.info({ eventId: event.eventId, type: event.type, result }, 'payment webhook');
-    reply(200, { received: true, result });
+    reply(result, 200, { received: true, result });
   } catch (error) {
     failed(error, reply, log, 'payment');
   }
@@ -80,15 +87,15 @@ export async function handlePaymentWebhook(req: http.IncomingMessage, res: http.
  */
 export async function handlePayoutWebhook(req: http.IncomingMessage, res: http.ServerResponse, { payouts }: Services, log: Logger) {
   const { provider } = payouts;
-  const reply = replier(res);
-  if (!provider) return reply(404, { error: 'No payout provider is configured' });
+  const reply = replier(res, () => {});
+  if (!provider) return reply('rejected', 404, { error: 'No payout provider is configured' });
   const body = await receive(req, res, reply, log, 'payout');
   if (!body) return;
   try {
     const event = provider.readWebhook(body.rawBody, body.headers, new Date());
     const result = await applyPayoutEvent(payouts, provider, event);
     log.info({ eventId: event.eventId, type: event.type, result }, 'payout webhook');
-    reply(200, { received: true, result });
+    reply('applied', 200, { received: true, result });
   } catch (error) {
     failed(error, reply, log, 'payout');
   }

@@ -1,12 +1,12 @@
 /**
  * Unfragmented, unmasked WebSocket text frames (RFC 6455 section 5.2, as a server sends), one per body,
- * each holding `prefix`, the body and `suffix`, one after another in a single string of octets: every
- * part is bytes held one per character (UTF-8 bytes read as latin1), and the socket writes the result
- * with the latin1 encoding, byte for byte. A string, not a Buffer: Node writes a small string from a
- * copy on its stack, with no Buffer object, pool slice or typed-array copies per viewer (about 0.3 µs
- * less per write than one buffer built per viewer, perf on bench:fanout at 5,000 viewers); and one
- * chunk, not ws's header and payload, takes Node's single-write path rather than writev. Only for
- * connections without extensions: see SocketSubscriber in shared-subscriptions.ts.
+ * each holding `prefix`, the body and `suffix`, one after another in a single string of octets: every part
+ * is bytes held one per character (UTF-8 bytes read as latin1), and the socket writes the result with the
+ * latin1 encoding, byte for byte. A string, not a Buffer: Node writes a small string from a copy on its
+ * stack, with no Buffer object, pool slice or typed-array copies per viewer (measured:
+ * docs/architecture.md, "Rooms and the fan-out"); and one chunk, not ws's header and payload, takes Node's
+ * single-write path rather than writev. Only for connections without extensions: see SocketSubscriber in
+ * shared-subscriptions.ts.
  */
 export function textFrames(prefix: string, bodies: readonly string[], suffix: string): string {
   let frames = '';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
-import type { PubSub } from './pubsub.js';
+import type { Announcer } from './announcer.js';
 
 /** How often viewer counts are written and announced: at most once a second per instance. */
 const FLUSH_MS = 1000;
@@ -12,8 +12,10 @@ const HEARTBEAT_MS = 10_000;
 export type Presence = {
   join(liveSessionId: string): void;
   leave(liveSessionId: string): void;
-  /** Viewers of a room across every instance. */
-  viewers(liveSessionId: string): Promise<number>;
+  /** Viewers of each room across every instance, in the order asked, in one query. */
+  viewers(liveSessionIds: readonly string[]): Promise<number[]>;
+  /** Subscribers to every room on this instance, now. */
+  subscribers(): number;
   close(): Promise<void>;
 };
 
@@ -22,11 +24,12 @@ export type Presence = {
  * socket is found by the WebSocket heartbeat and ends it). Each instance keeps its own counts, writes
  * them to RoomPresence, and announces the room's total when it changed, coalesced to once a second.
  */
-export function createPresence(db: Database, pubsub: PubSub, log: Logger): Presence {
+export function createPresence(db: Database, announcer: Announcer, log: Logger): Presence {
   const instanceId = randomUUID();
   const local = new Map<string, number>();
   const dirty = new Set<string>();
   const announced = new Map<string, number>();
+  let subscribers = 0;
   let lastHeartbeat = Date.now();
 
   async function total(liveSessionId: string): Promise<number> {
@@ -34,6 +37,15 @@ export function createPresence(db: Database, pubsub: PubSub, log: Logger): Prese
       SELECT coalesce(sum(viewers), 0)::int AS viewers FROM "RoomPresence"
       WHERE "liveSessionId" = ${liveSessionId}::uuid AND "updatedAt" > ${new Date(Date.now() - STALE_MS)}::timestamptz`;
     return row?.viewers ?? 0;
+  }
+
+  async function totals(liveSessionIds: readonly string[]): Promise<number[]> {
+    const rows = await db.$queryRaw<{ id: string; viewers: number }[]>`
+      SELECT "liveSessionId" AS id, sum(viewers)::int AS viewers FROM "RoomPresence"
+      WHERE "liveSessionId" = ANY(${liveSessionIds}::uuid[]) AND "updatedAt" > ${new Date(Date.now() - STALE_MS)}::timestamptz
+      GROUP BY "liveSessionId"`;
+    const byRoom = new Map(rows.map((row) => [row.id, row.viewers]));
+    return liveSessionIds.map((id) => byRoom.get(id) ?? 0);
   }
 
   async function flush() {
@@ -54,28 +66,36 @@ export function createPresence(db: Database, pubsub: PubSub, log: Logger): Prese
       const viewers = await total(id);
       if (announced.get(id) !== viewers) {
         announced.set(id, viewers);
-        pubsub.publish('room', id, { kind: 'viewers', viewers });
+        announcer.viewerCount(id, viewers);
       }
       if (viewers === 0) announced.delete(id);
     }
   }
 
-  let flushing: Promise<void> = Promise.resolve();
+  // One flush at a time: a tick while one runs is skipped, and the next takes whatever changed meanwhile.
+  // Two at once could announce the count one of them read after the newer count the other read.
+  let flushing: Promise<void> | undefined;
   const timer = setInterval(() => {
-    flushing = flush().catch((error) => log.warn({ err: error }, 'presence flush failed'));
+    flushing ??= flush()
+      .catch((error) => log.warn({ err: error }, 'presence flush failed'))
+      .finally(() => (flushing = undefined));
   }, FLUSH_MS);
   timer.unref();
 
   return {
     join(liveSessionId) {
       local.set(liveSessionId, (local.get(liveSessionId) ?? 0) + 1);
+      subscribers++;
       dirty.add(liveSessionId);
     },
     leave(liveSessionId) {
-      local.set(liveSessionId, Math.max(0, (local.get(liveSessionId) ?? 0) - 1));
+      const here = local.get(liveSessionId) ?? 0;
+      local.set(liveSessionId, Math.max(0, here - 1));
+      if (here > 0) subscribers--;
       dirty.add(liveSessionId);
     },
-    viewers: total,
+    viewers: totals,
+    subscribers: () => subscribers,
     async close() {
       clearInterval(timer);
       await flushing;

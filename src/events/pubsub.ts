@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
-import { createPubSub } from 'graphql-yoga';
+import { createPubSub, Repeater, SlidingBuffer } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type { RoomGiftEvent } from '../domain/rooms.js';
 import type { Logger } from '../logger.js';
@@ -24,7 +24,8 @@ export type Topics = {
 export type RoomMessage =
   | { kind: 'gifts'; events: RoomGiftEvent[] }
   | { kind: 'viewers'; viewers: number }
-  | { kind: 'goalSet'; goalCoins: string; progressCoins: string }
+  /** `atSequence`: the room's last gift when the goal was set. */
+  | { kind: 'goalSet'; goalCoins: string; progressCoins: string; atSequence: number }
   | { kind: 'ended'; lastSequence: number };
 
 export type PubSub = ReturnType<typeof createPubSub<Topics>> & {
@@ -37,6 +38,9 @@ export type PubSub = ReturnType<typeof createPubSub<Topics>> & {
   ready(): Promise<boolean>;
   close(): Promise<void>;
 };
+
+/** The event bus as subscribers see it; publishing is the Announcer's alone (announcer.ts). */
+export type EventSubscriptions = Pick<PubSub, 'subscribe' | 'latest' | 'ready'>;
 
 /**
  * In-process by default; through Redis when a URL is given, so every instance sees every event.
@@ -70,34 +74,16 @@ export function createEventBus(redisUrl: string | undefined, log: Logger): PubSu
   });
 }
 
-/** Topic names as Yoga's pub/sub spells them, so `latest` hears what `publish` sends. */
+/**
+ * A topic's events with a buffer of one that keeps the newest: what a subscriber has not taken yet is
+ * replaced, not queued. Topic names as Yoga's pub/sub spells them, so it hears what `publish` sends.
+ */
 function latestOn(target: EventTarget) {
-  return <T>(topic: string, id: string): AsyncIterableIterator<T> => {
-    const name = `${topic}:${id}`;
-    let latest: { value: T } | undefined;
-    let wake: (() => void) | undefined;
-    let closed = false;
-    const listener = (event: Event) => {
-      latest = { value: (event as CustomEvent<T>).detail };
-      wake?.();
-    };
-    target.addEventListener(name, listener);
-    const iterator: AsyncIterableIterator<T> = {
-      [Symbol.asyncIterator]: () => iterator,
-      async next() {
-        while (!latest && !closed) await new Promise<void>((resolve) => (wake = resolve));
-        if (closed) return { done: true, value: undefined };
-        const { value } = latest!;
-        latest = undefined;
-        return { done: false, value };
-      },
-      async return() {
-        closed = true;
-        target.removeEventListener(name, listener);
-        wake?.();
-        return { done: true, value: undefined };
-      },
-    };
-    return iterator;
-  };
+  return <T>(topic: string, id: string): AsyncIterableIterator<T> =>
+    new Repeater<T>(async (push, stop) => {
+      const listener = (event: Event) => void push((event as CustomEvent<T>).detail);
+      target.addEventListener(`${topic}:${id}`, listener);
+      await stop;
+      target.removeEventListener(`${topic}:${id}`, listener);
+    }, new SlidingBuffer(1));
 }

@@ -1,4 +1,4 @@
-import type { PubSub, RoomMessage } from './pubsub.js';
+import type { EventSubscriptions, RoomMessage } from './pubsub.js';
 
 /**
  * A viewer as the room's hub knows it. The sweep visits it for every viewer and message, so it is one
@@ -15,12 +15,12 @@ export abstract class RoomHearer {
 
 type Hub = { hearers: Set<RoomHearer>; end: () => number; stop: () => Promise<void> };
 
-const hubs = new WeakMap<PubSub, Map<string, Hub>>();
+const hubs = new WeakMap<EventSubscriptions, Map<string, Hub>>();
 
 /**
- * Viewers the sweep visits before the hub lets other work run. At 250 (a few ms of writes) a gift sent
- * into a 10,000-viewer room answers in about 25 ms instead of 80 at 1,000 (bench:fanout); delivery
- * latency measured the same within its noise.
+ * Viewers the sweep visits before the hub lets other work run: a few ms of writes, short enough that a gift
+ * sent into a big room is not held up by the sweep (measured: docs/architecture.md, "Rooms and the
+ * fan-out").
  */
 const SLICE = 250;
 /** Gift events (or announcements) the hub reads ahead of its slowest viewer at most. */
@@ -37,7 +37,7 @@ const soon = () => new Promise<typeof LATER>((resolve) => setImmediate(resolve, 
  * subscription, so a message costs one delivery per room, then a function call per viewer (not a
  * queue, an event listener and a Redis subscription each). Returns the way to stop listening.
  */
-export function listenToRoom(pubsub: PubSub, liveSessionId: string, hearer: RoomHearer): () => Promise<void> {
+export function listenToRoom(pubsub: EventSubscriptions, liveSessionId: string, hearer: RoomHearer): () => Promise<void> {
   let rooms = hubs.get(pubsub);
   if (!rooms) hubs.set(pubsub, (rooms = new Map()));
   let hub = rooms.get(liveSessionId);
@@ -59,16 +59,16 @@ export function listenToRoom(pubsub: PubSub, liveSessionId: string, hearer: Room
 
 /**
  * A room's messages go to its viewers by a sweep that goes round them in slices, the event loop's other
- * work (gifts' database round trips, requests) let through between slices: one round of 10,000 sockets
- * takes 100 ms or more, and slicing keeps gifts from waiting on it. Each viewer the sweep reaches hears
- * every message it has not heard yet, so a message that arrives while the sweep is under way goes to
- * the viewers still ahead of it in this round, and to the rest in the next: a message waits at most one
- * round for any viewer. (Handing out a message only once the round before it had ended made it wait up
- * to two.) A viewer hears all its messages of one visit in one call, so they can leave in one write: a
- * room that falls behind catches up with fewer, larger writes. The hub reads at most AHEAD_EVENTS
- * events past what its slowest viewer has heard: a storm of messages waits in the pub/sub, not here.
+ * work (gifts' database round trips, requests) let through between slices: a round of a big room takes far
+ * longer than a gift's round trip, and slicing keeps gifts from waiting on it. Each viewer the sweep
+ * reaches hears every message it has not heard yet, so a message that arrives while the sweep is under way
+ * goes to the viewers still ahead of it in this round, and to the rest in the next: a message waits at most
+ * one round for any viewer. (Handing out a message only once the round before it had ended made it wait up
+ * to two.) A viewer hears all its messages of one visit in one call, so they can leave in one write: a room
+ * that falls behind catches up with fewer, larger writes. The hub reads at most AHEAD_EVENTS events past
+ * what its slowest viewer has heard: a storm of messages waits in the pub/sub, not here.
  */
-function openHub(pubsub: PubSub, liveSessionId: string): Hub {
+function openHub(pubsub: EventSubscriptions, liveSessionId: string): Hub {
   const messages = pubsub.subscribe('room', liveSessionId);
   const hearers = new Set<RoomHearer>();
   // Messages not yet heard by every viewer; log[0] has the absolute index `base`.

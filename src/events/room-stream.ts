@@ -1,8 +1,8 @@
 import type { Database } from '../db/client.js';
-import { NotFoundError, OvationError, SessionNotLiveError, ValidationError } from '../domain/errors.js';
+import { LiveSessionEndedError, NotFoundError, OvationError, ValidationError } from '../domain/errors.js';
 import type { RoomGiftEvent } from '../domain/rooms.js';
 import { LiveSessionStatus } from '../generated/prisma/client.js';
-import type { PubSub, RoomMessage } from './pubsub.js';
+import type { EventSubscriptions, RoomMessage } from './pubsub.js';
 import { listenToRoom, RoomHearer, weight } from './room-hub.js';
 
 export type RoomItem =
@@ -26,7 +26,7 @@ export class ResumeRequiredError extends OvationError {
   }
 }
 
-type Options = { db: Database; pubsub: PubSub; liveSessionId: string; after: number | null; onOpen?: () => void; onClose?: () => void };
+type Options = { db: Database; pubsub: EventSubscriptions; liveSessionId: string; after: number | null; onOpen?: () => void; onClose?: () => void };
 
 /**
  * Takes a run of gift events straight from the room, in order, when the consumer is idle; `take` returns
@@ -44,10 +44,9 @@ export type RoomStream = AsyncIterableIterator<RoomItem> & {
 
 /**
  * What one subscriber's stream and the room's hub share. The hub's sweep visits it for every viewer and
- * message (100,000 times a second at 10,000 viewers x 10 gifts/s), so everything the fast path reads is
- * in this one object, and `hear` is one method for all: at that many viewers, each separate object a
- * visit touches (a closure, its scope) is a likely cache miss, and those misses were most of the
- * fan-out's own CPU time (perf annotate on bench:fanout's server).
+ * message, so everything the fast path reads is in this one object, and `hear` is one method for all:
+ * in a big room each separate object a visit touches (a closure, its scope) is a likely cache miss, and
+ * those misses dominate the fan-out's own CPU time (docs/architecture.md, "Rooms and the fan-out").
  */
 class RoomListener extends RoomHearer {
   readonly pending: RoomMessage[] = [];
@@ -66,7 +65,7 @@ class RoomListener extends RoomHearer {
   readonly stopListening: () => Promise<void>;
 
   // Listens at once, so nothing committed (and no end announced) from the session's read on can be missed.
-  constructor(pubsub: PubSub, liveSessionId: string) {
+  constructor(pubsub: EventSubscriptions, liveSessionId: string) {
     super();
     this.stopListening = listenToRoom(pubsub, liveSessionId, this);
   }
@@ -134,7 +133,7 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
   try {
     session = await db.liveSession.findUnique({ where: { id: liveSessionId }, select: { status: true, lastSequence: true } });
     if (!session) throw new NotFoundError('Live session');
-    if (session.status !== LiveSessionStatus.LIVE) throw new SessionNotLiveError();
+    if (session.status !== LiveSessionStatus.LIVE) throw new LiveSessionEndedError();
     // A sequence the room has not reached was never seen by this client: resuming from it would skip
     // the gifts up to it without a word.
     if (after !== null && (after < 0 || after > session.lastSequence)) {
@@ -165,7 +164,11 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
         }
         listener.pendingEvents -= weight(message);
         if (message.kind === 'viewers') yield { kind: 'viewers', viewers: message.viewers, sequence: listener.last };
-        if (message.kind === 'goalSet') yield { ...message, sequence: listener.last };
+        // A goal set before gifts this subscriber has already heard is old news: their events carry the
+        // goal as it stands since (a gift that reached it may have committed right behind it).
+        if (message.kind === 'goalSet' && message.atSequence >= listener.last) {
+          yield { kind: 'goalSet', goalCoins: message.goalCoins, progressCoins: message.progressCoins, sequence: listener.last };
+        }
         if (message.kind === 'ended') {
           for await (const event of replay(db, liveSessionId, listener.last, message.lastSequence)) {
             yield { kind: 'gift', event };

@@ -1,8 +1,9 @@
 import { auditLedger } from '../domain/audit.js';
+import { NotFoundError, ValidationError } from '../domain/errors.js';
 import { changeRestriction } from '../domain/safeguards.js';
 import { Role, RestrictionKind } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
-import { MONEY_ERRORS } from './errors.js';
+import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 import { User } from './users.js';
 
@@ -23,13 +24,15 @@ const LedgerAudit = builder.objectRef<{ violations: { invariant: string; detail:
   }),
 });
 
-const RestrictionInput = builder.inputType('RestrictionInput', {
-  fields: (t) => ({
-    userId: t.id(),
-    kind: t.field({ type: RestrictionKindEnum }),
-    reason: t.string({ description: 'Kept in the account history.' }),
-  }),
-});
+/** Placing and lifting a restriction take the same input, each under its mutation's name. */
+const restrictionInput = (name: string) =>
+  builder.inputType(name, {
+    fields: (t) => ({
+      userId: t.id(),
+      kind: t.field({ type: RestrictionKindEnum }),
+      reason: t.string({ description: 'Kept in the account history.' }),
+    }),
+  });
 
 builder.queryFields((t) => ({
   ledgerAudit: t.field({
@@ -41,18 +44,18 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => {
-  const restriction = (placed: boolean, description: string) =>
+  const restriction = (placed: boolean, inputName: string, description: string) =>
     t.field({
       type: User,
       description,
       authScopes: { role: Role.ADMIN },
-      args: { input: t.arg({ type: RestrictionInput }) },
-      errors: { types: MONEY_ERRORS },
+      args: { input: t.arg({ type: restrictionInput(inputName) }) },
+      errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
       resolve: (_root, { input }, context) =>
         changeRestriction(context.db, { adminId: context.viewer!.userId, userId: idOf(input.userId, 'User', 'userId'), kind: input.kind, placed, reason: input.reason }),
     });
   return {
-    restrictAccount: restriction(true, 'Operators: bans an account from buying, gifting, receiving or payouts.'),
-    liftRestriction: restriction(false, 'Operators: lifts a restriction.'),
+    restrictAccount: restriction(true, 'RestrictAccountInput', 'Operators: bans an account from buying, gifting, receiving or payouts.'),
+    liftRestriction: restriction(false, 'LiftRestrictionInput', 'Operators: lifts a restriction.'),
   };
 });

@@ -1,5 +1,6 @@
 import SchemaBuilder from '@pothos/core';
 import { GraphQLError, Kind } from 'graphql';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
@@ -12,7 +13,9 @@ import type { Role } from '../generated/prisma/client.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { Context } from './context.js';
-import { parseGlobalId } from './ids.js';
+import { CONNECTION_PAGE, EDGES_COST, UNSIZED_LIST } from './cost.js';
+import InputHygienePlugin from './input-hygiene.js';
+import { globalId, parseGlobalId } from './ids.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -28,14 +31,28 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Relay first so auth sees decoded ids; errors before scope-auth so refusals become typed results,
-  // and before prisma/dataloader so their fields can declare errors too.
-  plugins: [RelayPlugin, ErrorsPlugin, ScopeAuthPlugin, PrismaPlugin, DataloaderPlugin],
+  // and before input hygiene and prisma/dataloader so their refusals and fields can be typed too.
+  // Input hygiene checks text after authorization, as the domain's own checks do.
+  plugins: [RelayPlugin, ErrorsPlugin, ScopeAuthPlugin, InputHygienePlugin, PrismaPlugin, DataloaderPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    decodeGlobalID: (globalId) => parseGlobalId(globalId),
+    encodeGlobalID: (typename, id) => globalId(typename, String(id)),
+    decodeGlobalID: (id) => parseGlobalId(id),
+    // Ovation's own, in nodes.ts: an id that names nothing the caller may see is null there, not an error.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    edgesFieldOptions: { complexity: EDGES_COST },
+  },
+  complexity: {
+    defaultComplexity: 1,
+    defaultListMultiplier: UNSIZED_LIST,
+    // The cost is measured as the document is validated (src/edge/query-limits.ts), with the request's
+    // variables: the plugin's own check, as each root field resolves, would come after a subscription's
+    // subscribe had run.
+    disabled: true,
   },
   errors: {
     defaultTypes: [],
@@ -57,6 +74,8 @@ export const builder = new SchemaBuilder<{
     dmmf: getDatamodel(),
     exposeDescriptions: true,
     filterConnectionTotalCount: true,
+    defaultConnectionSize: CONNECTION_PAGE.default,
+    maxConnectionSize: CONNECTION_PAGE.max,
     onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
   },
 });

@@ -4,13 +4,17 @@ import type { PaymentProvider } from '../domain/payments/provider.js';
 import type { PayoutDeps } from '../domain/payouts/lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import type { Viewer } from '../domain/viewer.js';
+import type { Announcer } from '../events/announcer.js';
 import type { Presence } from '../events/presence.js';
-import type { PubSub } from '../events/pubsub.js';
+import type { EventSubscriptions } from '../events/pubsub.js';
 
 /** The services of one running instance, shared by every request. */
 export type Services = {
   db: Database;
-  pubsub: PubSub;
+  /** What subscriptions listen to. Nothing here publishes: the domain announces, through `announcer`. */
+  pubsub: EventSubscriptions;
+  /** Handed to the domain functions that change what someone may be listening to. */
+  announcer: Announcer;
   presence: Presence;
   policy: Policy;
   gifts: GiftSender;

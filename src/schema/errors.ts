@@ -9,6 +9,7 @@ import {
   IdempotencyInProgressError,
   InsufficientCoinsError,
   InsufficientDiamondsError,
+  LiveSessionEndedError,
   NotAuthenticatedError,
   NotFoundError,
   OutstandingDebtError,
@@ -23,7 +24,6 @@ import {
   PayoutMethodUnverifiedError,
   PayoutProviderUnavailableError,
   SecondApproverRequiredError,
-  SessionNotLiveError,
   SpendingLimitError,
   ValidationError,
 } from '../domain/errors.js';
@@ -102,7 +102,7 @@ for (const [errorClass, name] of [
   [ForbiddenError, 'ForbiddenError'],
   [NotFoundError, 'NotFoundError'],
   [HandleTakenError, 'HandleTakenError'],
-  [SessionNotLiveError, 'SessionNotLiveError'],
+  [LiveSessionEndedError, 'LiveSessionEndedError'],
   [GiftUnavailableError, 'GiftUnavailableError'],
   [BundleUnavailableError, 'BundleUnavailableError'],
   [IdempotencyConflictError, 'IdempotencyConflictError'],
@@ -163,5 +163,5 @@ for (const [errorClass, name] of [
   builder.objectType(errorClass as typeof OwnPayoutError, { name, interfaces: [ErrorInterface], fields: () => ({}) });
 }
 
-/** Every refusal a money mutation can give, besides its own validation. */
-export const MONEY_ERRORS = [NotAuthenticatedError, ForbiddenError, ValidationError, NotFoundError, IdempotencyConflictError, IdempotencyInProgressError];
+/** The refusals of an operators-only field: signed out, or signed in without the role. */
+export const OPERATOR_ERRORS = [NotAuthenticatedError, ForbiddenError];

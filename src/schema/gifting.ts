@@ -2,22 +2,28 @@ import { createGift, giftsFor, updateGift } from '../domain/catalog.js';
 import {
   AccountRestrictedError,
   AgeRestrictedError,
+  ForbiddenError,
   GiftUnavailableError,
+  IdempotencyConflictError,
   InsufficientCoinsError,
+  LiveSessionEndedError,
+  NotAuthenticatedError,
+  NotFoundError,
   OutstandingDebtError,
-  SessionNotLiveError,
   SpendingLimitError,
+  ValidationError,
 } from '../domain/errors.js';
 import { MAX_COMBO_QUANTITY } from '../domain/gifting.js';
 import { endLiveSession, startLiveSession } from '../domain/live-sessions.js';
 import { LiveSessionStatus, Role } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
-import { MONEY_ERRORS } from './errors.js';
+import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 import { cashValueOf, CashValue } from './money.js';
 
 export const GiftRef = builder.prismaNode('Gift', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   description: 'A gift in the catalog.',
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -34,6 +40,7 @@ const LiveSessionStatusEnum = builder.enumType(LiveSessionStatus, { name: 'LiveS
 
 export const LiveSessionRef = builder.prismaNode('LiveSession', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   fields: (t) => ({
     title: t.exposeString('title'),
     status: t.expose('status', { type: LiveSessionStatusEnum }),
@@ -45,6 +52,7 @@ export const LiveSessionRef = builder.prismaNode('LiveSession', {
 
 export const SentGiftRef = builder.prismaNode('SentGift', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   description: 'A gift sent in a live session, with exactly what it cost and what the creator earned.',
   fields: (t) => ({
     quantity: t.exposeInt('quantity', { description: `Taps in this combo, 1-${MAX_COMBO_QUANTITY}.` }),
@@ -70,7 +78,7 @@ const SendGiftInput = builder.inputType('SendGiftInput', {
   }),
 });
 
-const GiftInput = builder.inputType('GiftInput', {
+const CreateGiftInput = builder.inputType('CreateGiftInput', {
   fields: (t) => ({
     name: t.string(),
     coins: t.field({ type: 'BigInt' }),
@@ -81,8 +89,10 @@ const GiftInput = builder.inputType('GiftInput', {
   }),
 });
 
-const GiftChangeInput = builder.inputType('GiftChangeInput', {
+const UpdateGiftInput = builder.inputType('UpdateGiftInput', {
+  description: 'The gift, and what changes: fields left out stay as they are.',
   fields: (t) => ({
+    giftId: t.id(),
     name: t.string({ required: false }),
     coins: t.field({ type: 'BigInt', required: false }),
     imageUrl: t.string({ required: false }),
@@ -91,6 +101,14 @@ const GiftChangeInput = builder.inputType('GiftChangeInput', {
     countries: t.stringList({ required: false }),
     active: t.boolean({ required: false }),
   }),
+});
+
+const StartLiveSessionInput = builder.inputType('StartLiveSessionInput', {
+  fields: (t) => ({ title: t.string() }),
+});
+
+const EndLiveSessionInput = builder.inputType('EndLiveSessionInput', {
+  fields: (t) => ({ liveSessionId: t.id() }),
 });
 
 const defined = <T extends object>(input: T) =>
@@ -124,12 +142,17 @@ builder.mutationFields((t) => ({
     description: 'Sends a gift into a live session: debits your coins and credits the creator at the published rate.',
     args: { input: t.arg({ type: SendGiftInput }) },
     authScopes: { signedIn: true },
+    // No IdempotencyInProgressError: a gift's key is claimed and answered in one transaction, so a retry
+    // waits for the first call's commit and replays it.
     errors: {
       types: [
-        ...MONEY_ERRORS,
+        NotAuthenticatedError,
+        ValidationError,
+        NotFoundError,
+        IdempotencyConflictError,
         InsufficientCoinsError,
         OutstandingDebtError,
-        SessionNotLiveError,
+        LiveSessionEndedError,
         GiftUnavailableError,
         AgeRestrictedError,
         SpendingLimitError,
@@ -148,47 +171,45 @@ builder.mutationFields((t) => ({
   startLiveSession: t.field({
     type: LiveSessionRef,
     description: 'A creator goes live.',
-    args: { title: t.arg.string() },
+    args: { input: t.arg({ type: StartLiveSessionInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [...MONEY_ERRORS, AgeRestrictedError] },
-    resolve: (_root, { title }, context) => startLiveSession(context.db, context.policy, context.viewer!.userId, { title }),
+    errors: { types: [NotAuthenticatedError, ForbiddenError, NotFoundError, ValidationError, AgeRestrictedError] },
+    resolve: (_root, { input }, context) => startLiveSession(context.db, context.policy, context.viewer!.userId, { title: input.title }),
   }),
   endLiveSession: t.field({
     type: LiveSessionRef,
-    args: { liveSessionId: t.arg.id() },
+    args: { input: t.arg({ type: EndLiveSessionInput }) },
     authScopes: { signedIn: true },
-    errors: { types: MONEY_ERRORS },
-    resolve: async (_root, { liveSessionId }, context) => {
-      const session = await endLiveSession(context.db, context.viewer!.userId, idOf(liveSessionId, 'LiveSession', 'liveSessionId'));
-      // Completes every subscriber's stream, after the room's last gift.
-      context.pubsub.publish('room', session.id, { kind: 'ended', lastSequence: session.lastSequence });
-      return session;
-    },
+    errors: { types: [NotAuthenticatedError, NotFoundError, ValidationError] },
+    resolve: (_root, { input }, context) =>
+      endLiveSession(context.db, context.announcer, context.viewer!.userId, idOf(input.liveSessionId, 'LiveSession', 'liveSessionId')),
   }),
   createGift: t.field({
     type: GiftRef,
     description: 'Operators add a gift to the catalog.',
-    args: { input: t.arg({ type: GiftInput }) },
+    args: { input: t.arg({ type: CreateGiftInput }) },
     authScopes: { role: Role.ADMIN },
-    errors: { types: MONEY_ERRORS },
+    errors: { types: [...OPERATOR_ERRORS, ValidationError] },
     resolve: (_root, { input }, context) => createGift(context.db, defined(input) as Parameters<typeof createGift>[1]),
   }),
   updateGift: t.field({
     type: GiftRef,
     description: 'Operators change or retire (active: false) a gift. Gifts already sent keep their price.',
-    args: { giftId: t.arg.id(), input: t.arg({ type: GiftChangeInput }) },
+    args: { input: t.arg({ type: UpdateGiftInput }) },
     authScopes: { role: Role.ADMIN },
-    errors: { types: MONEY_ERRORS },
-    resolve: (_root, { giftId, input }, context) => updateGift(context.db, idOf(giftId, 'Gift', 'giftId'), defined(input)),
+    errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
+    resolve: (_root, { input: { giftId, ...change } }, context) => updateGift(context.db, idOf(giftId, 'Gift', 'giftId'), defined(change)),
   }),
 }));
 
 builder.prismaObjectField('User', 'currentLiveSession', (t) =>
-  t.prismaField({
-    type: 'LiveSession',
+  t.field({
+    type: LiveSessionRef,
     nullable: true,
     description: "The creator's session that is live now, if any.",
-    resolve: (query, user, _args, context) =>
-      context.db.liveSession.findFirst({ ...query, where: { creatorId: user.id, status: LiveSessionStatus.LIVE } }),
+    // Loaded with the user (a list of users takes one more query, not one per user). A creator is live
+    // in one session at most (startLiveSession).
+    select: (_args, _context, nestedSelection) => ({ liveSessions: nestedSelection({ where: { status: LiveSessionStatus.LIVE } }) }),
+    resolve: (user) => user.liveSessions[0] ?? null,
   }),
 );

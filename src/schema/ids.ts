@@ -1,14 +1,19 @@
-import { decodeGlobalID } from '@pothos/plugin-relay';
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { ValidationError } from '../domain/errors.js';
 
-// Every record id is a UUID; the global id wraps it with its type name.
+// Every record id is a UUID, but a wallet line's: its ledger posting's serial number (kept below
+// PostgreSQL's bigint range). The global id wraps it with its type name.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const RECORD_ID: Record<string, RegExp> = { WalletActivity: /^[1-9]\d{0,17}$/ };
 
-/** The one id encoding: Relay global ids. Decodes one, refusing any that doesn't hold a record id. */
+/** The one id encoding: Relay global ids, a record id wrapped with its type name. */
+export const globalId = (typename: string, id: string): string => encodeGlobalID(typename, id);
+
+/** Decodes a global id, refusing any that doesn't hold a record id. */
 export function parseGlobalId(globalId: string, field = 'id'): { typename: string; id: string } {
   try {
     const decoded = decodeGlobalID(globalId);
-    if (UUID.test(decoded.id)) return decoded;
+    if ((RECORD_ID[decoded.typename] ?? UUID).test(decoded.id)) return decoded;
   } catch {
     // Falls through to the typed error below.
   }

@@ -9,6 +9,7 @@ import './admin.js';
 import './rooms.js';
 import './live-sessions.js';
 import './leaderboards.js';
+import './nodes.js';
 import './payouts.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */

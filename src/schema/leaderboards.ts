@@ -1,5 +1,9 @@
-import { MAX_LEADERBOARD_SIZE, topCreators, topSupporters, type CreatorRank, type SupporterRank } from '../domain/leaderboards.js';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import { MAX_LEADERBOARD_SIZE, topCreators, topSupporters, type LeaderboardEntry, type UserQuery } from '../domain/leaderboards.js';
 import { builder } from './builder.js';
+import { itemsCost } from './cost.js';
+import type { Context } from './context.js';
 import { idOf } from './ids.js';
 import { User } from './users.js';
 
@@ -21,44 +25,50 @@ const CreatorLeaderboardPeriod = builder.enumType('CreatorLeaderboardPeriod', {
   } as const,
 });
 
-const RANK = '1 for the top: position by coins, ties in a stable order.';
-
-const SupporterRankRef = builder.objectRef<SupporterRank>('SupporterRank').implement({
-  description: "A line of a creator's supporters leaderboard.",
+/** Every leaderboard's line, whichever board it is on (a live session's gifters, a creator's supporters, the top creators). */
+export const LeaderboardEntryRef = builder.objectRef<LeaderboardEntry>('LeaderboardEntry').implement({
+  description: 'A line of a leaderboard: who, their position and their coins.',
   fields: (t) => ({
-    rank: t.exposeInt('rank', { description: RANK }),
-    supporter: t.field({ type: User, resolve: (line) => line.supporter }),
-    coins: t.field({ type: 'BigInt', description: 'Coins gifted to the creator in the period.', resolve: (line) => line.coins }),
+    rank: t.exposeInt('rank', { description: '1 for the top: position by coins, ties in a stable order.' }),
+    user: t.field({ type: User, resolve: (entry) => entry.user }),
+    coins: t.field({
+      type: 'BigInt',
+      description: "The coins that rank them in the board's window: gifted (gifters, supporters) or received (creators).",
+      resolve: (entry) => entry.coins,
+    }),
   }),
 });
 
-const CreatorRankRef = builder.objectRef<CreatorRank>('CreatorRank').implement({
-  description: 'A line of the creators leaderboard.',
-  fields: (t) => ({
-    rank: t.exposeInt('rank', { description: RANK }),
-    creator: t.field({ type: User, resolve: (line) => line.creator }),
-    coins: t.field({ type: 'BigInt', description: 'Coins the creator received in the period.', resolve: (line) => line.coins }),
-  }),
-});
+/**
+ * What the query selects under the entries' `user` at `path`, for loading with the users in one query
+ * rather than a query per line.
+ */
+export function usersQuery(context: Context, info: GraphQLResolveInfo, path: string[]): UserQuery {
+  const { include } = queryFromInfo({ context, info, typeName: 'User', path });
+  return include ? { include } : {};
+}
 
 builder.queryFields((t) => ({
   topSupporters: t.field({
-    type: [SupporterRankRef],
+    type: [LeaderboardEntryRef],
     description: "A creator's biggest supporters in a period.",
     args: {
       creatorId: t.arg.id({ description: 'The creator (a User id).' }),
       period: t.arg({ type: LeaderboardPeriod }),
       first: t.arg.int({ defaultValue: 10, description: `How many; at most ${MAX_LEADERBOARD_SIZE}.` }),
     },
-    resolve: (_root, args, context) => topSupporters(context.db, idOf(args.creatorId, 'User', 'creatorId'), args.period, args.first),
+    complexity: ({ first }) => itemsCost(Math.min(first, MAX_LEADERBOARD_SIZE)),
+    resolve: (_root, args, context, info) =>
+      topSupporters(context.db, idOf(args.creatorId, 'User', 'creatorId'), args.period, args.first, usersQuery(context, info, ['user'])),
   }),
   topCreators: t.field({
-    type: [CreatorRankRef],
+    type: [LeaderboardEntryRef],
     description: 'The creators who received the most coins in a period.',
     args: {
       period: t.arg({ type: CreatorLeaderboardPeriod }),
       first: t.arg.int({ defaultValue: 10, description: `How many; at most ${MAX_LEADERBOARD_SIZE}.` }),
     },
-    resolve: (_root, args, context) => topCreators(context.db, args.period, args.first),
+    complexity: ({ first }) => itemsCost(Math.min(first, MAX_LEADERBOARD_SIZE)),
+    resolve: (_root, args, context, info) => topCreators(context.db, args.period, args.first, usersQuery(context, info, ['user'])),
   }),
 }));

@@ -1,10 +1,22 @@
 import { createBundle, priceSheet, repriceBundle, retireBundle, type PricedBundle } from '../domain/bundles.js';
-import { AccountRestrictedError, AgeRestrictedError, BundleUnavailableError, PaymentDeclinedError, PaymentProviderUnavailableError } from '../domain/errors.js';
+import {
+  AccountRestrictedError,
+  AgeRestrictedError,
+  BundleUnavailableError,
+  IdempotencyConflictError,
+  IdempotencyInProgressError,
+  NotAuthenticatedError,
+  NotFoundError,
+  PaymentDeclinedError,
+  PaymentProviderUnavailableError,
+  ValidationError,
+} from '../domain/errors.js';
 import { purchaseCoins } from '../domain/purchases.js';
 import { hasRole } from '../domain/viewer.js';
 import { PurchaseStatus, Role } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
-import { MONEY_ERRORS } from './errors.js';
+import { connectionCost } from './cost.js';
+import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
 
 const Price = builder.prismaObject('BundlePrice', {
@@ -19,6 +31,7 @@ const Price = builder.prismaObject('BundlePrice', {
 
 export const CoinBundleRef = builder.prismaNode('CoinBundle', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   fields: (t) => ({
     name: t.exposeString('name'),
     coins: t.expose('coins', { type: 'BigInt' }),
@@ -42,6 +55,7 @@ const PurchaseStatusEnum = builder.enumType(PurchaseStatus, { name: 'PurchaseSta
 
 export const PurchaseRef = builder.prismaNode('Purchase', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   // Private: a purchase (found by id through `node`, say) is its buyer's and operators' alone.
   authScopes: (purchase, context) => purchase.buyerId === context.viewer?.userId || hasRole(context.viewer, Role.ADMIN),
   fields: (t) => ({
@@ -62,7 +76,7 @@ const PriceInput = builder.inputType('PriceInput', {
   }),
 });
 
-const BundleInput = builder.inputType('CoinBundleInput', {
+const CreateCoinBundleInput = builder.inputType('CreateCoinBundleInput', {
   fields: (t) => ({
     name: t.string(),
     coins: t.field({ type: 'BigInt' }),
@@ -70,6 +84,17 @@ const BundleInput = builder.inputType('CoinBundleInput', {
     sortOrder: t.int({ required: false }),
     prices: t.field({ type: [PriceInput] }),
   }),
+});
+
+const RepriceCoinBundleInput = builder.inputType('RepriceCoinBundleInput', {
+  fields: (t) => ({
+    bundleId: t.id(),
+    prices: t.field({ type: [PriceInput], description: 'The regions to set; regions left out keep their price.' }),
+  }),
+});
+
+const RetireCoinBundleInput = builder.inputType('RetireCoinBundleInput', {
+  fields: (t) => ({ bundleId: t.id() }),
 });
 
 const PurchaseInput = builder.inputType('PurchaseCoinsInput', {
@@ -96,6 +121,7 @@ builder.queryFields((t) => ({
     type: 'Purchase',
     cursor: 'id',
     description: 'Your purchases, newest first.',
+    complexity: connectionCost,
     authScopes: { signedIn: true },
     resolve: (query, _root, _args, context) =>
       context.db.purchase.findMany({ ...query, where: { buyerId: context.viewer!.userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
@@ -108,22 +134,32 @@ builder.mutationFields((t) => ({
     description: 'Buys a coin bundle at your regional price. Coins are credited once, when the payment succeeds.',
     args: { input: t.arg({ type: PurchaseInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [...MONEY_ERRORS, BundleUnavailableError, PaymentDeclinedError, PaymentProviderUnavailableError, AgeRestrictedError, AccountRestrictedError] },
-    resolve: async (_root, { input }, context) => {
-      const purchase = await purchaseCoins(context.db, context.policy, context.payments, context.viewer!.userId, {
+    errors: {
+      types: [
+        NotAuthenticatedError,
+        ValidationError,
+        NotFoundError,
+        IdempotencyConflictError,
+        IdempotencyInProgressError,
+        BundleUnavailableError,
+        PaymentDeclinedError,
+        PaymentProviderUnavailableError,
+        AgeRestrictedError,
+        AccountRestrictedError,
+      ],
+    },
+    resolve: (_root, { input }, context) =>
+      purchaseCoins(context.db, context.announcer, context.policy, context.payments, context.viewer!.userId, {
         bundleId: idOf(input.bundleId, 'CoinBundle', 'bundleId'),
         paymentMethod: input.paymentMethod,
         idempotencyKey: input.idempotencyKey,
-      });
-      if (purchase.status === 'SUCCEEDED') context.pubsub.publish('walletUpdated', purchase.buyerId, { userId: purchase.buyerId });
-      return purchase;
-    },
+      }),
   }),
   createCoinBundle: t.field({
     type: CoinBundleRef,
     authScopes: { role: Role.ADMIN },
-    args: { input: t.arg({ type: BundleInput }) },
-    errors: { types: MONEY_ERRORS },
+    args: { input: t.arg({ type: CreateCoinBundleInput }) },
+    errors: { types: [...OPERATOR_ERRORS, ValidationError] },
     resolve: (_root, { input }, context) =>
       createBundle(context.db, { ...input, bonusCoins: input.bonusCoins ?? undefined, sortOrder: input.sortOrder ?? undefined }),
   }),
@@ -131,16 +167,16 @@ builder.mutationFields((t) => ({
     type: CoinBundleRef,
     description: 'Sets prices for the given regions. Past purchases keep the price they paid.',
     authScopes: { role: Role.ADMIN },
-    args: { bundleId: t.arg.id(), prices: t.arg({ type: [PriceInput] }) },
-    errors: { types: MONEY_ERRORS },
-    resolve: (_root, { bundleId, prices }, context) => repriceBundle(context.db, idOf(bundleId, 'CoinBundle', 'bundleId'), prices),
+    args: { input: t.arg({ type: RepriceCoinBundleInput }) },
+    errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
+    resolve: (_root, { input }, context) => repriceBundle(context.db, idOf(input.bundleId, 'CoinBundle', 'bundleId'), input.prices),
   }),
   retireCoinBundle: t.field({
     type: CoinBundleRef,
     description: 'Takes a bundle off sale for good.',
     authScopes: { role: Role.ADMIN },
-    args: { bundleId: t.arg.id() },
-    errors: { types: MONEY_ERRORS },
-    resolve: (_root, { bundleId }, context) => retireBundle(context.db, idOf(bundleId, 'CoinBundle', 'bundleId')),
+    args: { input: t.arg({ type: RetireCoinBundleInput }) },
+    errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
+    resolve: (_root, { input }, context) => retireBundle(context.db, idOf(input.bundleId, 'CoinBundle', 'bundleId')),
   }),
 }));

@@ -1,9 +1,8 @@
-import type { RoomGiftEvent } from '../domain/rooms.js';
+import type { Profile, RoomGiftEvent } from '../domain/rooms.js';
 import { openRoomStream, type DirectTarget, type RoomItem, type RoomStream } from '../events/room-stream.js';
 import { builder } from './builder.js';
-import { idOf } from './ids.js';
+import { globalId, idOf } from './ids.js';
 import { CashValue } from './money.js';
-import { encodeGlobalID } from '@pothos/plugin-relay';
 
 /** One thing a live room hears. A gift may be followed by what it changed (leaderboard, goal). */
 type LiveSessionEvent =
@@ -14,26 +13,31 @@ type LiveSessionEvent =
   | { kind: 'goalSet'; goalCoins: string; progressCoins: string; sequence: number }
   | { kind: 'ended'; sequence: number };
 
-const RoomEventInterface = builder.interfaceRef<LiveSessionEvent>('RoomEvent').implement({
+const LiveSessionEventRef = builder.interfaceRef<LiveSessionEvent>('LiveSessionEvent').implement({
   description:
-    "An event of a live room. `sequence` is the room's gift count when it happened: gifts are numbered 1, 2, 3... in commit order, without gaps; resume with `liveSessionEvents(after: <last sequence seen>)`.",
+    "An event of a live session's room. `sequence` is the room's gift count when it happened: gifts are numbered 1, 2, 3... in commit order, without gaps; resume with `liveSessionEvents(after: <last sequence seen>)`.",
   fields: (t) => ({
     sequence: t.int({ resolve: (item) => ('event' in item ? item.event.sequence : item.sequence) }),
   }),
 });
 
-const RoomProfile = builder.objectRef<RoomGiftEvent['sentGift']['sender']>('RoomProfile').implement({
-  description: 'A user as the room saw them at the time.',
+// Events carry copies of what the room showed when they happened, so fan-out reads nothing per event.
+// A copy has no `id`: a client store that normalizes by id (Relay's) would overwrite the real User or
+// Gift with it. It names the real one's id instead.
+
+const UserSnapshot = builder.objectRef<Profile>('UserSnapshot').implement({
+  description: 'A user as the live session saw them at the time: a copy, not the User (`userId` is its id).',
   fields: (t) => ({
-    id: t.id({ description: 'The User id.', resolve: (profile) => encodeGlobalID('User', profile.id) }),
+    userId: t.id({ resolve: (profile) => globalId('User', profile.id) }),
     handle: t.exposeString('handle'),
     displayName: t.exposeString('displayName'),
   }),
 });
 
-const RoomGift = builder.objectRef<RoomGiftEvent['sentGift']['gift']>('RoomGift').implement({
+const GiftSnapshot = builder.objectRef<RoomGiftEvent['sentGift']['gift']>('GiftSnapshot').implement({
+  description: 'A catalog gift as it was when sent: a copy, not the Gift (`giftId` is its id).',
   fields: (t) => ({
-    id: t.id({ description: 'The Gift id.', resolve: (gift) => encodeGlobalID('Gift', gift.id) }),
+    giftId: t.id({ resolve: (gift) => globalId('Gift', gift.id) }),
     name: t.exposeString('name'),
     imageUrl: t.exposeString('imageUrl'),
     animationUrl: t.exposeString('animationUrl', { nullable: true }),
@@ -44,13 +48,13 @@ const giftOf = (item: LiveSessionEvent) => (item as { event: RoomGiftEvent }).ev
 const goalOf = (item: LiveSessionEvent) => (item.kind === 'goalSet' ? { ...item, reached: false } : giftOf(item).goal!);
 
 builder.objectType(builder.objectRef<LiveSessionEvent>('GiftSentEvent'), {
-  interfaces: [RoomEventInterface],
+  interfaces: [LiveSessionEventRef],
   isTypeOf: (item) => (item as LiveSessionEvent).kind === 'gift',
   description: 'A gift was sent (and committed). `quantity` > 1 is a combo of taps paid at once; gifts sharing `comboId` are one streak.',
   fields: (t) => ({
-    sentGiftId: t.id({ resolve: (item) => encodeGlobalID('SentGift', giftOf(item).sentGift.id) }),
-    sender: t.field({ type: RoomProfile, resolve: (item) => giftOf(item).sentGift.sender }),
-    gift: t.field({ type: RoomGift, resolve: (item) => giftOf(item).sentGift.gift }),
+    sentGiftId: t.id({ resolve: (item) => globalId('SentGift', giftOf(item).sentGift.id) }),
+    sender: t.field({ type: UserSnapshot, resolve: (item) => giftOf(item).sentGift.sender }),
+    gift: t.field({ type: GiftSnapshot, resolve: (item) => giftOf(item).sentGift.gift }),
     quantity: t.int({ resolve: (item) => giftOf(item).sentGift.quantity }),
     comboId: t.string({ nullable: true, resolve: (item) => giftOf(item).sentGift.comboId }),
     coins: t.field({ type: 'BigInt', resolve: (item) => BigInt(giftOf(item).sentGift.coins) }),
@@ -60,28 +64,29 @@ builder.objectType(builder.objectRef<LiveSessionEvent>('GiftSentEvent'), {
   }),
 });
 
-const LeaderboardEntry = builder.objectRef<{ rank: number; sender: RoomGiftEvent['sentGift']['sender']; coins: string }>('LeaderboardEntry').implement({
+const LeaderboardEntrySnapshot = builder.objectRef<{ rank: number; sender: Profile; coins: string }>('LeaderboardEntrySnapshot').implement({
+  description: "A line of the live session's leaderboard as it stood: a LeaderboardEntry's fields, with a copy of the user.",
   fields: (t) => ({
     rank: t.exposeInt('rank'),
-    sender: t.field({ type: RoomProfile, resolve: (entry) => entry.sender }),
+    user: t.field({ type: UserSnapshot, resolve: (entry) => entry.sender }),
     coins: t.field({ type: 'BigInt', resolve: (entry) => BigInt(entry.coins) }),
   }),
 });
 
 builder.objectType(builder.objectRef<LiveSessionEvent>('LeaderboardChangedEvent'), {
-  interfaces: [RoomEventInterface],
+  interfaces: [LiveSessionEventRef],
   isTypeOf: (item) => (item as LiveSessionEvent).kind === 'leaderboard',
   description: "The session's top three gifters changed.",
   fields: (t) => ({
     top: t.field({
-      type: [LeaderboardEntry],
+      type: [LeaderboardEntrySnapshot],
       resolve: (item) => (giftOf(item).leaderboard ?? []).map((entry, index) => ({ ...entry, rank: index + 1 })),
     }),
   }),
 });
 
 builder.objectType(builder.objectRef<LiveSessionEvent>('GoalProgressEvent'), {
-  interfaces: [RoomEventInterface],
+  interfaces: [LiveSessionEventRef],
   isTypeOf: (item) => ['goal', 'goalSet'].includes((item as LiveSessionEvent).kind),
   description: "Progress towards the creator's coin goal: when the creator sets it, then after each gift towards it; `reached` is true exactly once.",
   fields: (t) => ({
@@ -92,14 +97,14 @@ builder.objectType(builder.objectRef<LiveSessionEvent>('GoalProgressEvent'), {
 });
 
 builder.objectType(builder.objectRef<LiveSessionEvent>('ViewerCountChangedEvent'), {
-  interfaces: [RoomEventInterface],
+  interfaces: [LiveSessionEventRef],
   isTypeOf: (item) => (item as LiveSessionEvent).kind === 'viewers',
   description: 'How many are watching now (announced at most about once a second).',
   fields: (t) => ({ viewers: t.int({ resolve: (item) => (item as { viewers: number }).viewers }) }),
 });
 
-builder.objectType(builder.objectRef<LiveSessionEvent>('SessionEndedEvent'), {
-  interfaces: [RoomEventInterface],
+builder.objectType(builder.objectRef<LiveSessionEvent>('LiveSessionEndedEvent'), {
+  interfaces: [LiveSessionEventRef],
   isTypeOf: (item) => (item as LiveSessionEvent).kind === 'ended',
   description: 'The creator ended the session; the stream completes after this.',
   fields: () => ({}),
@@ -165,7 +170,7 @@ function expanded(stream: RoomStream): AsyncIterableIterator<LiveSessionEvent> &
 
 builder.subscriptionFields((t) => ({
   liveSessionEvents: t.field({
-    type: RoomEventInterface,
+    type: LiveSessionEventRef,
     description:
       "A live room's events. With `after`, first every gift after that sequence (from storage), then live, with no gap and no repeat; without, live from now. Subscribing makes you a viewer.",
     args: { liveSessionId: t.arg.id(), after: t.arg.int({ required: false }) },

@@ -12,6 +12,7 @@ const ownerOrAdmin = (user: UserRow, _args: unknown, context: Context) =>
 
 export const User = builder.prismaNode('User', {
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
   fields: (t) => ({
     handle: t.exposeString('handle'),
     displayName: t.exposeString('displayName'),
@@ -31,16 +32,16 @@ export const User = builder.prismaNode('User', {
   }),
 });
 
-const Session = builder.objectRef<{ token: string; user: UserRow }>('Session').implement({
+const AuthToken = builder.objectRef<{ token: string; user: UserRow }>('AuthToken').implement({
   description: 'A signed-in user and the bearer token to send as `Authorization: Bearer <token>`.',
   fields: (t) => ({
     token: t.exposeString('token'),
-    user: t.field({ type: User, resolve: (session) => session.user }),
+    user: t.field({ type: User, resolve: (signedIn) => signedIn.user }),
   }),
 });
 
 const viewerOf = (user: UserRow): Viewer => ({ userId: user.id, roles: user.roles });
-const sessionFor = async (user: UserRow, context: Context) => ({ token: await context.issueToken(viewerOf(user)), user });
+const authTokenFor = async (user: UserRow, context: Context) => ({ token: await context.issueToken(viewerOf(user)), user });
 
 const RegisterInput = builder.inputType('RegisterInput', {
   fields: (t) => ({
@@ -57,6 +58,10 @@ const UpdateProfileInput = builder.inputType('UpdateProfileInput', {
     displayName: t.string({ required: false }),
     country: t.string({ required: false }),
   }),
+});
+
+const DevTokenInput = builder.inputType('DevTokenInput', {
+  fields: (t) => ({ handle: t.string() }),
 });
 
 builder.queryFields((t) => ({
@@ -77,37 +82,34 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   register: t.field({
-    type: Session,
+    type: AuthToken,
     description: 'Creates an account and signs it in.',
     args: { input: t.arg({ type: RegisterInput }) },
     errors: { types: [ValidationError, HandleTakenError] },
     resolve: async (_root, { input }, context) =>
-      sessionFor(await registerUser(context.db, { ...input, roles: input.roles ?? undefined }), context),
+      authTokenFor(await registerUser(context.db, { ...input, roles: input.roles ?? undefined }), context),
   }),
   updateProfile: t.field({
     type: User,
     args: { input: t.arg({ type: UpdateProfileInput }) },
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ValidationError] },
-    resolve: async (_root, { input }, context) => {
-      const user = await updateProfile(context.db, context.viewer!.userId, {
+    resolve: (_root, { input }, context) =>
+      updateProfile(context.db, context.announcer, context.viewer!.userId, {
         displayName: input.displayName ?? undefined,
         country: input.country ?? undefined,
-      });
-      context.pubsub.publish('userUpdated', user.id, { userId: user.id });
-      return user;
-    },
+      }),
   }),
   devToken: t.field({
-    type: Session,
+    type: AuthToken,
     description: 'Development only (NODE_ENV=development): a token for any existing user (demo accounts). Refused anywhere else.',
-    args: { handle: t.arg.string() },
+    args: { input: t.arg({ type: DevTokenInput }) },
     errors: { types: [ForbiddenError, NotFoundError] },
-    resolve: async (_root, { handle }, context) => {
+    resolve: async (_root, { input }, context) => {
       if (!context.development) throw new ForbiddenError('devToken is only available in development (NODE_ENV=development)');
-      const user = await userByHandle(context.db, handle);
-      if (!user) throw new NotFoundError(`User @${handle}`);
-      return sessionFor(user, context);
+      const user = await userByHandle(context.db, input.handle);
+      if (!user) throw new NotFoundError(`User @${input.handle}`);
+      return authTokenFor(user, context);
     },
   }),
 }));

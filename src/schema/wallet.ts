@@ -1,9 +1,10 @@
-import { ForbiddenError, NotAuthenticatedError, ValidationError } from '../domain/errors.js';
+import { NotAuthenticatedError, ValidationError } from '../domain/errors.js';
 import { DIAMONDS_PER_COIN, USD_CENTS_PER_DIAMOND } from '../domain/policy.js';
 import { personalDailyLimit, setDailyLimit, spendDay } from '../domain/safeguards.js';
 import { balancesOf, type Balances } from '../domain/wallet.js';
 import { EntryKind, type User as UserRow } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
+import { connectionCost } from './cost.js';
 import { SentGiftRef } from './gifting.js';
 import { AssetEnum, cashValueOf, CashValue, Rate } from './money.js';
 
@@ -12,6 +13,9 @@ const EntryKindEnum = builder.enumType(EntryKind, { name: 'EntryKind' });
 const WalletActivity = builder.prismaNode('Posting', {
   name: 'WalletActivity',
   id: { field: 'id' },
+  nullable: true, // node(id:) of an unknown id: null
+  // Private: found by id (through `node`) only by the owner of its account; for anyone else it is not there.
+  findUnique: (id, context) => ({ id: BigInt(id), account: context.viewer ? { userId: context.viewer.userId } : { id: { in: [] } } }),
   description: 'One line of a wallet history: a posting to one of your accounts.',
   fields: (t) => ({
     asset: t.expose('asset', { type: AssetEnum }),
@@ -28,7 +32,8 @@ const WalletActivity = builder.prismaNode('Posting', {
     sentGift: t.field({
       type: SentGiftRef,
       nullable: true,
-      select: { entry: { select: { sentGift: true } } },
+      // With what the query selects under it, in the history's own read.
+      select: (_args, _context, nestedSelection) => ({ entry: { select: { sentGift: nestedSelection(true) } } }),
       resolve: (posting) => posting.entry.sentGift,
     }),
   }),
@@ -86,6 +91,7 @@ const Wallet = builder.objectRef<WalletShape>('Wallet').implement({
       type: 'Posting',
       cursor: 'id',
       description: 'Every movement of your coins and diamonds, newest first.',
+      complexity: connectionCost,
       resolve: (query, { userId }, _args, context) =>
         context.db.posting.findMany({ ...query, where: { account: { userId } }, orderBy: { id: 'desc' } }),
     }),
@@ -122,15 +128,21 @@ builder.subscriptionFields((t) => ({
   }),
 }));
 
+const SetDailySpendingLimitInput = builder.inputType('SetDailySpendingLimitInput', {
+  fields: (t) => ({
+    dailyLimitCoins: t.field({ type: 'BigInt', required: false, description: 'Null (or left out) removes your limit.' }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   setDailySpendingLimit: t.field({
     type: SpendingLimits,
     description: 'Sets your own daily limit in coins (null removes it). Lowering applies at once; raising after the cooling-off period.',
-    args: { dailyLimitCoins: t.arg({ type: 'BigInt', required: false }) },
+    args: { input: t.arg({ type: SetDailySpendingLimitInput }) },
     authScopes: { signedIn: true },
-    errors: { types: [NotAuthenticatedError, ForbiddenError, ValidationError] },
-    resolve: async (_root, { dailyLimitCoins }, context) => {
-      return setDailyLimit(context.db, context.policy, context.viewer!.userId, dailyLimitCoins ?? null);
+    errors: { types: [NotAuthenticatedError, ValidationError] },
+    resolve: async (_root, { input }, context) => {
+      return setDailyLimit(context.db, context.policy, context.viewer!.userId, input.dailyLimitCoins ?? null);
     },
   }),
 }));

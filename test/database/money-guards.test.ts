@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createTestDatabase } from '../support/database.js';
 import { moneySnapshot } from '../support/gifting.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
@@ -17,7 +18,7 @@ beforeAll(async () => {
   const viewer = await createFundedViewer(db, 100n);
   const { session } = await createLiveCreator(db);
   const rose = await createCatalogGift(db, 5n);
-  await createGiftSender(db, DEFAULT_POLICY).send(viewer.id, { liveSessionId: session.id, giftId: rose.id, quantity: 2, idempotencyKey: uniqueKey() });
+  await createGiftSender(db, silentAnnouncer, DEFAULT_POLICY).send(viewer.id, { liveSessionId: session.id, giftId: rose.id, quantity: 2, idempotencyKey: uniqueKey() });
   await db.$executeRaw`UPDATE "LiveSession" SET "goalCoins" = 500`;
 });
 

@@ -17,15 +17,15 @@ const Register = `
   mutation Register($handle: String!) {
     register(input: { handle: $handle, displayName: "Mallory", birthDate: "1990-01-01", country: "US" }) {
       __typename
-      ... on Session { user { handle } }
+      ... on AuthToken { user { handle } }
     }
   }`;
 
 const DevToken = `
   mutation DevToken($handle: String!) {
-    devToken(handle: $handle) {
+    devToken(input: { handle: $handle }) {
       __typename
-      ... on Session { token user { handle } }
+      ... on AuthToken { token user { handle } }
       ... on Error { code message }
     }
   }`;
@@ -61,7 +61,7 @@ describe('a request with bad credentials is refused with 401 and does nothing', 
 
     // The same request with a good token goes through, so the refusal was the token's doing.
     const accepted = await post(development.url, Register, { authorization: `Bearer ${await tokenFor(user)}` }, { handle });
-    expect(accepted.data).toEqual({ register: { __typename: 'Session', user: { handle } } });
+    expect(accepted.data).toEqual({ register: { __typename: 'AuthToken', user: { handle } } });
   });
 });
 
@@ -70,7 +70,7 @@ describe('devToken', () => {
     const user = await createUser(development.db);
     const { status, data } = await post(development.url, DevToken, {}, { handle: user.handle });
     expect(status).toBe(200);
-    expect(data?.devToken).toMatchObject({ __typename: 'Session', user: { handle: user.handle } });
+    expect(data?.devToken).toMatchObject({ __typename: 'AuthToken', user: { handle: user.handle } });
 
     const token = (data?.devToken as { token: string }).token;
     const me = await post(development.url, '{ me { handle } }', { authorization: `Bearer ${token}` });
@@ -123,7 +123,7 @@ describe('a request body is bounded by its declared length', () => {
     // Just under the limit goes through (the padding is an unused variable).
     const acceptedHandle = handle();
     const accepted = await post(development.url, Register, {}, { handle: acceptedHandle, padding: 'x'.repeat(MAX_REQUEST_BODY_BYTES - 1000) });
-    expect(accepted.data).toEqual({ register: { __typename: 'Session', user: { handle: acceptedHandle } } });
+    expect(accepted.data).toEqual({ register: { __typename: 'AuthToken', user: { handle: acceptedHandle } } });
   });
 
   test('a body sent without a length (chunked) is refused with 411, and nothing is done', async () => {

@@ -1,19 +1,28 @@
-import { getIntrospectionQuery } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { getIntrospectionQuery, isObjectType, parse, print } from 'graphql';
 import { describe, expect, test } from 'vitest';
-import { QUERY_LIMITS } from '../../src/edge/query-limits.js';
+import { DEFAULT_MAX_COST, QUERY_LIMITS } from '../../src/edge/query-limits.js';
 import { MAX_SUBSCRIPTIONS_PER_CONNECTION } from '../../src/edge/server.js';
+import { schema } from '../../src/schema/index.js';
 import { UpdateProfile, UserUpdated } from '../realtime/profile-documents.js';
+import { RoomPage } from '../rooms/documents.js';
+import { gid } from '../support/gifting.js';
 import { ok, post } from '../support/graphql.js';
+import { createLiveCreator } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
+import { subscribeOverSse } from '../support/sse.js';
 import { createUser, tokenFor } from '../support/users.js';
 import { publishUntilReceived, within } from '../support/wait.js';
 import { bearer, openSocket, subscribe } from '../support/ws.js';
 
 // A public GraphQL API answers whatever a client can write. Documents nested too deep, repeating a field
-// under too many aliases or simply too long are refused before anything runs, whichever way they come.
+// under too many aliases, simply too long, or asking for too many objects are refused before anything
+// runs, whichever way they come.
 
 const server = await startTestServer();
 const creator = await createUser(server.database.db, { handle: 'nested_creator' });
+const { session } = await createLiveCreator(server.db);
+const sessionId = gid('LiveSession', session.id);
 
 /** A user's live session's creator's live session's creator...: `levels` fields deep, `__typename` the last. */
 function nested(levels: number, root = `user(handle: "${creator.handle}")`): string {
@@ -77,8 +86,10 @@ describe('over HTTP', () => {
     ]);
   });
 
-  test("GraphiQL's introspection query is answered", async () => {
-    const reply = await query(getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, inputValueDeprecation: true }));
+  test("GraphiQL's introspection query is answered (in development, where GraphiQL is)", async () => {
+    const development = await startTestServer({ env: 'development', database: server.database });
+    const document = getIntrospectionQuery({ descriptions: true, specifiedByUrl: true, directiveIsRepeatable: true, inputValueDeprecation: true });
+    const reply = await post(development.url, document, { accept: 'application/graphql-response+json' });
     expect(reply.errors).toBeUndefined();
   });
 });
@@ -121,5 +132,78 @@ describe('over graphql-ws', () => {
     expect(received.errors).toBeUndefined();
     // The ones held all along still run.
     expect((await held.at(-1)!.next()).data?.userUpdated.displayName).toBe('Room Made');
+  });
+});
+
+describe('query cost', () => {
+  // Each level of a room's latest gifts leads back to the room: 40 × 40 × 40 gifts in 200 bytes.
+  const GiftsOfGiftsOfGifts = `{ liveSession(id: "${sessionId}") { recentGifts(last: 40) { liveSession { recentGifts(last: 40) { liveSession { recentGifts(last: 40) { id } } } } } } }`;
+  const costRefusal = (cost: number, limit = DEFAULT_MAX_COST) =>
+    expect.objectContaining({
+      message: `Query cost of ${cost} exceeds the limit of ${limit}: ask for fewer items (first, last, ids) or nest fewer lists.`,
+      extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }),
+    });
+
+  test('every field that takes `first` or `last` is costed by what they ask for', () => {
+    const fields = Object.values(schema.getTypeMap()).flatMap((type) => (isObjectType(type) ? Object.values(type.getFields()).map((field) => ({ type, field })) : []));
+    const sized = fields.filter(({ field }) => field.args.some(({ name }) => name === 'first' || name === 'last'));
+    expect(sized.length).toBeGreaterThan(0);
+    expect(sized.filter(({ field }) => typeof field.extensions.complexity !== 'function').map(({ type, field }) => `${type.name}.${field.name}`)).toEqual([]);
+  });
+
+  test('lists nested in lists are refused before anything runs, with an error naming the cost and the limit', async () => {
+    const reply = await query(GiftsOfGiftsOfGifts);
+    expect(reply.status).toBe(400);
+    expect(reply.data).toBeUndefined();
+    expect(reply.errors).toEqual([costRefusal(67_282)]);
+  });
+
+  test('the cost counts what `first` and `last` ask for: one document is answered or refused by its variables, each time', async () => {
+    const GiftersGifts = `query GiftersGifts($id: ID!, $gifters: Int, $gifts: Int!) {
+      liveSession(id: $id) { topGifters(first: $gifters) { edges { node { user { currentLiveSession { recentGifts(last: $gifts) { id } } } } } } }
+    }`;
+    const ask = (gifters: number, gifts = 100) => post(server.url, GiftersGifts, {}, { id: sessionId, gifters, gifts });
+    expect((await ask(10)).errors).toBeUndefined();
+    expect((await ask(100)).errors).toEqual([costRefusal(10_502)]);
+    // The refusal was this request's, not the document's.
+    expect((await ask(10)).errors).toBeUndefined();
+    // A connection counts its page at most (Pothos returns 100 at most); so does recentGifts.
+    expect((await ask(100_000, 1)).errors).toBeUndefined();
+  });
+
+  test('nodes(ids:) counts each id', async () => {
+    const ids = Array.from({ length: 100 }, () => sessionId);
+    const NodesGifts = 'query NodesGifts($ids: [ID!]!, $gifts: Int!) { nodes(ids: $ids) { ... on LiveSession { recentGifts(last: $gifts) { id } } } }';
+    expect((await post(server.url, NodesGifts, {}, { ids, gifts: 10 })).errors).toBeUndefined();
+    expect((await post(server.url, NodesGifts, {}, { ids, gifts: 100 })).errors).toEqual([costRefusal(10_101)]);
+  });
+
+  test(`the room page query costs 3,325 at its largest (100 gifters, 100 gifts): answered under the default limit of ${DEFAULT_MAX_COST}, refused under GRAPHQL_MAX_COST=3324`, async () => {
+    const variables = { id: sessionId, gifters: 100, gifts: 100 };
+    expect((await ok(server.url, RoomPage, variables)).liveSession?.id).toBe(sessionId);
+
+    const strict = await startTestServer({ database: server.database, variables: { GRAPHQL_MAX_COST: '3324' } });
+    expect((await post(strict.url, print(RoomPage), {}, variables)).errors).toEqual([costRefusal(3325, 3324)]);
+    // As it opens (10 gifters, 50 gifts) it costs 1,115.
+    expect((await ok(strict.url, RoomPage, { id: sessionId })).liveSession?.id).toBe(sessionId);
+  });
+
+  const WatchedProfileGifts = `subscription { userUpdated { currentLiveSession { recentGifts(last: 100) { liveSession { recentGifts(last: 100) { id } } } } } }`;
+
+  test('a subscription over the limit is refused over SSE before it starts', async () => {
+    const viewer = await createUser(server.db);
+    const stream = await subscribeOverSse(server.url, parse(WatchedProfileGifts) as TypedDocumentNode<unknown, Record<string, never>>, {}, { token: await tokenFor(viewer) });
+    const refused = await stream.frames.next();
+    expect(JSON.parse(refused.data)).toEqual({ errors: [costRefusal(10_203)] });
+    expect(await stream.frames.next()).toEqual({ event: 'complete', data: '' });
+  });
+
+  test('over graphql-ws too, when subscribing, and the connection stays open', async () => {
+    const viewer = await createUser(server.db);
+    const client = openSocket(server.url, bearer(await tokenFor(viewer)));
+    await client.connected;
+    expect((await subscribe(client, WatchedProfileGifts).ended).error).toEqual([costRefusal(10_203)]);
+    expect((await subscribe(client, GiftsOfGiftsOfGifts).ended).error).toEqual([costRefusal(67_282)]);
+    expect(await subscribe(client, `{ liveSession(id: "${sessionId}") { recentGifts(last: 100) { id } } }`).next()).toEqual({ data: { liveSession: { recentGifts: [] } } });
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { InsufficientCoinsError, OvationError, SessionNotLiveError } from '../../src/domain/errors.js';
+import { InsufficientCoinsError, LiveSessionEndedError, OvationError } from '../../src/domain/errors.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { ok } from '../support/graphql.js';
 import { countTypes, gid, moneySnapshot, settleAll } from '../support/gifting.js';
 import { balances, createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, fundWallet, uniqueKey } from '../support/money.js';
@@ -55,7 +56,7 @@ describe('one wallet under a burst of gifts', () => {
   });
 
   test('a sender with several gifts in flight never spends more than the wallet holds, while others gift alongside', async () => {
-    const sender = createGiftSender(db, DEFAULT_POLICY, { maxInFlight: 4 });
+    const sender = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY, { maxInFlight: 4 });
     const { creator, session } = await createLiveCreator(db);
     const [tight, ...others] = await Promise.all([createFundedViewer(db, 10n), ...Array.from({ length: 10 }, () => createFundedViewer(db, 20n))]);
 
@@ -77,7 +78,7 @@ describe('one wallet under a burst of gifts', () => {
   });
 
   test('gifts through two instances at once (the server and a second sender) still never overspend', async () => {
-    const secondInstance = createGiftSender(db, DEFAULT_POLICY, { maxInFlight: 3 });
+    const secondInstance = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY, { maxInFlight: 3 });
     const viewer = await createFundedViewer(db, 20n);
     const { creator, session } = await createLiveCreator(db);
     const token = await tokenFor(viewer);
@@ -251,7 +252,7 @@ describe('a gift that does not commit', () => {
 
   test('a gift whose transaction fails part-way is rolled back whole, does not sink the gifts batched with it, and its key stays free', async () => {
     const commits: number[] = [];
-    const sender = createGiftSender(db, DEFAULT_POLICY, { maxInFlight: 1, onCommitted: (committed) => commits.push(committed.length) });
+    const sender = createGiftSender(db, { ...silentAnnouncer, giftsCommitted: (committed) => commits.push(committed.length) }, DEFAULT_POLICY, { maxInFlight: 1 });
     const { creator, session } = await createLiveCreator(db);
     const [first, unlucky, ...others] = await Promise.all(Array.from({ length: 7 }, () => createFundedViewer(db, 10n)));
     // A failure after the ledger entries are written (the gift row insert), as a crash or constraint would cause.
@@ -299,7 +300,7 @@ describe('a gift that does not commit', () => {
 
 describe('a session that ends while its gifts are being written', () => {
   test('the gifts already checked are refused as not live, and move nothing', async () => {
-    const sender = createGiftSender(db, DEFAULT_POLICY);
+    const sender = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
     const { session } = await createLiveCreator(db);
     const viewers = await Promise.all(Array.from({ length: 3 }, () => createFundedViewer(db, 10n)));
     const before = await moneySnapshot(db);
@@ -320,8 +321,8 @@ describe('a session that ends while its gifts are being written', () => {
       await ending.query('COMMIT');
 
       const { errors, counts } = await within(outcome, 'the gifts to be answered');
-      expect(counts).toEqual({ SessionNotLiveError: 3 });
-      expect(errors[0]).toBeInstanceOf(SessionNotLiveError);
+      expect(counts).toEqual({ LiveSessionEndedError: 3 });
+      expect(errors[0]).toBeInstanceOf(LiveSessionEndedError);
     } finally {
       ending.release();
     }

@@ -30,8 +30,8 @@ export const SendGift = graphql(`
 `);
 
 export const StartLiveSession = graphql(`
-  mutation StartLiveSession($title: String!) {
-    startLiveSession(title: $title) {
+  mutation StartLiveSession($input: StartLiveSessionInput!) {
+    startLiveSession(input: $input) {
       __typename
       ... on LiveSession { id status title }
       ... on Error { code message }
@@ -41,8 +41,8 @@ export const StartLiveSession = graphql(`
 `);
 
 export const EndLiveSession = graphql(`
-  mutation EndLiveSession($liveSessionId: ID!) {
-    endLiveSession(liveSessionId: $liveSessionId) {
+  mutation EndLiveSession($input: EndLiveSessionInput!) {
+    endLiveSession(input: $input) {
       __typename
       ... on LiveSession { id status endedAt }
       ... on Error { code message }
@@ -52,7 +52,7 @@ export const EndLiveSession = graphql(`
 
 export const RetireGift = graphql(`
   mutation RetireGift($giftId: ID!) {
-    updateGift(giftId: $giftId, input: { active: false }) {
+    updateGift(input: { giftId: $giftId, active: false }) {
       __typename
       ... on Gift { id active }
       ... on Error { code message }
@@ -61,7 +61,7 @@ export const RetireGift = graphql(`
 `);
 
 export const RestrictAccount = graphql(`
-  mutation RestrictAccount($input: RestrictionInput!) {
+  mutation RestrictAccount($input: RestrictAccountInput!) {
     restrictAccount(input: $input) {
       __typename
       ... on User { id handle }
@@ -72,7 +72,7 @@ export const RestrictAccount = graphql(`
 `);
 
 export const LiftRestriction = graphql(`
-  mutation LiftRestriction($input: RestrictionInput!) {
+  mutation LiftRestriction($input: LiftRestrictionInput!) {
     liftRestriction(input: $input) {
       __typename
       ... on User { id handle }
@@ -82,8 +82,8 @@ export const LiftRestriction = graphql(`
 `);
 
 export const SetDailySpendingLimit = graphql(`
-  mutation SetDailySpendingLimit($dailyLimitCoins: BigInt) {
-    setDailySpendingLimit(dailyLimitCoins: $dailyLimitCoins) {
+  mutation SetDailySpendingLimit($input: SetDailySpendingLimitInput!) {
+    setDailySpendingLimit(input: $input) {
       __typename
       ... on SpendingLimits { dailyLimitCoins pendingDailyLimitCoins pendingFrom spentTodayCoins }
       ... on Error { code message }

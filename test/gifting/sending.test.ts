@@ -4,6 +4,7 @@ import { createBundle } from '../../src/domain/bundles.js';
 import { SANDBOX_METHODS, sandboxPaymentId } from '../../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { applyPaymentEvent, purchaseCoins } from '../../src/domain/purchases.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { ok, request } from '../support/graphql.js';
 import { gid, moneySnapshot, type MoneySnapshot } from '../support/gifting.js';
 import { balances, createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, fundWallet, sandbox, uniqueKey } from '../support/money.js';
@@ -108,19 +109,19 @@ describe('a gift that cannot be sent where it is aimed', () => {
 
   test('a session the creator has ended takes no more gifts', async () => {
     const ending = await createLiveCreator(db);
-    const ended = await ok(server.url, EndLiveSession, { liveSessionId: gid('LiveSession', ending.session.id) }, { token: await tokenFor(ending.creator) });
+    const ended = await ok(server.url, EndLiveSession, { input: { liveSessionId: gid('LiveSession', ending.session.id) } }, { token: await tokenFor(ending.creator) });
     expect(ended.endLiveSession).toMatchObject({ __typename: 'LiveSession', status: 'ENDED' });
     before = await moneySnapshot(db);
 
     const result = await send({ liveSessionId: gid('LiveSession', ending.session.id) });
-    expect(result).toMatchObject({ __typename: 'SessionNotLiveError', code: 'SESSION_NOT_LIVE' });
+    expect(result).toMatchObject({ __typename: 'LiveSessionEndedError', code: 'LIVE_SESSION_ENDED' });
     expect(await balances(db, ending.creator)).toEqual({ coins: 0n, diamonds: 0n });
     await expectNothingMoved();
   });
 
   test('only the creator can end their session', async () => {
     const live = await createLiveCreator(db);
-    const { endLiveSession } = await ok(server.url, EndLiveSession, { liveSessionId: gid('LiveSession', live.session.id) }, { token });
+    const { endLiveSession } = await ok(server.url, EndLiveSession, { input: { liveSessionId: gid('LiveSession', live.session.id) } }, { token });
     expect(endLiveSession).toMatchObject({ __typename: 'NotFoundError' });
     expect(await send({ liveSessionId: gid('LiveSession', live.session.id) })).toMatchObject({ __typename: 'SentGift' });
     await expectCleanAudit(db);
@@ -179,9 +180,9 @@ describe('a gift the wallet cannot pay for', () => {
     const debtor = await createFundedViewer(db, 0n);
     const debtorToken = await tokenFor(debtor);
     const bundle = await createBundle(db, { name: '20 coins', coins: 20n, prices: [{ region: 'DEFAULT', amountMinor: 29n, currency: 'USD' }] });
-    const purchase = await purchaseCoins(db, DEFAULT_POLICY, sandbox, debtor.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('buy') });
+    const purchase = await purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, debtor.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('buy') });
     expect(await send({ quantity: 3 }, debtorToken)).toMatchObject({ __typename: 'SentGift', coins: '15' });
-    await applyPaymentEvent(db, sandbox, { eventId: uniqueKey('evt'), type: 'payment.charged_back', providerPaymentId: sandboxPaymentId(purchase.id) });
+    await applyPaymentEvent(db, silentAnnouncer, sandbox, { eventId: uniqueKey('evt'), type: 'payment.charged_back', providerPaymentId: sandboxPaymentId(purchase.id) });
     expect(await balances(db, debtor)).toEqual({ coins: -15n, diamonds: 0n });
     expect((await ok(server.url, GiftingWallet, { first: 1 }, { token: debtorToken })).wallet).toMatchObject({ coins: '0', debtCoins: '15' });
 

@@ -1,7 +1,10 @@
 import { describe, expect, test } from 'vitest';
+import { LiveSessionEndedError } from '../../src/domain/errors.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { forgetExpiredKeys } from '../../src/domain/idempotency.js';
+import { endLiveSession } from '../../src/domain/live-sessions.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createTestDatabase } from '../support/database.js';
 import { balances, createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
 
@@ -11,7 +14,7 @@ import { balances, createCatalogGift, createFundedViewer, createLiveCreator, exp
 
 const { db } = await createTestDatabase();
 const KEPT_HOURS = 168;
-const gifts = createGiftSender(db, DEFAULT_POLICY);
+const gifts = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
 const { session } = await createLiveCreator(db);
 const rose = await createCatalogGift(db, 5n);
 
@@ -60,6 +63,22 @@ describe('an idempotency key', () => {
     await forgetExpiredKeys(db, KEPT_HOURS);
 
     expect(await keyExists(key)).toBe(true);
+  });
+
+  test("of a refusal stored under an error's former name replays it under the current name", async () => {
+    const viewer = await createFundedViewer(db, 10n);
+    const ended = await createLiveCreator(db);
+    await endLiveSession(db, silentAnnouncer, ended.creator.id, ended.session.id);
+    const input = { liveSessionId: ended.session.id, giftId: rose.id, quantity: 1, idempotencyKey: uniqueKey() };
+    await expect(gifts.send(viewer.id, input)).rejects.toBeInstanceOf(LiveSessionEndedError);
+    // As it was stored before LiveSessionEndedError had its name.
+    await db.$executeRaw`
+      UPDATE "IdempotencyKey" SET outcome = '{"error":{"type":"SessionNotLiveError","code":"SESSION_NOT_LIVE","message":"The live session has ended"}}'
+      WHERE key = ${input.idempotencyKey}`;
+
+    const replayed = await gifts.send(viewer.id, input).catch((error: unknown) => error);
+    expect(replayed).toBeInstanceOf(LiveSessionEndedError);
+    expect(replayed).toMatchObject({ code: 'LIVE_SESSION_ENDED', message: 'The live session has ended' });
   });
 
   test('expired keys are forgotten however many there are, a batch at a time', async () => {

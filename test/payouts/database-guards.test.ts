@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, test } from 'vitest';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { approvePayout, type PayoutDeps } from '../../src/domain/payouts/lifecycle.js';
 import { addPayoutMethod, verifyPayoutMethod } from '../../src/domain/payouts/methods.js';
 import { requestPayout } from '../../src/domain/payouts/requests.js';
@@ -19,7 +20,7 @@ import { creatorWith, TEST_PAYOUT_WEBHOOK_SECRET } from './support.js';
 
 const { db } = await createTestDatabase();
 const provider = createSandboxPayoutProvider({ webhookSecrets: [TEST_PAYOUT_WEBHOOK_SECRET], returnAfterMs: 60_000 });
-const deps: PayoutDeps = { db, policy: DEFAULT_POLICY, provider, announce: { payoutChanged: () => {}, walletChanged: () => {} }, log: createLogger('silent') };
+const deps: PayoutDeps = { db, policy: DEFAULT_POLICY, provider, announce: silentAnnouncer, log: createLogger('silent') };
 let creatorId: string;
 let requested: string;
 let paid: string;

@@ -253,7 +253,7 @@ export const PayoutsLedgerAudit = graphql(`
 `);
 
 export const PayoutsRestrictAccount = graphql(`
-  mutation PayoutsRestrictAccount($input: RestrictionInput!) {
+  mutation PayoutsRestrictAccount($input: RestrictAccountInput!) {
     restrictAccount(input: $input) {
       __typename
       ... on Error { code message }
@@ -262,7 +262,7 @@ export const PayoutsRestrictAccount = graphql(`
 `);
 
 export const PayoutsLiftRestriction = graphql(`
-  mutation PayoutsLiftRestriction($input: RestrictionInput!) {
+  mutation PayoutsLiftRestriction($input: LiftRestrictionInput!) {
     liftRestriction(input: $input) {
       __typename
       ... on Error { code message }

@@ -1,4 +1,6 @@
 import type { ResultOf } from '@graphql-typed-document-node/core';
+import { createAnnouncer } from '../../src/events/announcer.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { execute } from 'graphql';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createPrismaClient } from '../../src/db/client.js';
@@ -29,7 +31,7 @@ const utcDay = (daysAgo: number) => new Date(Date.now() - daysAgo * DAY).toISOSt
 describe("a creator's earnings", () => {
   test('available, held by payouts in progress, earned and paid out, each with its cash value; by live session', async () => {
     const { creator, session } = await creatorWith(db, 20_000n);
-    await endLiveSession(db, creator.id, session.id);
+    await endLiveSession(db, silentAnnouncer, creator.id, session.id);
     const second = await startLiveSession(db, DEFAULT_POLICY, creator.id, { title: 'Encore' });
     await earn(db, creator, second.id, 15_000n);
     const methodId = await readyMethod(server, creator, admin);
@@ -105,22 +107,23 @@ describe('the earnings page', () => {
   const counted = createPrismaClient(server.database.url, 5, { onQuery: (event) => statements.push(event.query) });
   const log = createLogger('silent');
   const pubsub = createEventBus(undefined, log);
-  const presence = createPresence(counted, pubsub, log);
+  const announcer = createAnnouncer(pubsub);
+  const presence = createPresence(counted, announcer, log);
   afterAll(async () => {
     await presence.close();
     await counted.$disconnect();
   });
-  const quiet = { payoutChanged: () => {}, walletChanged: () => {} };
-
+  
   async function openPage(creatorId: string) {
     const context: Context = {
       db: counted,
       pubsub,
+      announcer,
       presence,
       policy: DEFAULT_POLICY,
-      gifts: createGiftSender(counted, DEFAULT_POLICY),
+      gifts: createGiftSender(counted, announcer, DEFAULT_POLICY),
       payments: null,
-      payouts: { db: counted, policy: DEFAULT_POLICY, provider: null, announce: quiet, log },
+      payouts: { db: counted, policy: DEFAULT_POLICY, provider: null, announce: silentAnnouncer, log },
       issueToken: async () => 'unused',
       development: false,
       viewer: { userId: creatorId, roles: ['VIEWER', 'CREATOR'] },
@@ -139,7 +142,7 @@ describe('the earnings page', () => {
     const { creator: busy, session: busySession } = await creatorWith(db, 100_000n);
     let live = busySession;
     for (let show = 0; show < 4; show++) {
-      await endLiveSession(db, busy.id, live.id);
+      await endLiveSession(db, silentAnnouncer, busy.id, live.id);
       live = await startLiveSession(db, DEFAULT_POLICY, busy.id, { title: `Show ${show}` });
       for (let gift = 0; gift < 5; gift++) await earn(db, busy, live.id, 1_000n + BigInt(gift));
     }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createPrismaClient } from '../../src/db/client.js';
 import { applyPayoutEvent, approvePayout, PAYOUT_RECONCILE_AFTER_MS, reconcilePayouts, type PayoutDeps } from '../../src/domain/payouts/lifecycle.js';
 import { addPayoutMethod, verifyPayoutMethod } from '../../src/domain/payouts/methods.js';
@@ -21,8 +22,7 @@ const { db } = database;
 const RETURN_AFTER_MS = 10 * 60_000;
 const sandbox = createSandboxPayoutProvider({ webhookSecrets: [TEST_PAYOUT_WEBHOOK_SECRET], returnAfterMs: RETURN_AFTER_MS });
 const log = createLogger('silent');
-const quiet = { payoutChanged: () => {}, walletChanged: () => {} };
-const deps = (provider: PayoutProvider, onDb = db): PayoutDeps => ({ db: onDb, policy: DEFAULT_POLICY, provider, announce: quiet, log });
+const deps = (provider: PayoutProvider, onDb = db): PayoutDeps => ({ db: onDb, policy: DEFAULT_POLICY, provider, announce: silentAnnouncer, log });
 const admin = await createUser(db, { roles: ['VIEWER', 'ADMIN'] });
 const later = (ms = PAYOUT_RECONCILE_AFTER_MS) => new Date(Date.now() + ms + 60_000);
 

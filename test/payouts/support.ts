@@ -1,4 +1,5 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { expect } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { createGiftSender, type GiftSender } from '../../src/domain/gifting.js';
@@ -26,8 +27,8 @@ export const TEST_PAYOUT_WEBHOOK_SECRET = 'test-payout-webhook-secret-0001';
 export type SignedIn = User & { token: string };
 
 /** A test server with the sandbox payout provider, whose webhooks are signed with TEST_PAYOUT_WEBHOOK_SECRET. */
-export function startPayoutServer(environment: NodeJS.ProcessEnv = {}, options: Parameters<typeof startTestServer>[0] = {}) {
-  return startTestServer({ ...options, environment: { PAYOUT_WEBHOOK_SECRETS: TEST_PAYOUT_WEBHOOK_SECRET, ...environment } });
+export function startPayoutServer(environment: Record<string, string> = {}, options: Parameters<typeof startTestServer>[0] = {}) {
+  return startTestServer({ ...options, variables: { PAYOUT_WEBHOOK_SECRETS: TEST_PAYOUT_WEBHOOK_SECRET, ...environment } });
 }
 
 export const gid = (typename: 'Payout' | 'PayoutMethod' | 'User', id: string) => encodeGlobalID(typename, id);
@@ -48,7 +49,7 @@ const generous = { ...DEFAULT_POLICY, platformDailyCapCoins: 10n ** 12n, platfor
 
 /** Diamonds for a live creator: one gift of that many coins from a fresh viewer (1 diamond per coin). */
 export async function earn(db: Database, creator: { id: string }, liveSessionId: string, diamonds: bigint): Promise<void> {
-  const sender = senders.get(db) ?? createGiftSender(db, generous);
+  const sender = senders.get(db) ?? createGiftSender(db, silentAnnouncer, generous);
   senders.set(db, sender);
   const viewer = await createFundedViewer(db, diamonds);
   const gift = await createCatalogGift(db, diamonds);

@@ -11,7 +11,7 @@ const PurchaseCoins = `
   mutation Buy($input: PurchaseCoinsInput!) {
     purchaseCoins(input: $input) { __typename ... on Purchase { status coins } ... on Error { code message } }
   }`;
-const DevToken = `mutation { devToken(handle: "ada") { __typename ... on Error { code } } }`;
+const DevToken = `mutation { devToken(input: { handle: "ada" }) { __typename ... on Error { code } } }`;
 
 const database = await createTestDatabase();
 const secrets = { JWT_SECRET: TEST_JWT_SECRET, PAYMENT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET, DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'info' };
@@ -89,7 +89,7 @@ describe('cross-origin requests from browsers', () => {
   });
 
   test('CORS_ORIGINS allows exactly its origins, never with credentials', async () => {
-    const open = await startTestServer({ env: 'production', database, environment: { CORS_ORIGINS: 'https://app.example,https://studio.example' } });
+    const open = await startTestServer({ env: 'production', database, variables: { CORS_ORIGINS: 'https://app.example,https://studio.example' } });
     const allowed = await preflight(open.url, 'https://studio.example');
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://studio.example');
     expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();

@@ -130,8 +130,8 @@ describe('operators manage bundles', () => {
     ] as const) {
       const refusal = { __typename, code };
       expect((await ok(server.url, CreateCoinBundle, { input }, { token })).createCoinBundle).toMatchObject(refusal);
-      expect((await ok(server.url, RepriceCoinBundle, { bundleId, prices }, { token })).repriceCoinBundle).toMatchObject(refusal);
-      expect((await ok(server.url, RetireCoinBundle, { bundleId }, { token })).retireCoinBundle).toMatchObject(refusal);
+      expect((await ok(server.url, RepriceCoinBundle, { input: { bundleId, prices } }, { token })).repriceCoinBundle).toMatchObject(refusal);
+      expect((await ok(server.url, RetireCoinBundle, { input: { bundleId } }, { token })).retireCoinBundle).toMatchObject(refusal);
     }
 
     expect(await db.coinBundle.count()).toBe(bundlesBefore);
@@ -150,7 +150,7 @@ describe('operators manage bundles', () => {
     const { repriceCoinBundle } = await ok(
       server.url,
       RepriceCoinBundle,
-      { bundleId: globalId('CoinBundle', bundle.id), prices: [{ region: 'DEFAULT', amountMinor: '129', currency: 'USD' }, { region: 'JP', amountMinor: '160', currency: 'JPY' }] },
+      { input: { bundleId: globalId('CoinBundle', bundle.id), prices: [{ region: 'DEFAULT', amountMinor: '129', currency: 'USD' }, { region: 'JP', amountMinor: '160', currency: 'JPY' }] } },
       { token: admin.token },
     );
     expect(repriceCoinBundle).toMatchObject({ __typename: 'CoinBundle' });
@@ -173,7 +173,7 @@ describe('operators manage bundles', () => {
     const paid = await bought(server, buyer, bundle.id, SANDBOX_METHODS.succeeds);
     const pending = await bought(server, buyer, bundle.id, SANDBOX_METHODS.succeedsByWebhook);
 
-    const { retireCoinBundle } = await ok(server.url, RetireCoinBundle, { bundleId: globalId('CoinBundle', bundle.id) }, { token: admin.token });
+    const { retireCoinBundle } = await ok(server.url, RetireCoinBundle, { input: { bundleId: globalId('CoinBundle', bundle.id) } }, { token: admin.token });
     expect(retireCoinBundle).toMatchObject({ __typename: 'CoinBundle', retired: true });
     expect(await sheet([bundle.id])).toEqual([]);
 
@@ -188,7 +188,7 @@ describe('operators manage bundles', () => {
 
     // Retiring again changes nothing.
     const retiredAt = (await db.coinBundle.findUniqueOrThrow({ where: { id: bundle.id } })).retiredAt;
-    expect((await ok(server.url, RetireCoinBundle, { bundleId: globalId('CoinBundle', bundle.id) }, { token: admin.token })).retireCoinBundle).toMatchObject({ retired: true });
+    expect((await ok(server.url, RetireCoinBundle, { input: { bundleId: globalId('CoinBundle', bundle.id) } }, { token: admin.token })).retireCoinBundle).toMatchObject({ retired: true });
     expect((await db.coinBundle.findUniqueOrThrow({ where: { id: bundle.id } })).retiredAt).toEqual(retiredAt);
     await expectCleanAudit(db);
   });
@@ -198,9 +198,9 @@ describe('operators manage bundles', () => {
     const buyer = await signedIn(db);
     const nowhere = '00000000-0000-4000-8000-00000000dead';
     expect(await buy(server, buyer, nowhere, SANDBOX_METHODS.succeeds)).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
-    expect((await ok(server.url, RetireCoinBundle, { bundleId: globalId('CoinBundle', nowhere) }, { token: admin.token })).retireCoinBundle).toMatchObject({ __typename: 'NotFoundError' });
+    expect((await ok(server.url, RetireCoinBundle, { input: { bundleId: globalId('CoinBundle', nowhere) } }, { token: admin.token })).retireCoinBundle).toMatchObject({ __typename: 'NotFoundError' });
     expect(
-      (await ok(server.url, RepriceCoinBundle, { bundleId: globalId('User', buyer.id), prices: [{ region: 'DEFAULT', amountMinor: '1', currency: 'USD' }] }, { token: admin.token }))
+      (await ok(server.url, RepriceCoinBundle, { input: { bundleId: globalId('User', buyer.id), prices: [{ region: 'DEFAULT', amountMinor: '1', currency: 'USD' }] } }, { token: admin.token }))
         .repriceCoinBundle,
     ).toMatchObject({ __typename: 'ValidationError' });
     expect(await db.purchase.count({ where: { buyerId: buyer.id } })).toBe(0);

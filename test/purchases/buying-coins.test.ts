@@ -3,6 +3,7 @@ import type { PaymentProvider } from '../../src/domain/payments/provider.js';
 import { SANDBOX_METHODS } from '../../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { purchaseCoins } from '../../src/domain/purchases.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { EntryKind, RestrictionKind } from '../../src/generated/prisma/client.js';
 import { ok } from '../support/graphql.js';
 import { expectCleanAudit, sandbox, uniqueKey } from '../support/money.js';
@@ -162,10 +163,10 @@ describe('idempotent buying', () => {
     };
     const input = { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: key };
 
-    const first = purchaseCoins(db, DEFAULT_POLICY, slowProvider, buyer.id, input);
+    const first = purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, slowProvider, buyer.id, input);
     await within(chargeStarted, 'the first call to reach the provider');
     let retrySettled = false;
-    const retry = purchaseCoins(db, DEFAULT_POLICY, slowProvider, buyer.id, input).finally(() => (retrySettled = true));
+    const retry = purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, slowProvider, buyer.id, input).finally(() => (retrySettled = true));
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(retrySettled).toBe(false);
 

@@ -26,7 +26,7 @@ export const CoinBundles = graphql(`
 `);
 
 export const CreateCoinBundle = graphql(`
-  mutation CreateCoinBundle($input: CoinBundleInput!) {
+  mutation CreateCoinBundle($input: CreateCoinBundleInput!) {
     createCoinBundle(input: $input) {
       __typename
       ... on CoinBundle { id name coins bonusCoins sortOrder retired prices { region amountMinor currency } }
@@ -37,8 +37,8 @@ export const CreateCoinBundle = graphql(`
 `);
 
 export const RepriceCoinBundle = graphql(`
-  mutation RepriceCoinBundle($bundleId: ID!, $prices: [PriceInput!]!) {
-    repriceCoinBundle(bundleId: $bundleId, prices: $prices) {
+  mutation RepriceCoinBundle($input: RepriceCoinBundleInput!) {
+    repriceCoinBundle(input: $input) {
       __typename
       ... on CoinBundle { id prices { region amountMinor currency } }
       ... on Error { code message }
@@ -47,8 +47,8 @@ export const RepriceCoinBundle = graphql(`
 `);
 
 export const RetireCoinBundle = graphql(`
-  mutation RetireCoinBundle($bundleId: ID!) {
-    retireCoinBundle(bundleId: $bundleId) {
+  mutation RetireCoinBundle($input: RetireCoinBundleInput!) {
+    retireCoinBundle(input: $input) {
       __typename
       ... on CoinBundle { id retired }
       ... on Error { code message }
@@ -90,7 +90,7 @@ export const PurchasesSendGift = graphql(`
 `);
 
 export const PurchasesRestrictAccount = graphql(`
-  mutation PurchasesRestrictAccount($input: RestrictionInput!) {
+  mutation PurchasesRestrictAccount($input: RestrictAccountInput!) {
     restrictAccount(input: $input) {
       __typename
       ... on User { id }

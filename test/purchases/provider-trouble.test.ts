@@ -5,6 +5,7 @@ import type { ChargeRequest, PaymentProvider } from '../../src/domain/payments/p
 import { SANDBOX_METHODS, sandboxPaymentId } from '../../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { applyPaymentEvent, purchaseCoins, type WebhookResult } from '../../src/domain/purchases.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { EntryKind } from '../../src/generated/prisma/client.js';
 import { createTestDatabase } from '../support/database.js';
 import { balances, expectCleanAudit, sandbox, uniqueKey } from '../support/money.js';
@@ -26,7 +27,7 @@ function webhookDuringCharge(): PaymentProvider & { webhook?: WebhookResult } {
   const provider: PaymentProvider & { webhook?: WebhookResult } = {
     ...sandbox,
     async charge(request: ChargeRequest) {
-      provider.webhook = await applyPaymentEvent(db, sandbox, succeeded(request.purchaseId));
+      provider.webhook = await applyPaymentEvent(db, silentAnnouncer, sandbox, succeeded(request.purchaseId));
       return sandbox.charge(request);
     },
   };
@@ -43,7 +44,7 @@ describe('a payment webhook can arrive before the charge call returns', () => {
     const buyer = await createUser(db);
     const provider = webhookDuringCharge();
 
-    const purchase = await purchaseCoins(db, DEFAULT_POLICY, provider, buyer.id, { bundleId: bundle.id, paymentMethod, idempotencyKey: uniqueKey() });
+    const purchase = await purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, provider, buyer.id, { bundleId: bundle.id, paymentMethod, idempotencyKey: uniqueKey() });
 
     expect(provider.webhook?.result).toBe('applied');
     expect(purchase.status).toBe('SUCCEEDED');
@@ -65,16 +66,16 @@ describe('a payment provider that does not answer', () => {
     const buyer = await createUser(db);
     const input = { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey() };
 
-    await expect(purchaseCoins(db, DEFAULT_POLICY, silent, buyer.id, input)).rejects.toBeInstanceOf(PaymentProviderUnavailableError);
+    await expect(purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, silent, buyer.id, input)).rejects.toBeInstanceOf(PaymentProviderUnavailableError);
     // A retry with the same key gets the same answer at once: it neither charges again nor waits.
-    await expect(purchaseCoins(db, DEFAULT_POLICY, sandbox, buyer.id, input)).rejects.toBeInstanceOf(PaymentProviderUnavailableError);
+    await expect(purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, buyer.id, input)).rejects.toBeInstanceOf(PaymentProviderUnavailableError);
     const [pending] = await db.purchase.findMany({ where: { buyerId: buyer.id } });
     expect(pending).toMatchObject({ status: 'PENDING', providerPaymentId: null });
     expect((await balances(db, buyer)).coins).toBe(0n);
 
     // The charge had gone through after all: the provider's webhook names our purchase.
-    expect((await applyPaymentEvent(db, sandbox, succeeded(pending!.id))).result).toBe('applied');
-    expect((await applyPaymentEvent(db, sandbox, succeeded(pending!.id))).result).toBe('ignored');
+    expect((await applyPaymentEvent(db, silentAnnouncer, sandbox, succeeded(pending!.id))).result).toBe('applied');
+    expect((await applyPaymentEvent(db, silentAnnouncer, sandbox, succeeded(pending!.id))).result).toBe('ignored');
     expect(await db.purchase.findUniqueOrThrow({ where: { id: pending!.id } })).toMatchObject({ status: 'SUCCEEDED', providerPaymentId: sandboxPaymentId(pending!.id) });
     expect((await balances(db, buyer)).coins).toBe(70n);
     expect(await credits(pending!.id)).toBe(1);
@@ -83,9 +84,9 @@ describe('a payment provider that does not answer', () => {
 
   test("a webhook naming another provider's payment id does not settle a purchase that has one", async () => {
     const buyer = await createUser(db);
-    const purchase = await purchaseCoins(db, DEFAULT_POLICY, sandbox, buyer.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeedsByWebhook, idempotencyKey: uniqueKey() });
+    const purchase = await purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, buyer.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeedsByWebhook, idempotencyKey: uniqueKey() });
 
-    const result = await applyPaymentEvent(db, sandbox, { ...succeeded(purchase.id), providerPaymentId: 'sbx_some_other_payment' });
+    const result = await applyPaymentEvent(db, silentAnnouncer, sandbox, { ...succeeded(purchase.id), providerPaymentId: 'sbx_some_other_payment' });
 
     expect(result.result).toBe('ignored');
     expect(await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: 'PENDING', providerPaymentId: sandboxPaymentId(purchase.id) });

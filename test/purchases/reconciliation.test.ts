@@ -1,3 +1,4 @@
+import { parse, subscribe, type ExecutionResult } from 'graphql';
 import { describe, expect, test } from 'vitest';
 import { createBundle } from '../../src/domain/bundles.js';
 import { PaymentProviderUnavailableError } from '../../src/domain/errors.js';
@@ -5,11 +6,17 @@ import type { ChargeRequest, PaymentProvider } from '../../src/domain/payments/p
 import { createSandboxProvider, SANDBOX_METHODS, sandboxPaymentId } from '../../src/domain/payments/sandbox.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { applyPaymentEvent, purchaseCoins, RECONCILE_AFTER_MS, reconcilePurchases } from '../../src/domain/purchases.js';
-import { EntryKind, type Purchase } from '../../src/generated/prisma/client.js';
+import { createAnnouncer, silentAnnouncer } from '../../src/events/announcer.js';
+import { createEventBus } from '../../src/events/pubsub.js';
+import { EntryKind, Role, type Purchase } from '../../src/generated/prisma/client.js';
+import { createLogger } from '../../src/logger.js';
+import type { Context } from '../../src/schema/context.js';
+import { schema } from '../../src/schema/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { balances, expectCleanAudit, uniqueKey } from '../support/money.js';
 import { TEST_WEBHOOK_SECRET } from '../support/server.js';
 import { createUser } from '../support/users.js';
+import { within } from '../support/wait.js';
 
 // A purchase whose outcome never arrives (the charge call failed in transit, the webhook was lost) must
 // not stay pending for ever: the buyer may have paid. Reconciliation asks the provider about purchases
@@ -35,7 +42,7 @@ function answerLost(when: 'after the charge' | 'before the charge'): PaymentProv
 /** A purchase left pending by a lost answer, for a fresh buyer. */
 async function pendingPurchase(provider: PaymentProvider, paymentMethod: string = SANDBOX_METHODS.succeeds): Promise<Purchase> {
   const buyer = await createUser(db);
-  await expect(purchaseCoins(db, DEFAULT_POLICY, provider, buyer.id, { bundleId: bundle.id, paymentMethod, idempotencyKey: uniqueKey() })).rejects.toBeInstanceOf(
+  await expect(purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, provider, buyer.id, { bundleId: bundle.id, paymentMethod, idempotencyKey: uniqueKey() })).rejects.toBeInstanceOf(
     PaymentProviderUnavailableError,
   );
   return db.purchase.findFirstOrThrow({ where: { buyerId: buyer.id } });
@@ -47,18 +54,38 @@ describe('reconciling purchases whose outcome never arrived', () => {
     const purchase = await pendingPurchase(provider);
 
     // Not yet: a webhook normally settles it within seconds.
-    await reconcilePurchases(db, provider);
+    await reconcilePurchases(db, silentAnnouncer, provider);
     expect(await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: 'PENDING' });
 
-    expect(await reconcilePurchases(db, provider, later())).toMatchObject({ credited: 1 });
+    expect(await reconcilePurchases(db, silentAnnouncer, provider, later())).toMatchObject({ credited: 1 });
     expect(await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: 'SUCCEEDED', providerPaymentId: sandboxPaymentId(purchase.id) });
     expect((await balances(db, { id: purchase.buyerId })).coins).toBe(70n);
 
-    await reconcilePurchases(db, provider, later());
-    const webhook = await applyPaymentEvent(db, provider, { eventId: uniqueKey('evt'), type: 'payment.succeeded', providerPaymentId: sandboxPaymentId(purchase.id), purchaseId: purchase.id });
+    await reconcilePurchases(db, silentAnnouncer, provider, later());
+    const webhook = await applyPaymentEvent(db, silentAnnouncer, provider, { eventId: uniqueKey('evt'), type: 'payment.succeeded', providerPaymentId: sandboxPaymentId(purchase.id), purchaseId: purchase.id });
     expect(webhook.result).toBe('ignored');
     expect(await credits(purchase.id)).toBe(1);
     expect((await balances(db, { id: purchase.buyerId })).coins).toBe(70n);
+    await expectCleanAudit(db);
+  });
+
+  test("a payment it credits reaches the buyer's walletUpdated subscription, with the coins", async () => {
+    const pubsub = createEventBus(undefined, createLogger('silent'));
+    const announcer = createAnnouncer(pubsub);
+    const provider = answerLost('after the charge');
+    const purchase = await pendingPurchase(provider);
+    // The buyer's app, subscribed: what the subscription's resolvers read from the context.
+    const context = { db, pubsub, viewer: { userId: purchase.buyerId, roles: [Role.VIEWER] } } as Partial<Context> as Context;
+    const updates = (await subscribe({ schema, document: parse('subscription { walletUpdated { coins } }'), contextValue: context })) as AsyncGenerator<ExecutionResult>;
+    const heard = updates.next();
+
+    expect(await reconcilePurchases(db, announcer, provider, later())).toMatchObject({ credited: 1 });
+
+    const { value } = await within(heard, 'the wallet update');
+    expect(value?.errors).toBeUndefined();
+    expect(String((value?.data?.walletUpdated as { coins: unknown }).coins)).toBe('70');
+    await updates.return(undefined);
+    await pubsub.close();
     await expectCleanAudit(db);
   });
 
@@ -66,7 +93,7 @@ describe('reconciling purchases whose outcome never arrived', () => {
     const provider = answerLost('before the charge');
     const purchase = await pendingPurchase(provider);
 
-    expect(await reconcilePurchases(db, provider, later())).toMatchObject({ declined: 1 });
+    expect(await reconcilePurchases(db, silentAnnouncer, provider, later())).toMatchObject({ declined: 1 });
     expect(await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: 'DECLINED' });
     expect(await credits(purchase.id)).toBe(0);
     expect((await balances(db, { id: purchase.buyerId })).coins).toBe(0n);
@@ -77,7 +104,7 @@ describe('reconciling purchases whose outcome never arrived', () => {
     const provider = answerLost('after the charge');
     const purchase = await pendingPurchase(provider, SANDBOX_METHODS.succeedsByWebhook);
 
-    expect(await reconcilePurchases(db, provider, later())).toMatchObject({ credited: 0, declined: 0 });
+    expect(await reconcilePurchases(db, silentAnnouncer, provider, later())).toMatchObject({ credited: 0, declined: 0 });
     expect(await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: 'PENDING' });
   });
 
@@ -86,9 +113,9 @@ describe('reconciling purchases whose outcome never arrived', () => {
     const purchase = await pendingPurchase(provider);
     const silent: PaymentProvider = { ...provider, lookup: () => Promise.reject(new Error('timeout')) };
 
-    expect(await reconcilePurchases(db, silent, later())).toMatchObject({ credited: 0, unanswered: expect.any(Number) });
+    expect(await reconcilePurchases(db, silentAnnouncer, silent, later())).toMatchObject({ credited: 0, unanswered: expect.any(Number) });
     expect(await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: 'PENDING' });
-    await reconcilePurchases(db, provider, later());
+    await reconcilePurchases(db, silentAnnouncer, provider, later());
     expect(await db.purchase.findUniqueOrThrow({ where: { id: purchase.id } })).toMatchObject({ status: 'SUCCEEDED' });
   });
 
@@ -96,7 +123,7 @@ describe('reconciling purchases whose outcome never arrived', () => {
     const provider = answerLost('after the charge');
     const purchases = await Promise.all(Array.from({ length: 5 }, () => pendingPurchase(provider)));
 
-    const runs = await Promise.all(Array.from({ length: 8 }, () => reconcilePurchases(db, provider, later())));
+    const runs = await Promise.all(Array.from({ length: 8 }, () => reconcilePurchases(db, silentAnnouncer, provider, later())));
 
     expect(runs.reduce((sum, run) => sum + run.credited, 0)).toBe(5);
     for (const purchase of purchases) {

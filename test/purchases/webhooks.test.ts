@@ -3,6 +3,9 @@ import { SANDBOX_METHODS, signWebhook } from '../../src/domain/payments/sandbox.
 import { ok } from '../support/graphql.js';
 import { createCatalogGift, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
 import { startTestServer, TEST_WEBHOOK_SECRET, type TestServer } from '../support/server.js';
+import { publishUntilReceived } from '../support/wait.js';
+import { bearer, openSocket, subscribe } from '../support/ws.js';
+import { WalletUpdates } from '../rooms-live/documents.js';
 import { PurchasesSendGift } from './documents.js';
 import {
   bought,
@@ -87,6 +90,22 @@ describe('payment webhooks are applied exactly once', () => {
     expect(results.map(({ body }) => body.result).sort()).toEqual(['applied', 'ignored', 'ignored', 'ignored', 'ignored']);
     expect(await walletOf(server, buyer)).toEqual({ coins: '70', debtCoins: '0' });
     expect(await purchaseRecord(db, purchaseId)).toMatchObject({ status: 'SUCCEEDED', credits: 1 });
+    await expectCleanAudit(db);
+  });
+
+  test("the coins a webhook credits reach the buyer's walletUpdated subscription", async () => {
+    const { buyer, purchaseId } = await pendingPurchase();
+    const wallet = subscribe(openSocket(server.url, bearer(buyer.token)), WalletUpdates);
+    // A subscription does not say when it listens: one-coin card purchases go through until it hears one.
+    const coin = await createTestBundle(db, { name: 'One coin', coins: 1n });
+    await publishUntilReceived(() => bought(server, buyer, coin.id, SANDBOX_METHODS.succeeds), wallet.results, () => true);
+    const before = BigInt((await walletOf(server, buyer)).coins);
+
+    expect((await postWebhook(server, paymentEvent('payment.succeeded', purchaseId))).body.result).toBe('applied');
+
+    // Updates of the card purchases may still be on their way; then the webhook's.
+    let heard = before;
+    while (heard !== before + 70n) heard = BigInt((await wallet.next()).data!.walletUpdated.coins);
     await expectCleanAudit(db);
   });
 

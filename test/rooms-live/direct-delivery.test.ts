@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import type { RoomGiftEvent } from '../../src/domain/rooms.js';
-import { announceGifts } from '../../src/events/announce.js';
+import { createAnnouncer, silentAnnouncer } from '../../src/events/announcer.js';
 import { createEventBus } from '../../src/events/pubsub.js';
 import { openRoomStream, type RoomItem } from '../../src/events/room-stream.js';
 import { createLogger } from '../../src/logger.js';
@@ -66,8 +66,8 @@ describe('a subscriber that keeps up', () => {
     const fan = await createFundedViewer(db, 100n);
     const send = (sender: ReturnType<typeof createGiftSender>) =>
       sender.send(fan.id, { liveSessionId: session.id, giftId: rose.id, quantity: 1, idempotencyKey: uniqueKey('gift') });
-    const quiet = createGiftSender(db, DEFAULT_POLICY);
-    const announcing = createGiftSender(db, DEFAULT_POLICY, { onCommitted: (events) => announceGifts(pubsub, events) });
+    const quiet = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
+    const announcing = createGiftSender(db, createAnnouncer(pubsub), DEFAULT_POLICY);
     const stream = await openRoomStream({ db, pubsub, liveSessionId: session.id, after: null });
     const consumer = directConsumer();
     stream.deliverDirectly(consumer, asIs);

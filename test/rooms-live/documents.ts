@@ -9,8 +9,8 @@ export const RoomEvents = graphql(`
       sequence
       ... on GiftSentEvent {
         sentGiftId
-        sender { id handle displayName }
-        gift { id name imageUrl animationUrl }
+        sender { userId handle displayName }
+        gift { giftId name imageUrl animationUrl }
         quantity
         comboId
         coins
@@ -18,7 +18,7 @@ export const RoomEvents = graphql(`
         cashValue { currency amount }
         sentAt
       }
-      ... on LeaderboardChangedEvent { top { rank sender { id handle } coins } }
+      ... on LeaderboardChangedEvent { top { rank user { userId handle } coins } }
       ... on GoalProgressEvent { goalCoins progressCoins reached }
       ... on ViewerCountChangedEvent { viewers }
     }
@@ -40,8 +40,8 @@ export const SendRoomGift = graphql(`
 `);
 
 export const EndRoomSession = graphql(`
-  mutation EndRoomSession($liveSessionId: ID!) {
-    endLiveSession(liveSessionId: $liveSessionId) {
+  mutation EndRoomSession($input: EndLiveSessionInput!) {
+    endLiveSession(input: $input) {
       __typename
       ... on LiveSession { id status }
       ... on Error { code message }
@@ -50,8 +50,8 @@ export const EndRoomSession = graphql(`
 `);
 
 export const RoomSetGoal = graphql(`
-  mutation RoomSetGoal($liveSessionId: ID!, $goalCoins: BigInt!) {
-    setLiveSessionGoal(liveSessionId: $liveSessionId, goalCoins: $goalCoins) {
+  mutation RoomSetGoal($input: SetLiveSessionGoalInput!) {
+    setLiveSessionGoal(input: $input) {
       __typename
     }
   }

@@ -75,7 +75,7 @@ describe('a subscriber that drops and resumes while the room is busy', () => {
     const gifts = [...beforeDrop, ...afterResume].filter(isGiftSent);
     expect(gifts.map((event) => event.sentGiftId)).toEqual(committed.roomEvents.map((row) => gid('SentGift', row.sentGiftId)));
     expect(new Set(gifts.map((event) => event.sentGiftId))).toEqual(new Set(sentIds));
-    expect(afterResume.at(-1)).toEqual({ __typename: 'SessionEndedEvent', sequence: committed.sentGifts });
+    expect(afterResume.at(-1)).toEqual({ __typename: 'LiveSessionEndedEvent', sequence: committed.sentGifts });
     await expectCleanAudit(db);
   });
 });
@@ -123,7 +123,7 @@ describe('a gift that does not commit', () => {
       [2, closing.__typename === 'SentGift' && closing.id],
     ]);
     expect(gifts.map((event) => event.sender.handle)).toEqual([fan!.handle, fan!.handle]);
-    expect(events.at(-1)).toEqual<RoomEvent>({ __typename: 'SessionEndedEvent', sequence: 2 });
+    expect(events.at(-1)).toEqual<RoomEvent>({ __typename: 'LiveSessionEndedEvent', sequence: 2 });
     const committed = await committedIn(db, session);
     expect(committed).toMatchObject({ sentGifts: 2, lastSequence: 2 });
     expect(committed.roomEvents.map((row) => row.sequence)).toEqual([1, 2]);

@@ -44,8 +44,8 @@ describe('what a gift looks like in the room', () => {
       __typename: 'GiftSentEvent',
       sequence: 1,
       sentGiftId: sent.__typename === 'SentGift' ? sent.id : null,
-      sender: { id: gid('User', fan.id), handle: fan.handle, displayName: 'Big Fan' },
-      gift: { id: gid('Gift', lion!.id), name: 'Lion', imageUrl: 'https://cdn.example/lion.png', animationUrl: 'https://cdn.example/lion.webm' },
+      sender: { userId: gid('User', fan.id), handle: fan.handle, displayName: 'Big Fan' },
+      gift: { giftId: gid('Gift', lion!.id), name: 'Lion', imageUrl: 'https://cdn.example/lion.png', animationUrl: 'https://cdn.example/lion.webm' },
       quantity: 3,
       comboId: 'streak-9',
       coins: '30',
@@ -96,7 +96,7 @@ describe('what a gift looks like in the room', () => {
     const events = await wholeSession(room, creator, session);
 
     const boards = events.flatMap((event) =>
-      event.__typename === 'LeaderboardChangedEvent' ? [[event.sequence, event.top.map(({ rank, sender, coins }) => `${rank}:${sender.handle}:${coins}`)]] : [],
+      event.__typename === 'LeaderboardChangedEvent' ? [[event.sequence, event.top.map(({ rank, user, coins }) => `${rank}:${user.handle}:${coins}`)]] : [],
     );
     expect(boards).toEqual([
       [1, [`1:${a!.handle}:5`]],
@@ -152,7 +152,7 @@ describe('a goal the creator sets', () => {
     const room = watchRoom(openSocket(server.url), session, 1);
     await readUntil(room, (events) => events.some(isViewerCount));
 
-    const set = await ok(server.url, RoomSetGoal, { liveSessionId: gid('LiveSession', session.id), goalCoins: '40' }, { token: await tokenFor(creator) });
+    const set = await ok(server.url, RoomSetGoal, { input: { liveSessionId: gid('LiveSession', session.id), goalCoins: '40' } }, { token: await tokenFor(creator) });
     expect(set.setLiveSessionGoal.__typename).toBe('LiveSession');
 
     const events = await readUntil(room, (seen) => seen.some((event) => event.__typename === 'GoalProgressEvent'));
@@ -179,13 +179,13 @@ describe('opening and closing a room stream', () => {
 
     expect(events.map((event) => [event.__typename, event.sequence])).toEqual([
       ['GiftSentEvent', 3],
-      ['SessionEndedEvent', 3],
+      ['LiveSessionEndedEvent', 3],
     ]);
     expect(events[0]).toMatchObject({ sentGiftId: sent.__typename === 'SentGift' && sent.id, gift: { name: 'Finger Heart' } });
     await expectCleanAudit(db);
   });
 
-  test('endLiveSession ends every stream with a SessionEndedEvent numbered with the last gift, then completes it', async () => {
+  test('endLiveSession ends every stream with a LiveSessionEndedEvent numbered with the last gift, then completes it', async () => {
     const { creator, session } = await createLiveCreator(db);
     const fan = await createFundedViewer(db, 100n);
     const socket = openSocket(server.url);
@@ -197,16 +197,16 @@ describe('opening and closing a room stream', () => {
     expect(await endSession(server.url, creator, session)).toMatchObject({ status: 'ENDED' });
 
     const rest = (await readToCompletion(fromStart)).filter((event) => !isViewerCount(event));
-    expect(rest).toEqual<RoomEvent[]>([{ __typename: 'SessionEndedEvent', sequence: 3 }]);
+    expect(rest).toEqual<RoomEvent[]>([{ __typename: 'LiveSessionEndedEvent', sequence: 3 }]);
     expect(await fromStart.ended).toEqual({});
-    expect((await readToCompletion(live)).at(-1)).toEqual<RoomEvent>({ __typename: 'SessionEndedEvent', sequence: 3 });
+    expect((await readToCompletion(live)).at(-1)).toEqual<RoomEvent>({ __typename: 'LiveSessionEndedEvent', sequence: 3 });
     expect(await live.ended).toEqual({});
     await expectCleanAudit(db);
   });
 
   test.each([
     ['an unknown session', 'NOT_FOUND', 'Live session not found'],
-    ['an ended session', 'SESSION_NOT_LIVE', 'The live session has ended'],
+    ['an ended session', 'LIVE_SESSION_ENDED', 'The live session has ended'],
   ])('subscribing to %s is a typed error (%s), and the subscription completes', async (which, code, message) => {
     let liveSessionId = gid('LiveSession', randomUUID());
     if (which === 'an ended session') {

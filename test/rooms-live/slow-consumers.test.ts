@@ -4,7 +4,7 @@ import { createGiftSender } from '../../src/domain/gifting.js';
 import { endLiveSession } from '../../src/domain/live-sessions.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import type { RoomGiftEvent } from '../../src/domain/rooms.js';
-import { announceGifts } from '../../src/events/announce.js';
+import { createAnnouncer } from '../../src/events/announcer.js';
 import { createEventBus, type PubSub, type RoomMessage } from '../../src/events/pubsub.js';
 import { MAX_PENDING_EVENTS, openRoomStream, ResumeRequiredError, type RoomItem } from '../../src/events/room-stream.js';
 import { createLogger } from '../../src/logger.js';
@@ -18,7 +18,8 @@ import { eventually, within } from '../support/wait.js';
 
 const { db } = await createTestDatabase();
 const pubsub = createEventBus(undefined, createLogger('silent'));
-const gifts = createGiftSender(db, DEFAULT_POLICY, { onCommitted: (events) => announceGifts(pubsub, events) });
+const announcer = createAnnouncer(pubsub);
+const gifts = createGiftSender(db, announcer, DEFAULT_POLICY);
 const rose = await createCatalogGift(db, 1n, { name: 'Rose' });
 
 const sequenceOf = (item: IteratorResult<RoomItem>) => (item.value as Extract<RoomItem, { kind: 'gift' }>).event.sequence;
@@ -117,8 +118,7 @@ describe('a subscriber that stops pulling', () => {
         return {
           findUnique: async (args: Parameters<typeof db.liveSession.findUnique>[0]) => {
             const row = await db.liveSession.findUnique(args);
-            const ended = await endLiveSession(db, creator.id, session.id);
-            pubsub.publish('room', session.id, { kind: 'ended', lastSequence: ended.lastSequence });
+            await endLiveSession(db, announcer, creator.id, session.id);
             return row;
           },
         };

@@ -87,7 +87,7 @@ describe.skipIf(!redisUrl)('a viewer whose connection stops reading', () => {
       expect(sent).toEqual(range(1, sent.length));
       expect(sent.length).toBeLessThan(400);
       expect(received.at(-1)!.errors).toEqual([
-        expect.objectContaining({ message: `Too far behind the room: reconnect with after: ${sent.length}`, extensions: { code: 'RESUME_REQUIRED' } }),
+        expect.objectContaining({ message: `Too far behind the room: reconnect with after: ${sent.length}`, extensions: { code: 'RESUME_REQUIRED', lastSequence: sent.length } }),
       ]);
     } finally {
       await client.dispose();

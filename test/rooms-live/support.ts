@@ -38,7 +38,7 @@ export async function sendGift(
 }
 
 export async function endSession(url: string, creator: Pick<User, 'id' | 'roles'>, session: Pick<LiveSession, 'id'>) {
-  return (await ok(url, EndRoomSession, { liveSessionId: gid('LiveSession', session.id) }, { token: await tokenFor(creator) })).endLiveSession;
+  return (await ok(url, EndRoomSession, { input: { liveSessionId: gid('LiveSession', session.id) } }, { token: await tokenFor(creator) })).endLiveSession;
 }
 
 /**

@@ -46,7 +46,7 @@ describe.skipIf(!redisUrl)('two instances sharing Redis', () => {
     expect([...beforeDrop, ...afterResume].filter(isGiftSent).map((event) => event.sentGiftId)).toEqual(
       committed.roomEvents.map((row) => gid('SentGift', row.sentGiftId)),
     );
-    expect(afterResume.at(-1)).toEqual({ __typename: 'SessionEndedEvent', sequence: 200 });
+    expect(afterResume.at(-1)).toEqual({ __typename: 'LiveSessionEndedEvent', sequence: 200 });
     await expectCleanAudit(db);
   });
 

@@ -22,11 +22,11 @@ export const RoomPage = graphql(`
         pageInfo { hasNextPage endCursor }
         edges {
           cursor
+          gifts
           node {
             rank
             coins
-            gifts
-            sender { id handle displayName }
+            user { id handle displayName }
           }
         }
       }
@@ -51,7 +51,7 @@ export const TopGiftersPage = graphql(`
       topGifters(first: $first, after: $after, last: $last, before: $before) {
         totalCount
         pageInfo { hasNextPage hasPreviousPage endCursor startCursor }
-        edges { node { rank coins sender { id } } }
+        edges { node { rank coins user { id } } }
       }
     }
   }
@@ -67,8 +67,8 @@ export const SessionGoal = graphql(`
 `);
 
 export const SetLiveSessionGoal = graphql(`
-  mutation SetLiveSessionGoal($liveSessionId: ID!, $goalCoins: BigInt!) {
-    setLiveSessionGoal(liveSessionId: $liveSessionId, goalCoins: $goalCoins) {
+  mutation SetLiveSessionGoal($input: SetLiveSessionGoalInput!) {
+    setLiveSessionGoal(input: $input) {
       __typename
       ... on LiveSession { id goal { goalCoins progressCoins reached reachedAt } }
       ... on Error { code message }
@@ -82,7 +82,7 @@ export const TopSupporters = graphql(`
     topSupporters(creatorId: $creatorId, period: $period, first: $first) {
       rank
       coins
-      supporter { id handle }
+      user { id handle }
     }
   }
 `);
@@ -92,7 +92,7 @@ export const TopCreators = graphql(`
     topCreators(period: $period, first: $first) {
       rank
       coins
-      creator { id handle }
+      user { id handle }
     }
   }
 `);

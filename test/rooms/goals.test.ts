@@ -1,12 +1,17 @@
+import pg from 'pg';
 import { describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { endLiveSession } from '../../src/domain/live-sessions.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { ok } from '../support/graphql.js';
 import { gid } from '../support/gifting.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { tokenFor } from '../support/users.js';
+import { eventually } from '../support/wait.js';
+import { openSocket } from '../support/ws.js';
+import { isViewerCount, readUntil, sendGift, watchRoom, type RoomEvent } from '../rooms-live/support.js';
 import { SessionGoal, SetLiveSessionGoal } from './documents.js';
 import { sendInOrder } from './support.js';
 
@@ -24,7 +29,7 @@ async function liveCreator() {
   const token = await tokenFor(creator);
   const id = gid('LiveSession', session.id);
   const setGoal = (goalCoins: string, as: string | undefined = token) =>
-    ok(server.url, SetLiveSessionGoal, { liveSessionId: id, goalCoins }, { token: as }).then((data) => data.setLiveSessionGoal);
+    ok(server.url, SetLiveSessionGoal, { input: { liveSessionId: id, goalCoins } }, { token: as }).then((data) => data.setLiveSessionGoal);
   const goal = async () => (await ok(server.url, SessionGoal, { id })).liveSession!;
   return { creator, session, token, setGoal, goal };
 }
@@ -108,7 +113,7 @@ describe('a creator sets a goal and the gifts fill it', () => {
     const { session, setGoal, goal } = await liveCreator();
     await setGoal('15');
     const racers = await Promise.all(Array.from({ length: 20 }, () => createFundedViewer(db, 1n)));
-    const sender = createGiftSender(db, DEFAULT_POLICY, { maxInFlight: 4 });
+    const sender = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY, { maxInFlight: 4 });
     await Promise.all(racers.map((racer) => sender.send(racer.id, { liveSessionId: session.id, giftId: rose.id, quantity: 1, idempotencyKey: uniqueKey('race') })));
 
     expect((await goal()).goal).toMatchObject({ goalCoins: '15', progressCoins: '20', reached: true });
@@ -117,6 +122,69 @@ describe('a creator sets a goal and the gifts fill it', () => {
     // Batches announce once per room, on their last gift: the goal fell somewhere in the batch that crossed 15.
     expect(Number(reached[0]!.progressCoins)).toBeGreaterThanOrEqual(15);
     expect(reached[0]!.sequence).toBe(Number(reached[0]!.progressCoins));
+  });
+});
+
+/** Holds a session's row locked, as a gift batch does while it commits, until the returned release is called. */
+async function holdSessionRow(liveSessionId: string): Promise<() => Promise<void>> {
+  const client = new pg.Client({ connectionString: server.database.url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT id FROM "LiveSession" WHERE id = $1 FOR NO KEY UPDATE', [liveSessionId]);
+  return async () => {
+    await client.query('COMMIT');
+    await client.end();
+  };
+}
+
+/** Until `count` statements of this database wait for a lock: they then get it in the order they asked. */
+const lockWaiters = (count: number) =>
+  eventually(async () => {
+    const [row] = await db.$queryRaw<{ waiting: number }[]>`
+      SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    return row!.waiting >= count ? true : undefined;
+  }, `${count} statements waiting for a lock`);
+
+describe('the goal a creator sets, as the room hears it', () => {
+  test('is announced with the progress it was set against, and never heard after a gift that reached it', async () => {
+    const { session, setGoal } = await liveCreator();
+    const room = watchRoom(openSocket(server.url), session);
+    await readUntil(room, (events) => events.some(isViewerCount));
+
+    // Each round, a goal 5 coins above the progress and a 10-coin gift wait together for the session's row
+    // (held here as a gift batch holds it while it commits). Either may get it first: when the gift does,
+    // the goal is refused as already passed; when the goal does, the gift reaches it right behind it.
+    const reachedRight = new Map<string, string>();
+    let progress = 0;
+    for (let round = 0; reachedRight.size < 3 && round < 40; round++, progress += 10) {
+      const release = await holdSessionRow(session.id);
+      const goalCoins = String(progress + 5);
+      const setting = setGoal(goalCoins);
+      await lockWaiters(1);
+      const gifting = sendGift(server.url, fan, session, lion);
+      await lockWaiters(2);
+      await release();
+      expect(await gifting).toMatchObject({ __typename: 'SentGift' });
+      const set = await setting;
+      if (set.__typename === 'ValidationError') continue;
+      expect(set).toMatchObject({ __typename: 'LiveSession' });
+      reachedRight.set(goalCoins, String(progress));
+    }
+    expect(reachedRight.size).toBeGreaterThan(0);
+    // A last goal, heard once everything announced before it has been.
+    const last = String(progress + 1000);
+    await setGoal(last);
+
+    type Goal = Extract<RoomEvent, { __typename: 'GoalProgressEvent' }>;
+    const isGoal = (event: RoomEvent): event is Goal => event.__typename === 'GoalProgressEvent';
+    const heard = (await readUntil(room, (events) => events.some((event) => isGoal(event) && event.goalCoins === last))).filter(isGoal);
+    for (const [goalCoins, before] of reachedRight) {
+      const reached = { goalCoins, progressCoins: String(Number(before) + 10), reached: true };
+      const ofGoal = heard.filter((event) => event.goalCoins === goalCoins).map(({ goalCoins, progressCoins, reached }) => ({ goalCoins, progressCoins, reached }));
+      // As set (below the goal, not reached), unless the gift's own was heard first; then reached, once.
+      expect([[{ goalCoins, progressCoins: before, reached: false }, reached], [reached]]).toContainEqual(ofGoal);
+    }
+    await expectCleanAudit(db);
   });
 });
 
@@ -141,16 +209,16 @@ describe('only the session creator sets its goal', () => {
 
   test('an ended session takes no goal', async () => {
     const { creator, session, setGoal } = await liveCreator();
-    await endLiveSession(db, creator.id, session.id);
-    expect(await setGoal('50')).toMatchObject({ __typename: 'SessionNotLiveError', code: 'SESSION_NOT_LIVE' });
+    await endLiveSession(db, silentAnnouncer, creator.id, session.id);
+    expect(await setGoal('50')).toMatchObject({ __typename: 'LiveSessionEndedError', code: 'LIVE_SESSION_ENDED' });
   });
 
   test('an unknown session is NotFound; an id of another type is a ValidationError', async () => {
     const { creator } = await liveCreator();
     const token = await tokenFor(creator);
-    const unknown = await ok(server.url, SetLiveSessionGoal, { liveSessionId: gid('LiveSession', crypto.randomUUID()), goalCoins: '5' }, { token });
+    const unknown = await ok(server.url, SetLiveSessionGoal, { input: { liveSessionId: gid('LiveSession', crypto.randomUUID()), goalCoins: '5' } }, { token });
     expect(unknown.setLiveSessionGoal).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
-    const wrongType = await ok(server.url, SetLiveSessionGoal, { liveSessionId: gid('User', creator.id), goalCoins: '5' }, { token });
+    const wrongType = await ok(server.url, SetLiveSessionGoal, { input: { liveSessionId: gid('User', creator.id), goalCoins: '5' } }, { token });
     expect(wrongType.setLiveSessionGoal).toMatchObject({ __typename: 'ValidationError', problems: [{ field: 'liveSessionId' }] });
   });
 });

@@ -41,7 +41,7 @@ for (const [creator, sender, coins, days] of [
 const supporters = async (creator: typeof maya, period: 'DAY' | 'WEEK' | 'MONTH' | 'ALL_TIME', first?: number) =>
   (await ok(server.url, TopSupporters, { creatorId: gid('User', creator.creator.id), period, first })).topSupporters.map((line) => [
     line.rank,
-    line.supporter.id,
+    line.user.id,
     line.coins,
   ]);
 const id = (user: typeof s1) => gid('User', user.id);
@@ -92,7 +92,7 @@ describe("a creator's top supporters", () => {
 
   test('each supporter comes with their profile', async () => {
     const { topSupporters } = await ok(server.url, TopSupporters, { creatorId: gid('User', maya.creator.id), period: 'DAY' });
-    expect(topSupporters.map((line) => line.supporter)).toEqual([
+    expect(topSupporters.map((line) => line.user)).toEqual([
       { id: id(s2), handle: s2.handle },
       { id: id(s1), handle: s1.handle },
     ]);
@@ -108,7 +108,7 @@ describe("a creator's top supporters", () => {
 
 describe('top creators', () => {
   const creators = async (period: 'DAY' | 'WEEK', first?: number) =>
-    (await ok(server.url, TopCreators, { period, first })).topCreators.map((line) => [line.rank, line.creator.handle, line.coins]);
+    (await ok(server.url, TopCreators, { period, first })).topCreators.map((line) => [line.rank, line.user.handle, line.coins]);
 
   test('today', async () => {
     expect(await creators('DAY')).toEqual([

@@ -55,10 +55,10 @@ describe('a session after gifts from several senders', () => {
     const { liveSession } = await ok(server.url, RoomPage, { id: gid('LiveSession', session.id) });
     expect(liveSession!.topGifters.totalCount).toBe(3);
     expect(liveSession!.topGifters.pageInfo.hasNextPage).toBe(false);
-    expect(liveSession!.topGifters.edges.map((edge) => edge.node)).toEqual([
-      { rank: 1, coins: '21', gifts: 2, sender: profile(bob) },
-      { rank: 2, coins: '15', gifts: 2, sender: profile(alice) },
-      { rank: 3, coins: '3', gifts: 1, sender: profile(carol) },
+    expect(liveSession!.topGifters.edges.map((edge) => ({ ...edge.node, gifts: edge.gifts }))).toEqual([
+      { rank: 1, coins: '21', gifts: 2, user: profile(bob) },
+      { rank: 2, coins: '15', gifts: 2, user: profile(alice) },
+      { rank: 3, coins: '3', gifts: 1, user: profile(carol) },
     ]);
   });
 
@@ -81,25 +81,25 @@ describe('a session after gifts from several senders', () => {
   test('the leaderboard pages forward and backward, and every page knows its ranks', async () => {
     const id = gid('LiveSession', session.id);
     const first = (await ok(server.url, TopGiftersPage, { id, first: 2 })).liveSession!.topGifters;
-    expect(first.edges.map((edge) => [edge.node.rank, edge.node.sender.id])).toEqual([
+    expect(first.edges.map((edge) => [edge.node.rank, edge.node.user.id])).toEqual([
       [1, gid('User', bob.id)],
       [2, gid('User', alice.id)],
     ]);
     expect(first.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
 
     const second = (await ok(server.url, TopGiftersPage, { id, first: 2, after: first.pageInfo.endCursor })).liveSession!.topGifters;
-    expect(second.edges.map((edge) => [edge.node.rank, edge.node.coins, edge.node.sender.id])).toEqual([[3, '3', gid('User', carol.id)]]);
+    expect(second.edges.map((edge) => [edge.node.rank, edge.node.coins, edge.node.user.id])).toEqual([[3, '3', gid('User', carol.id)]]);
     expect(second.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
 
     const last = (await ok(server.url, TopGiftersPage, { id, last: 2 })).liveSession!.topGifters;
-    expect(last.edges.map((edge) => [edge.node.rank, edge.node.sender.id])).toEqual([
+    expect(last.edges.map((edge) => [edge.node.rank, edge.node.user.id])).toEqual([
       [2, gid('User', alice.id)],
       [3, gid('User', carol.id)],
     ]);
     expect(last.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
 
     const before = (await ok(server.url, TopGiftersPage, { id, last: 1, before: last.pageInfo.startCursor })).liveSession!.topGifters;
-    expect(before.edges.map((edge) => [edge.node.rank, edge.node.sender.id])).toEqual([[1, gid('User', bob.id)]]);
+    expect(before.edges.map((edge) => [edge.node.rank, edge.node.user.id])).toEqual([[1, gid('User', bob.id)]]);
     expect(before.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
   });
 
@@ -126,7 +126,7 @@ describe('gifters with the same coins', () => {
 
   test('keep a stable order (by id) and distinct ranks, as the live top three does', async () => {
     const { liveSession } = await ok(server.url, RoomPage, { id });
-    expect(liveSession!.topGifters.edges.map((edge) => [edge.node.rank, edge.node.coins, edge.node.sender.id])).toEqual(expected);
+    expect(liveSession!.topGifters.edges.map((edge) => [edge.node.rank, edge.node.coins, edge.node.user.id])).toEqual(expected);
   });
 
   test('paging one by one, forward or backward, meets each of them once, in that order', async () => {
@@ -134,7 +134,7 @@ describe('gifters with the same coins', () => {
     let after: string | null | undefined;
     for (let page = 0; page < 6; page++) {
       const { topGifters } = (await ok(server.url, TopGiftersPage, { id, first: 1, after })).liveSession!;
-      forward.push(...topGifters.edges.map((edge) => [edge.node.rank, edge.node.coins, edge.node.sender.id]));
+      forward.push(...topGifters.edges.map((edge) => [edge.node.rank, edge.node.coins, edge.node.user.id]));
       after = topGifters.pageInfo.endCursor;
       if (!topGifters.pageInfo.hasNextPage) break;
     }
@@ -144,7 +144,7 @@ describe('gifters with the same coins', () => {
     let before: string | null | undefined;
     for (let page = 0; page < 6; page++) {
       const { topGifters } = (await ok(server.url, TopGiftersPage, { id, last: 2, before })).liveSession!;
-      backward.unshift(...topGifters.edges.map((edge) => [edge.node.rank, edge.node.coins, edge.node.sender.id]));
+      backward.unshift(...topGifters.edges.map((edge) => [edge.node.rank, edge.node.coins, edge.node.user.id]));
       before = topGifters.pageInfo.startCursor;
       if (!topGifters.pageInfo.hasPreviousPage) break;
     }

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { AgeRestrictedError, type SpendingLimitError } from '../../src/domain/errors.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/domain/policy.js';
-import { changeRestriction, setDailyLimit } from '../../src/domain/safeguards.js';
+import { changeRestriction, personalDailyLimit, setDailyLimit } from '../../src/domain/safeguards.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { Role, type User } from '../../src/generated/prisma/client.js';
 import { GiftingWallet, LiftRestriction, RestrictAccount, SendGift, SetDailySpendingLimit, StartLiveSession } from '../gifting/documents.js';
 import { aged, countTypes, fundWalletUnder, gid, moneySnapshot, NO_AGE_GATE, settleAll } from '../support/gifting.js';
@@ -75,7 +76,7 @@ describe('age gates', () => {
       await fundWalletUnder(NO_AGE_GATE, db, teen, 50n);
       const { creator, session } = await createLiveCreator(db);
       let now = new Date('2030-03-09T23:59:59.999Z');
-      const sender = createGiftSender(db, DEFAULT_POLICY, { now: () => now });
+      const sender = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY, { now: () => now });
       const gift = () => sender.send(teen.id, { liveSessionId: session.id, giftId: heart.id, quantity: 1, idempotencyKey: uniqueKey('birthday') });
 
       await expect(gift()).rejects.toThrow(new AgeRestrictedError(18, 'send gifts'));
@@ -90,7 +91,7 @@ describe('age gates', () => {
 
     test('the gates are configured per region', async () => {
       const strict: Policy = { ...DEFAULT_POLICY, ageGates: { DEFAULT: 18, KR: 19, JP: 20 } };
-      const sender = createGiftSender(db, strict);
+      const sender = createGiftSender(db, silentAnnouncer, strict);
       const { session } = await createLiveCreator(db);
       const japanese = await viewerAged(19, 'JP');
       const american = await viewerAged(19, 'US');
@@ -109,14 +110,14 @@ describe('age gates', () => {
       [18, 'KR', 19],
     ])('a %i-year-old creator in %s cannot go live', async (years, country, minimumAge) => {
       const creator = await createUser(db, { birthDate: aged(years), country, roles: [Role.VIEWER, Role.CREATOR] });
-      const { startLiveSession } = await ok(server.url, StartLiveSession, { title: 'My first stream' }, { token: await tokenFor(creator) });
+      const { startLiveSession } = await ok(server.url, StartLiveSession, { input: { title: 'My first stream' } }, { token: await tokenFor(creator) });
       expect(startLiveSession).toMatchObject({ __typename: 'AgeRestrictedError', minimumAge, message: `You must be ${minimumAge} or older to go live` });
       expect(await db.liveSession.count({ where: { creatorId: creator.id } })).toBe(0);
     });
 
     test('an adult creator goes live', async () => {
       const creator = await createUser(db, { birthDate: aged(18), country: 'US', roles: [Role.VIEWER, Role.CREATOR] });
-      const { startLiveSession } = await ok(server.url, StartLiveSession, { title: 'Hello' }, { token: await tokenFor(creator) });
+      const { startLiveSession } = await ok(server.url, StartLiveSession, { input: { title: 'Hello' } }, { token: await tokenFor(creator) });
       expect(startLiveSession).toMatchObject({ __typename: 'LiveSession', status: 'LIVE', title: 'Hello' });
     });
 
@@ -280,7 +281,7 @@ describe('operator restrictions', () => {
 
   describe('restrictions in the domain', () => {
     test('a restriction applies from the next gift on; lifting it restores gifting', async () => {
-      const sender = createGiftSender(db, DEFAULT_POLICY);
+      const sender = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
       const viewer = await createFundedViewer(db, 20n);
       const { creator, session } = await createLiveCreator(db);
       const gift = () => sender.send(viewer.id, { liveSessionId: session.id, giftId: heart.id, quantity: 1, idempotencyKey: uniqueKey('domain') });
@@ -309,7 +310,7 @@ describe('spending limits', () => {
   /** A gift sender whose clock the test sets, so limits and cooling-off are tested without waiting. */
   function clockedSender(policy: Policy = DEFAULT_POLICY, options: { maxInFlight?: number } = {}) {
     const clock = { now: new Date('2031-05-04T12:00:00.000Z') };
-    const sender = createGiftSender(db, policy, { ...options, now: () => clock.now });
+    const sender = createGiftSender(db, silentAnnouncer, policy, { ...options, now: () => clock.now });
     const gift = (user: Pick<User, 'id'>, coins: number) =>
       sender.send(user.id, { liveSessionId: room.session.id, giftId: rose.id, quantity: coins, idempotencyKey: uniqueKey('limit') });
     return { clock, gift };
@@ -389,6 +390,20 @@ describe('spending limits', () => {
       await expectCleanAudit(db);
     });
 
+    test('a raise racing a lowering cannot undo it: for 30 users at once, the lowered limit is in force', async () => {
+      const setAt = new Date('2031-05-04T12:00:00.000Z');
+      const viewers = await Promise.all(Array.from({ length: 30 }, () => createUser(db)));
+      await Promise.all(viewers.map((viewer) => setDailyLimit(db, DEFAULT_POLICY, viewer.id, 100n, setAt)));
+
+      await Promise.all(
+        viewers.flatMap((viewer) => [setDailyLimit(db, DEFAULT_POLICY, viewer.id, 50n, setAt), setDailyLimit(db, DEFAULT_POLICY, viewer.id, 500n, setAt)]),
+      );
+
+      // Whichever came first, the lowering holds now; the raise, if it came after, waits out its cooling-off.
+      const limits = await db.user.findMany({ where: { id: { in: viewers.map((viewer) => viewer.id) } } });
+      expect(limits.map((user) => personalDailyLimit(user, setAt))).toEqual(viewers.map(() => 50n));
+    });
+
     test('it counts per UTC day: what was spent yesterday does not count today', async () => {
       const viewer = await createFundedViewer(db, 100n);
       const { clock, gift } = clockedSender();
@@ -406,7 +421,7 @@ describe('spending limits', () => {
     test('a limit of 10 coins holds against 30 concurrent 1-coin gifts: exactly 10 go through', async () => {
       const viewer = await createFundedViewer(db, 100n);
       const token = await tokenFor(viewer);
-      const set = await ok(server.url, SetDailySpendingLimit, { dailyLimitCoins: '10' }, { token });
+      const set = await ok(server.url, SetDailySpendingLimit, { input: { dailyLimitCoins: '10' } }, { token });
       expect(set.setDailySpendingLimit).toMatchObject({ __typename: 'SpendingLimits', dailyLimitCoins: '10', pendingDailyLimitCoins: null, spentTodayCoins: '0' });
       const creatorBefore = await balances(db, room.creator);
 
@@ -431,15 +446,15 @@ describe('spending limits', () => {
     test('over GraphQL: a raise shows as pending with the time it takes effect; a negative limit is refused', async () => {
       const viewer = await createFundedViewer(db, 0n);
       const token = await tokenFor(viewer);
-      await ok(server.url, SetDailySpendingLimit, { dailyLimitCoins: '10' }, { token });
+      await ok(server.url, SetDailySpendingLimit, { input: { dailyLimitCoins: '10' } }, { token });
       const asked = Date.now();
-      const { setDailySpendingLimit } = await ok(server.url, SetDailySpendingLimit, { dailyLimitCoins: '50' }, { token });
+      const { setDailySpendingLimit } = await ok(server.url, SetDailySpendingLimit, { input: { dailyLimitCoins: '50' } }, { token });
       expect(setDailySpendingLimit).toMatchObject({ __typename: 'SpendingLimits', dailyLimitCoins: '10', pendingDailyLimitCoins: '50' });
       const pendingFrom = setDailySpendingLimit.__typename === 'SpendingLimits' ? Date.parse(setDailySpendingLimit.pendingFrom!) : NaN;
       expect(pendingFrom - asked).toBeGreaterThan(DAY - 60_000);
       expect(pendingFrom - asked).toBeLessThanOrEqual(DAY + 60_000);
 
-      const negative = await ok(server.url, SetDailySpendingLimit, { dailyLimitCoins: '-1' }, { token });
+      const negative = await ok(server.url, SetDailySpendingLimit, { input: { dailyLimitCoins: '-1' } }, { token });
       expect(negative.setDailySpendingLimit).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION_FAILED' });
       expect((await db.user.findUniqueOrThrow({ where: { id: viewer.id } })).dailyLimitCoins).toBe(10n);
     });

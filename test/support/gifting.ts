@@ -4,6 +4,7 @@ import type { Database } from '../../src/db/client.js';
 import { createBundle } from '../../src/domain/bundles.js';
 import { DEFAULT_POLICY, type Policy } from '../../src/domain/policy.js';
 import { purchaseCoins } from '../../src/domain/purchases.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import type { User } from '../../src/generated/prisma/client.js';
 import { sandbox, uniqueKey } from './money.js';
 
@@ -21,7 +22,7 @@ export function aged(years: number, on = new Date()): Date {
  */
 export async function fundWalletUnder(policy: Policy, db: Database, user: Pick<User, 'id'>, coins: bigint): Promise<void> {
   const bundle = await createBundle(db, { name: `${coins} coins`, coins, prices: [{ region: 'DEFAULT', amountMinor: 99n, currency: 'USD' }] });
-  const purchase = await purchaseCoins(db, policy, sandbox, user.id, { bundleId: bundle.id, paymentMethod: 'pm_sandbox_success', idempotencyKey: uniqueKey('fund') });
+  const purchase = await purchaseCoins(db, silentAnnouncer, policy, sandbox, user.id, { bundleId: bundle.id, paymentMethod: 'pm_sandbox_success', idempotencyKey: uniqueKey('fund') });
   expect(purchase.status).toBe('SUCCEEDED');
 }
 

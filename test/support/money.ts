@@ -9,6 +9,7 @@ import { createSandboxProvider, SANDBOX_METHODS } from '../../src/domain/payment
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { purchaseCoins } from '../../src/domain/purchases.js';
 import { balancesOf } from '../../src/domain/wallet.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { Role, type User } from '../../src/generated/prisma/client.js';
 import { TEST_WEBHOOK_SECRET } from './server.js';
 import { createUser } from './users.js';
@@ -19,7 +20,7 @@ export const uniqueKey = (label = 'key') => `${label}-${randomBytes(8).toString(
 /** Buys exactly `coins` through the real purchase path (a one-off bundle, the sandbox provider). */
 export async function fundWallet(db: Database, user: Pick<User, 'id'>, coins: bigint): Promise<void> {
   const bundle = await createBundle(db, { name: `${coins} coins`, coins, prices: [{ region: 'DEFAULT', amountMinor: 99n, currency: 'USD' }] });
-  await purchaseCoins(db, DEFAULT_POLICY, sandbox, user.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('fund') });
+  await purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, user.id, { bundleId: bundle.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: uniqueKey('fund') });
 }
 
 /** A viewer holding `coins`. */

@@ -2,7 +2,7 @@ import { afterAll } from 'vitest';
 import { startOvation, type RunningOvation } from '../../src/app.js';
 import { readConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-42';
@@ -17,12 +17,13 @@ export type TestServer = RunningOvation & {
 
 /**
  * A real Ovation instance on a free port over this file's database, with the sandbox payment provider
- * unless `sandbox: false`; `environment` adds or overrides variables. Pass `database` to start a second
- * instance over the same one (e.g. with `redisUrl`, to prove events cross instances). A test may stop
- * the instance itself; it is stopped once either way.
+ * unless `sandbox: false`. Pass `database` to start a second instance over the same one (e.g. with
+ * `redisUrl`, to prove events cross instances). `variables` adds to or overrides its environment (e.g.
+ * METRICS_TOKEN); `log` replaces its silent logger. A test may stop the instance itself; it is stopped
+ * once either way.
  */
 export async function startTestServer(
-  options: { database?: TestDatabase; redisUrl?: string; env?: 'development' | 'production'; sandbox?: boolean; environment?: NodeJS.ProcessEnv } = {},
+  options: { database?: TestDatabase; redisUrl?: string; env?: 'development' | 'production'; sandbox?: boolean; variables?: Record<string, string>; log?: Logger } = {},
 ): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
   const config = readConfig({
@@ -37,9 +38,9 @@ export async function startTestServer(
     // The tests buy coins with the sandbox's test cards, as a staging server would.
     ENABLE_SANDBOX_PROVIDERS: String(options.sandbox ?? true),
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
-    ...options.environment,
+    ...options.variables,
   });
-  const running = await startOvation(config, createLogger(config.logLevel));
+  const running = await startOvation(config, options.log ?? createLogger(config.logLevel));
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= running.stop());
   afterAll(stop);

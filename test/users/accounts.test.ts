@@ -8,7 +8,7 @@ const Register = graphql(`
   mutation Register($input: RegisterInput!) {
     register(input: $input) {
       __typename
-      ... on Session { token user { id handle displayName roles } }
+      ... on AuthToken { token user { id handle displayName roles } }
       ... on ValidationError { code problems { field message } }
       ... on HandleTakenError { code message }
     }
@@ -38,8 +38,8 @@ describe('registering', () => {
     const { register } = await ok(server.url, Register, {
       input: { handle: 'New_Viewer', displayName: 'New Viewer', birthDate: '1995-05-05', country: 'de' },
     });
-    expect(register.__typename).toBe('Session');
-    if (register.__typename !== 'Session') return;
+    expect(register.__typename).toBe('AuthToken');
+    if (register.__typename !== 'AuthToken') return;
     expect(register.user).toMatchObject({ handle: 'new_viewer', displayName: 'New Viewer', roles: ['VIEWER'] });
 
     const { me } = await ok(server.url, Me, {}, { token: register.token });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Announcer } from '../../events/announcer.js';
 import type { Database } from '../../db/client.js';
 import { transaction, type Tx } from '../../db/transaction.js';
 import {
@@ -31,16 +32,8 @@ import { checkNotRestricted } from '../safeguards.js';
 import { validate } from '../validation.js';
 import type { PayoutEvent, PayoutProvider, PayoutRequest } from './provider.js';
 
-/** How a payout's changes reach the outside: called after commit, never for work rolled back. */
-export type PayoutAnnouncer = {
-  /** One of the creator's payouts changed (status, approval or hold). */
-  payoutChanged(creatorId: string, payoutId: string): void;
-  /** The user's diamonds changed. */
-  walletChanged(userId: string): void;
-};
-
 /** What the payout functions work with. `provider` is null when none is configured (see README). */
-export type PayoutDeps = { db: Database; policy: Policy; provider: PayoutProvider | null; announce: PayoutAnnouncer; log: Logger };
+export type PayoutDeps = { db: Database; policy: Policy; provider: PayoutProvider | null; announce: Announcer; log: Logger };
 
 /** The published lifecycle: the only moves a payout makes (the database refuses any other, migration payouts). */
 export const NEXT_STATUSES: Record<PayoutStatus, readonly PayoutStatus[]> = {
@@ -76,9 +69,9 @@ export class Changed {
   payout(payout: Pick<Payout, 'id' | 'creatorId'>): void {
     this.payouts.set(payout.id, payout.creatorId);
   }
-  announce(announcer: PayoutAnnouncer): void {
+  announce(announcer: Announcer): void {
     for (const [payoutId, creatorId] of this.payouts) announcer.payoutChanged(creatorId, payoutId);
-    for (const userId of this.wallets) announcer.walletChanged(userId);
+    if (this.wallets.size > 0) announcer.walletChanged(this.wallets);
   }
 }
 
