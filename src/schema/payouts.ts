@@ -21,7 +21,7 @@ import {
   SecondApproverRequiredError,
   ValidationError,
 } from '../domain/errors.js';
-import { earningsByPeriod, earningsSummary, type EarningsSummary, type PeriodEarnings } from '../domain/payouts/earnings.js';
+import { earningsByPeriod, earningsSummary, MAX_PERIODS_PER_PAGE, type EarningsSummary, type PeriodEarnings } from '../domain/payouts/earnings.js';
 import {
   approvePayout,
   cancelPayout,
@@ -39,6 +39,7 @@ import { hasRole } from '../domain/viewer.js';
 import { PayoutActor, PayoutChangeKind, PayoutHoldReason, PayoutMethodKind, PayoutStatus, Role } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
+import { connectionCost, itemsCost } from './cost.js';
 import { ErrorInterface } from './errors.js';
 import { idOf } from './ids.js';
 import { cashValueOf, CashValue, Rate } from './money.js';
@@ -220,6 +221,9 @@ const PeriodEarningsRef = builder.objectRef<PeriodEarnings>('PeriodEarnings').im
   }),
 });
 
+/** Periods a page of `byPeriod` lists when `first` does not say. */
+const PERIODS_PAGE = 30;
+
 const Earnings = builder.objectRef<EarningsSummary & { creatorId: string }>('Earnings').implement({
   description: "The signed-in creator's diamonds: where they are, and where they came from.",
   fields: (t) => ({
@@ -231,11 +235,13 @@ const Earnings = builder.objectRef<EarningsSummary & { creatorId: string }>('Ear
       type: PeriodEarningsRef,
       description: 'Earnings per day, week or month, newest first, from the current one back to that of your first gift (empty periods included).',
       args: { interval: t.arg({ type: EarningsIntervalEnum }) },
+      // Only `first` pages it (`last` is refused), and more than the most a page holds is refused too.
+      complexity: ({ first }) => itemsCost(Math.min(first ?? PERIODS_PAGE, MAX_PERIODS_PER_PAGE)),
       resolve: async ({ creatorId }, { interval, first, after, last, before }, context) => {
         if (last != null || before != null) throw new ValidationError([{ field: 'last', message: 'pages go back in time: use first and after' }]);
         const since = after ? new Date(after) : undefined;
         if (since && Number.isNaN(since.getTime())) throw new ValidationError([{ field: 'after', message: 'is not a cursor from this list' }]);
-        const { periods, hasMore } = await earningsByPeriod(context.db, creatorId, interval, { first: first ?? 30, before: since });
+        const { periods, hasMore } = await earningsByPeriod(context.db, creatorId, interval, { first: first ?? PERIODS_PAGE, before: since });
         const edges = periods.map((period) => ({ cursor: period.startsOn.toISOString().slice(0, 10), node: period }));
         return {
           edges,
@@ -247,6 +253,7 @@ const Earnings = builder.objectRef<EarningsSummary & { creatorId: string }>('Ear
       type: 'LiveSession',
       cursor: 'id',
       description: 'Your live sessions, newest first, each with the diamonds it earned (`totalDiamonds`, `totalCashValue`).',
+      complexity: connectionCost,
       resolve: (query, { creatorId }, _args, context) =>
         context.db.liveSession.findMany({ ...query, where: { creatorId }, orderBy: [{ startedAt: 'desc' }, { id: 'desc' }] }),
     }),
@@ -315,6 +322,7 @@ builder.queryFields((t) => ({
     type: 'Payout',
     cursor: 'id',
     description: 'Your payouts, newest first.',
+    complexity: connectionCost,
     authScopes: { role: Role.CREATOR },
     resolve: (query, _root, _args, context) =>
       context.db.payout.findMany({ ...query, where: { creatorId: context.viewer!.userId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
@@ -323,6 +331,7 @@ builder.queryFields((t) => ({
     type: 'Payout',
     cursor: 'id',
     description: 'Operators: payouts to review, oldest first; by default those waiting for an operator.',
+    complexity: connectionCost,
     authScopes: { role: Role.ADMIN },
     args: { filter: t.arg({ type: PayoutQueueFilter, required: false }) },
     resolve: (query, _root, { filter }, context) => {

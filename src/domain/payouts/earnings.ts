@@ -31,7 +31,7 @@ export type EarningsInterval = 'DAY' | 'WEEK' | 'MONTH';
 export type PeriodEarnings = { interval: EarningsInterval; startsOn: Date; endsBefore: Date; diamonds: bigint; gifts: number };
 
 /** The most periods one page lists. */
-const MAX_PERIODS_PER_PAGE = 100;
+export const MAX_PERIODS_PER_PAGE = 100;
 
 /** The start of the interval holding `at`, and the start of the next. */
 function periodAround(interval: EarningsInterval, at: Date): { start: Date; next: Date } {
