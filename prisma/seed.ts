@@ -1,12 +1,14 @@
 import type { Database } from '../src/db/client.js';
 import { createBundle, type NewBundle } from '../src/domain/bundles.js';
 import { createGift, type NewGift } from '../src/domain/catalog.js';
+import { createGiftSender } from '../src/domain/gifting.js';
 import { startLiveSession } from '../src/domain/live-sessions.js';
 import { createSandboxProvider, SANDBOX_METHODS } from '../src/domain/payments/sandbox.js';
+import { SANDBOX_PAYEES } from '../src/domain/payouts/sandbox.js';
 import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
 import { silentAnnouncer } from '../src/events/announcer.js';
-import { Role } from '../src/generated/prisma/client.js';
+import { PayoutMethodKind, Role } from '../src/generated/prisma/client.js';
 
 /** Demo accounts, so a fresh server has someone to be. Get a token with `devToken(input: { handle })`. */
 export const DEMO_USERS = [
@@ -39,27 +41,55 @@ const DEMO_GIFTS: NewGift[] = [
   { name: 'Universe', coins: 34_999n, imageUrl: image('universe'), animationUrl: image('universe-animation'), sortOrder: 8 },
 ];
 
+/** What @ada gifts @max in the seed: 15,400 coins, so @max can cash out (at least 10,000 diamonds). */
+const SEED_GIFTS = [
+  { name: 'Galaxy', quantity: 15 },
+  { name: 'Hat and Mustache', quantity: 4 },
+  { name: 'Rose', quantity: 4 },
+];
+
 /**
  * Seeds once: a database that already has users is left alone. Users, bundles, the gift catalog,
- * a live session by @max, and coins for @ada bought through the sandbox payment provider.
+ * a live session by @max, coins for @ada and @mina bought through the sandbox payment provider, gifts
+ * from @ada that earned @max 15,400 diamonds, and a verified sandbox payout method for @max.
  * Returns whether it seeded.
  */
 export async function seedDemoData(db: Database): Promise<boolean> {
   if ((await db.user.count()) > 0) return false;
   await db.user.createMany({ data: DEMO_USERS });
-  const bundles = [];
+  const bundles: { id: string }[] = [];
   for (const bundle of DEMO_BUNDLES) bundles.push(await createBundle(db, bundle));
   for (const gift of DEMO_GIFTS) await createGift(db, gift);
   const max = await db.user.findUniqueOrThrow({ where: { handle: 'max' } });
   await startLiveSession(db, DEFAULT_POLICY, max.id, { title: 'Friday night live' });
   const sandbox = createSandboxProvider('unused-for-charges');
-  for (const handle of ['ada', 'mina']) {
-    const buyer = await db.user.findUniqueOrThrow({ where: { handle } });
-    await purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, buyer.id, {
-      bundleId: bundles[3]!.id,
-      paymentMethod: SANDBOX_METHODS.succeeds,
-      idempotencyKey: `demo-seed-${handle}`,
-    });
+  const buy = async (buyerId: string, key: string) =>
+    purchaseCoins(db, silentAnnouncer, DEFAULT_POLICY, sandbox, buyerId, { bundleId: bundles[3]!.id, paymentMethod: SANDBOX_METHODS.succeeds, idempotencyKey: key });
+  for (const handle of ['ada', 'mina']) await buy((await db.user.findUniqueOrThrow({ where: { handle } })).id, `demo-seed-${handle}`);
+
+  // @ada buys what she gifts @max, and keeps her 7,700 coins.
+  const ada = await db.user.findUniqueOrThrow({ where: { handle: 'ada' } });
+  for (const round of [1, 2]) await buy(ada.id, `demo-seed-ada-gifts-${round}`);
+  const session = await db.liveSession.findFirstOrThrow({ where: { creatorId: max.id } });
+  const gifts = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
+  for (const { name, quantity } of SEED_GIFTS) {
+    const gift = await db.gift.findFirstOrThrow({ where: { name } });
+    await gifts.send(ada.id, { liveSessionId: session.id, giftId: gift.id, quantity, idempotencyKey: `demo-seed-gift-${name}` });
   }
+
+  // Verified by @ops, as the payout provider's callback would: @max can be paid at once (in development).
+  const ops = await db.user.findUniqueOrThrow({ where: { handle: 'ops' } });
+  const now = new Date();
+  await db.payoutMethod.create({
+    data: {
+      creatorId: max.id,
+      kind: PayoutMethodKind.EMAIL_WALLET,
+      destination: SANDBOX_PAYEES.pays.email,
+      provider: 'sandbox',
+      verifiedAt: now,
+      verifiedById: ops.id,
+      usableFrom: now,
+    },
+  });
   return true;
 }

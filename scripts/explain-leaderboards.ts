@@ -113,6 +113,7 @@ try {
     policy: DEFAULT_POLICY,
     gifts: createGiftSender(db, announcer, DEFAULT_POLICY),
     payments: createSandboxProvider('unused-webhook-secret-0123456789'),
+    payouts: { db: db, policy: DEFAULT_POLICY, provider: null, announce: announcer, log },
     issueToken: async () => 'unused',
     development: false,
     viewer: null,

@@ -11,6 +11,9 @@ import type { PaymentProvider } from './domain/payments/provider.js';
 import { createSandboxProvider } from './domain/payments/sandbox.js';
 import { forgetExpiredKeys } from './domain/idempotency.js';
 import { reconcilePurchases } from './domain/purchases.js';
+import { reconcilePayouts } from './domain/payouts/lifecycle.js';
+import type { PayoutProvider } from './domain/payouts/provider.js';
+import { createSandboxPayoutProvider } from './domain/payouts/sandbox.js';
 import type { Services } from './schema/context.js';
 import type { Logger } from './logger.js';
 import { seedDemoData } from '../prisma/seed.js';
@@ -44,17 +47,27 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       policy: config.policy,
       gifts: createGiftSender(db, announcer, config.policy, { maxInFlight: config.giftBatchesInFlight, observer: metrics.gifts }),
       payments: paymentProvider(config, log),
+      payouts: { db, policy: config.policy, provider: payoutProvider(config, log), announce: announcer, log },
       issueToken: auth.issueToken,
       development: config.development,
     };
-    // Each instance does its share of housekeeping; both jobs are safe to run on many instances at once.
-    const { payments } = services;
+    // Each instance does its share of housekeeping; every job is safe to run on many instances at once.
+    const { payments, payouts } = services;
+    const payoutsProvider = payouts.provider;
     const housekeeping = [
       ...(payments
         ? [
             repeatEvery(RECONCILE_EVERY_MS, 'purchase reconciliation', log, async () => {
               const reconciled = await reconcilePurchases(db, announcer, payments);
               if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
+            }),
+          ]
+        : []),
+      ...(payoutsProvider
+        ? [
+            repeatEvery(RECONCILE_EVERY_MS, 'payout reconciliation', log, async () => {
+              const reconciled = await reconcilePayouts(payouts, payoutsProvider);
+              if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled payouts');
             }),
           ]
         : []),
@@ -113,7 +126,21 @@ function paymentProvider(config: Config, log: Logger): PaymentProvider | null {
   return null;
 }
 
-/** How often each instance settles purchases whose outcome never arrived (reconcilePurchases). */
+/**
+ * The payout provider payouts go through: the sandbox (no money moves) on the same terms as the payment
+ * sandbox. Without one, payouts are refused (PAYOUT_PROVIDER_UNAVAILABLE) and changes nothing; payouts
+ * approved earlier wait in APPROVED until a provider is configured.
+ */
+function payoutProvider(config: Config, log: Logger): PayoutProvider | null {
+  if (config.sandboxProviders) {
+    if (!config.development) log.warn('ENABLE_SANDBOX_PROVIDERS: the sandbox payout provider is on; its payouts send no money');
+    return createSandboxPayoutProvider({ webhookSecrets: config.payoutWebhookSecrets, returnAfterMs: config.sandboxPayoutReturnMs });
+  }
+  log.warn('No payout provider is configured: payouts are unavailable (PAYOUT_PROVIDER_UNAVAILABLE)');
+  return null;
+}
+
+/** How often each instance settles purchases and payouts whose outcome never arrived (reconcilePurchases, reconcilePayouts). */
 const RECONCILE_EVERY_MS = 60_000;
 /** How often each instance forgets idempotency keys past their retention (forgetExpiredKeys). */
 const FORGET_KEYS_EVERY_MS = 3600_000;

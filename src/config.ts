@@ -1,12 +1,14 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
+import { DEFAULT_POLICY, wholeCents, type Policy } from './domain/policy.js';
 import { DEFAULT_MAX_COST } from './edge/query-limits.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
 const KEY_HOURS = 'must be a whole number of hours, at least 24: a retry within a day must find its key';
 const IN_FLIGHT = 'must be a whole number from 1 to 64';
+const CENTS = 'must be a whole number of US cents';
+const cents = z.coerce.bigint({ error: CENTS }).min(0n, CENTS);
 const MAX_COST = 'must be a whole number, at least 1';
 const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
@@ -43,6 +45,18 @@ const environment = z.object({
   IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
   ENABLE_SANDBOX_PROVIDERS: z.stringbool().optional(),
   GIFT_IN_FLIGHT: z.coerce.number({ error: IN_FLIGHT }).int(IN_FLIGHT).min(1, IN_FLIGHT).max(64, IN_FLIGHT).default(2),
+  PAYOUT_MINIMUM_DIAMONDS: z.coerce.bigint({ error: 'must be a whole number of diamonds' }).min(2n, 'must be at least 2 diamonds (1 US cent)').optional(),
+  PAYOUT_DAILY_CAP_CENTS: cents.optional(),
+  PAYOUT_FEE_CENTS: cents.optional(),
+  PAYOUT_AUTO_APPROVE_MAX_CENTS: cents.optional(),
+  PAYOUT_SECOND_APPROVAL_ABOVE_CENTS: cents.optional(),
+  PAYOUT_METHOD_COOLING_OFF_HOURS: z.coerce.number({ error: 'must be a number of hours' }).min(0, 'must not be negative').optional(),
+  PAYOUT_WEBHOOK_SECRETS: z
+    .string()
+    .transform((text) => text.split(',').map((secret) => secret.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(16, 'each secret must be at least 16 characters')).min(1, 'must hold at least one secret'))
+    .optional(),
+  SANDBOX_PAYOUT_RETURN_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).min(0, 'must not be negative').default(300),
   CORS_ORIGINS: z
     .string()
     .transform((text) => text.split(',').map((origin) => origin.trim()).filter(Boolean))
@@ -77,6 +91,10 @@ export type Config = {
   policy: Policy;
   /** Verifies the payment provider's webhooks (HMAC-SHA256). */
   paymentWebhookSecret: string;
+  /** Verify the payout provider's webhooks: any one of them, so a secret can be rotated. */
+  payoutWebhookSecrets: string[];
+  /** When the sandbox payout provider returns a payout sent to its `returns` destination. */
+  sandboxPayoutReturnMs: number;
   /** How long a money mutation's idempotency key is kept; a retry after that is a new request. */
   idempotencyKeyHours: number;
   /** The sandbox payment provider (test cards, no money): development, or staging with ENABLE_SANDBOX_PROVIDERS. */
@@ -108,6 +126,21 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const development = e.NODE_ENV === 'development';
+  const payouts = {
+    minimumDiamonds: e.PAYOUT_MINIMUM_DIAMONDS ?? DEFAULT_POLICY.payouts.minimumDiamonds,
+    dailyCapCents: e.PAYOUT_DAILY_CAP_CENTS ?? DEFAULT_POLICY.payouts.dailyCapCents,
+    feeCents: e.PAYOUT_FEE_CENTS ?? DEFAULT_POLICY.payouts.feeCents,
+    autoApproveMaxCents: e.PAYOUT_AUTO_APPROVE_MAX_CENTS ?? DEFAULT_POLICY.payouts.autoApproveMaxCents,
+    secondApprovalAboveCents: e.PAYOUT_SECOND_APPROVAL_ABOVE_CENTS ?? DEFAULT_POLICY.payouts.secondApprovalAboveCents,
+    methodCoolingOffMs:
+      e.PAYOUT_METHOD_COOLING_OFF_HOURS === undefined ? DEFAULT_POLICY.payouts.methodCoolingOffMs : e.PAYOUT_METHOD_COOLING_OFF_HOURS * 3600_000,
+  };
+  // Every payout must leave something to send once the fee is taken.
+  if (payouts.feeCents >= wholeCents(payouts.minimumDiamonds).cents) {
+    throw new ConfigError(
+      `Invalid configuration:\n  PAYOUT_FEE_CENTS: must be less than the smallest payout, ${wholeCents(payouts.minimumDiamonds).cents} US cents (PAYOUT_MINIMUM_DIAMONDS)`,
+    );
+  }
   if (!development) {
     const missing = [
       ...(e.JWT_SECRET ? [] : ['  JWT_SECRET: required unless NODE_ENV=development (at least 32 characters)']),
@@ -130,6 +163,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA ?? development,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,
+    // Outside development PAYMENT_WEBHOOK_SECRET is required, so payout webhooks are never unsigned.
+    payoutWebhookSecrets: e.PAYOUT_WEBHOOK_SECRETS ?? [e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET],
+    sandboxPayoutReturnMs: e.SANDBOX_PAYOUT_RETURN_SECONDS * 1000,
     idempotencyKeyHours: e.IDEMPOTENCY_KEY_HOURS,
     sandboxProviders: development || (e.ENABLE_SANDBOX_PROVIDERS ?? false),
     giftBatchesInFlight: e.GIFT_IN_FLIGHT,
@@ -144,6 +180,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       platformWeeklyCapCoins: e.WEEKLY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformWeeklyCapCoins,
       limitRaiseCoolingOffMs:
         e.LIMIT_COOLING_OFF_HOURS === undefined ? DEFAULT_POLICY.limitRaiseCoolingOffMs : e.LIMIT_COOLING_OFF_HOURS * 3600_000,
+      payouts,
     },
   };
 }

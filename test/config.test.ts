@@ -136,6 +136,58 @@ describe('readConfig', () => {
     expect(refusal({ NODE_ENV: 'production' }).message).toMatch(/^\s+JWT_SECRET: required unless NODE_ENV=development/m);
   });
 
+  test('payout rules default to the published ones: 10,000 diamonds at least, 1,000 USD a day, no fee, every payout reviewed, two operators above 500 USD, 5 days of cooling-off', () => {
+    const config = readConfig({ NODE_ENV: 'development' });
+    expect(config.policy.payouts).toEqual({
+      minimumDiamonds: 10_000n,
+      dailyCapCents: 100_000n,
+      feeCents: 0n,
+      autoApproveMaxCents: null,
+      secondApprovalAboveCents: 50_000n,
+      methodCoolingOffMs: 5 * 24 * 3600_000,
+    });
+    expect(config).toMatchObject({ payoutWebhookSecrets: ['whsec_ovation_sandbox_development'], sandboxPayoutReturnMs: 300_000 });
+  });
+
+  test('the environment sets the payout rules; payout webhooks verify with PAYMENT_WEBHOOK_SECRET unless PAYOUT_WEBHOOK_SECRETS lists others', () => {
+    const env = { NODE_ENV: 'production', JWT_SECRET: SECRET, PAYMENT_WEBHOOK_SECRET: 'whsec_production_secret' };
+    expect(readConfig(env).payoutWebhookSecrets).toEqual(['whsec_production_secret']);
+    expect(
+      readConfig({
+        ...env,
+        PAYOUT_MINIMUM_DIAMONDS: '5000',
+        PAYOUT_DAILY_CAP_CENTS: '50000',
+        PAYOUT_FEE_CENTS: '25',
+        PAYOUT_AUTO_APPROVE_MAX_CENTS: '10000',
+        PAYOUT_SECOND_APPROVAL_ABOVE_CENTS: '20000',
+        PAYOUT_METHOD_COOLING_OFF_HOURS: '48',
+        PAYOUT_WEBHOOK_SECRETS: 'whsec_payouts_new_secret, whsec_payouts_old_secret',
+        SANDBOX_PAYOUT_RETURN_SECONDS: '30',
+      }),
+    ).toMatchObject({
+      policy: {
+        payouts: { minimumDiamonds: 5000n, dailyCapCents: 50_000n, feeCents: 25n, autoApproveMaxCents: 10_000n, secondApprovalAboveCents: 20_000n, methodCoolingOffMs: 48 * 3600_000 },
+      },
+      payoutWebhookSecrets: ['whsec_payouts_new_secret', 'whsec_payouts_old_secret'],
+      sandboxPayoutReturnMs: 30_000,
+    });
+  });
+
+  test('bad payout variables are refused, each named', () => {
+    expect(refusal({ PAYOUT_DAILY_CAP_CENTS: 'a lot' }).message).toMatch(/^\s+PAYOUT_DAILY_CAP_CENTS: must be a whole number of US cents$/m);
+    expect(refusal({ PAYOUT_FEE_CENTS: '-1' }).message).toMatch(/^\s+PAYOUT_FEE_CENTS: must be a whole number of US cents$/m);
+    expect(refusal({ PAYOUT_MINIMUM_DIAMONDS: '1' }).message).toMatch(/^\s+PAYOUT_MINIMUM_DIAMONDS: must be at least 2 diamonds/m);
+    expect(refusal({ PAYOUT_WEBHOOK_SECRETS: 'short, whsec_long_enough_secret' }).message).toMatch(/^\s+PAYOUT_WEBHOOK_SECRETS(\.0)?: each secret must be at least 16 characters$/m);
+    expect(refusal({ PAYOUT_METHOD_COOLING_OFF_HOURS: 'soon' }).message).toMatch(/^\s+PAYOUT_METHOD_COOLING_OFF_HOURS: must be a number of hours$/m);
+  });
+
+  test('a payout fee that would leave nothing to send is refused, naming PAYOUT_FEE_CENTS', () => {
+    expect(refusal({ NODE_ENV: 'development', PAYOUT_FEE_CENTS: '5000' }).message).toMatch(
+      /^\s+PAYOUT_FEE_CENTS: must be less than the smallest payout, 5000 US cents \(PAYOUT_MINIMUM_DIAMONDS\)$/m,
+    );
+    expect(readConfig({ NODE_ENV: 'development', PAYOUT_FEE_CENTS: '4999' }).policy.payouts.feeCents).toBe(4999n);
+  });
+
   test('METRICS_PORT and METRICS_TOKEN are unset by default; a bad one is refused, naming it', () => {
     expect(readConfig({ NODE_ENV: 'development' })).toMatchObject({ metricsPort: undefined, metricsToken: undefined });
     expect(readConfig({ NODE_ENV: 'development', METRICS_PORT: '9464', METRICS_TOKEN: 'a-scrape-token-0123456789' })).toMatchObject({

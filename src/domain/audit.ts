@@ -50,12 +50,61 @@ export async function auditLedger(db: Database): Promise<Violation[]> {
       if (coins && BigInt(coins.outstanding) !== BigInt(coins.wallets) - BigInt(coins.debts)) {
         report('Coins outstanding = coins in wallets - debts', [coins]);
       }
-      const [diamonds] = await tx.$queryRaw<{ issued: string; held: string }[]>`
+      // Diamonds leave creators only for payouts: they sit in the payout hold, then are paid out.
+      const [diamonds] = await tx.$queryRaw<{ issued: string; creators: string; held: string; paidOut: string }[]>`
         SELECT (-(SELECT balance FROM "Account" WHERE id = ${PLATFORM.diamondIssuance}::uuid))::text AS issued,
-               coalesce((SELECT sum(balance) FROM "Account" WHERE owner = 'USER' AND asset = 'DIAMOND'), 0)::text AS held`;
-      if (diamonds && BigInt(diamonds.issued) !== BigInt(diamonds.held)) {
-        report('Diamonds issued = diamonds held by creators', [diamonds]);
+               coalesce((SELECT sum(balance) FROM "Account" WHERE owner = 'USER' AND asset = 'DIAMOND'), 0)::text AS creators,
+               (SELECT balance FROM "Account" WHERE id = ${PLATFORM.payoutHold}::uuid)::text AS held,
+               (SELECT balance FROM "Account" WHERE id = ${PLATFORM.diamondPaidOut}::uuid)::text AS "paidOut"`;
+      if (diamonds && BigInt(diamonds.issued) !== BigInt(diamonds.creators) + BigInt(diamonds.held) + BigInt(diamonds.paidOut)) {
+        report('Diamonds issued = diamonds held by creators + in the payout hold + paid out', [diamonds]);
       }
+      const [payouts] = await tx.$queryRaw<{ held: string; inProgress: string; paidOut: string; paid: string }[]>`
+        SELECT (SELECT balance FROM "Account" WHERE id = ${PLATFORM.payoutHold}::uuid)::text AS held,
+               coalesce((SELECT sum(diamonds) FROM "Payout" WHERE status IN ('REQUESTED', 'APPROVED', 'PROCESSING')), 0)::text AS "inProgress",
+               (SELECT balance FROM "Account" WHERE id = ${PLATFORM.diamondPaidOut}::uuid)::text AS "paidOut",
+               coalesce((SELECT sum(diamonds) FROM "Payout" WHERE status = 'PAID'), 0)::text AS paid`;
+      if (payouts && BigInt(payouts.held) !== BigInt(payouts.inProgress)) {
+        report('Diamonds in the payout hold = payouts REQUESTED, APPROVED or PROCESSING', [{ held: payouts.held, inProgress: payouts.inProgress }]);
+      }
+      if (payouts && BigInt(payouts.paidOut) !== BigInt(payouts.paid)) {
+        report('Diamonds paid out = payouts PAID and not returned', [{ paidOut: payouts.paidOut, paid: payouts.paid }]);
+      }
+      // Each entry a payout names moves exactly its diamonds, in two postings, between the accounts its
+      // status says; and it names the entries its status says it has.
+      report(
+        "Each payout's entries match its status",
+        await tx.$queryRaw`
+          WITH creator_account AS (
+            SELECT p.id AS "payoutId", a.id AS "accountId" FROM "Payout" p JOIN "Account" a ON a."userId" = p."creatorId" AND a.asset = 'DIAMOND'),
+          expected AS (
+            SELECT p.id AS "payoutId", p."holdEntryId" AS "entryId", 'PAYOUT_HOLD' AS kind, c."accountId" AS "from", ${PLATFORM.payoutHold}::uuid AS "to", p.diamonds
+            FROM "Payout" p LEFT JOIN creator_account c ON c."payoutId" = p.id
+            UNION ALL
+            SELECT p.id, p."paidEntryId", 'PAYOUT_PAID', ${PLATFORM.payoutHold}::uuid, ${PLATFORM.diamondPaidOut}::uuid, p.diamonds
+            FROM "Payout" p WHERE p."paidEntryId" IS NOT NULL
+            UNION ALL
+            SELECT p.id, p."reversalEntryId", 'PAYOUT_REVERSAL',
+                   CASE WHEN p.status = 'RETURNED' THEN ${PLATFORM.diamondPaidOut}::uuid ELSE ${PLATFORM.payoutHold}::uuid END, c."accountId", p.diamonds
+            FROM "Payout" p LEFT JOIN creator_account c ON c."payoutId" = p.id WHERE p."reversalEntryId" IS NOT NULL)
+          SELECT e."payoutId", e."entryId", e.kind FROM expected e JOIN "JournalEntry" j ON j.id = e."entryId"
+          WHERE j.kind::text <> e.kind
+             OR (SELECT count(*) FROM "Posting" po WHERE po."entryId" = e."entryId") <> 2
+             OR NOT EXISTS (SELECT 1 FROM "Posting" po WHERE po."entryId" = e."entryId" AND po."accountId" = e."from" AND po.amount = -e.diamonds)
+             OR NOT EXISTS (SELECT 1 FROM "Posting" po WHERE po."entryId" = e."entryId" AND po."accountId" = e."to" AND po.amount = e.diamonds)
+          UNION ALL
+          SELECT p.id, NULL, p.status::text FROM "Payout" p
+          WHERE (p."paidEntryId" IS NOT NULL) <> (p.status IN ('PAID', 'RETURNED'))
+             OR (p."reversalEntryId" IS NOT NULL) <> (p.status IN ('REJECTED', 'CANCELED', 'FAILED', 'RETURNED'))`,
+      );
+      report(
+        'Each payout entry belongs to a payout',
+        await tx.$queryRaw`
+          SELECT e.id, e.kind FROM "JournalEntry" e
+          WHERE (e.kind = 'PAYOUT_HOLD' AND NOT EXISTS (SELECT 1 FROM "Payout" p WHERE p."holdEntryId" = e.id))
+             OR (e.kind = 'PAYOUT_PAID' AND NOT EXISTS (SELECT 1 FROM "Payout" p WHERE p."paidEntryId" = e.id))
+             OR (e.kind = 'PAYOUT_REVERSAL' AND NOT EXISTS (SELECT 1 FROM "Payout" p WHERE p."reversalEntryId" = e.id))`,
+      );
       report(
         'No user balance is negative without a recorded chargeback debt',
         await tx.$queryRaw`

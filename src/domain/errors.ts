@@ -142,13 +142,101 @@ export class PaymentProviderUnavailableError extends OvationError {
   }
 }
 
+export class InsufficientDiamondsError extends OvationError {
+  readonly code = 'INSUFFICIENT_DIAMONDS';
+  constructor(
+    readonly neededDiamonds: bigint,
+    readonly availableDiamonds: bigint,
+  ) {
+    super(`This payout needs ${neededDiamonds} diamonds; ${availableDiamonds} are available`);
+  }
+}
+
+export class PayoutBelowMinimumError extends OvationError {
+  readonly code = 'PAYOUT_BELOW_MINIMUM';
+  constructor(readonly minimumDiamonds: bigint) {
+    super(`A payout is at least ${minimumDiamonds} diamonds`);
+  }
+}
+
+export class PayoutDailyCapError extends OvationError {
+  readonly code = 'PAYOUT_DAILY_CAP_REACHED';
+  constructor(
+    readonly capCents: bigint,
+    readonly remainingCents: bigint,
+  ) {
+    super(`This would pass the daily payout cap of ${capCents} US cents (${remainingCents} left today, UTC)`);
+  }
+}
+
+export class PayoutMethodUnverifiedError extends OvationError {
+  readonly code = 'PAYOUT_METHOD_UNVERIFIED';
+  constructor() {
+    super('This payout method is not verified yet');
+  }
+}
+
+export class PayoutMethodLockedError extends OvationError {
+  readonly code = 'PAYOUT_METHOD_LOCKED';
+  constructor(readonly usableFrom: Date) {
+    super(`A payout method added or changed recently can be paid to from ${new Date(usableFrom).toISOString()}`);
+  }
+}
+
+export class PayoutProviderUnavailableError extends OvationError {
+  readonly code = 'PAYOUT_PROVIDER_UNAVAILABLE';
+  constructor(message = 'Payouts are unavailable: this server has no payout provider configured.') {
+    super(message);
+  }
+}
+
+export class PayoutTransitionError extends OvationError {
+  readonly code = 'PAYOUT_TRANSITION_NOT_ALLOWED';
+  constructor(
+    readonly status: string,
+    readonly attempted: string,
+  ) {
+    super(`A ${status} payout cannot become ${attempted}`);
+  }
+}
+
+export class PayoutOnHoldError extends OvationError {
+  readonly code = 'PAYOUT_ON_HOLD';
+  constructor(readonly holds: string[]) {
+    super(`The payout is on hold (${holds.join(', ')}) until an operator releases it`);
+  }
+}
+
+export class PayoutHoldError extends OvationError {
+  readonly code = 'PAYOUT_HOLD_REFUSED';
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+export class OwnPayoutError extends OvationError {
+  readonly code = 'OWN_PAYOUT';
+  constructor() {
+    super('No operator decides on their own payouts or payout methods');
+  }
+}
+
+export class SecondApproverRequiredError extends OvationError {
+  readonly code = 'SECOND_APPROVER_REQUIRED';
+  constructor() {
+    super('You gave this payout its first approval; a second, different operator must approve it');
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => OvationError;
 
 const REPLAYABLE: Record<string, ErrorClass> = Object.fromEntries(
   [
     ValidationError, NotAuthenticatedError, ForbiddenError, NotFoundError, InsufficientCoinsError, OutstandingDebtError,
     LiveSessionEndedError, GiftUnavailableError, BundleUnavailableError, AgeRestrictedError, SpendingLimitError,
-    AccountRestrictedError, PaymentDeclinedError, PaymentProviderUnavailableError,
+    AccountRestrictedError, PaymentDeclinedError, PaymentProviderUnavailableError, InsufficientDiamondsError, PayoutBelowMinimumError,
+    PayoutDailyCapError, PayoutMethodUnverifiedError, PayoutMethodLockedError, PayoutProviderUnavailableError, PayoutTransitionError,
+    PayoutOnHoldError, OwnPayoutError, SecondApproverRequiredError,
   ].map((errorClass) => [errorClass.name, errorClass]),
 );
 

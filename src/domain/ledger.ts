@@ -3,11 +3,15 @@ import type { SqlTx } from '../db/driver.js';
 import { combine, failedCheck, failUnless } from '../db/combine.js';
 import { Asset, Prisma, type EntryKind } from '../generated/prisma/client.js';
 
-/** Platform accounts have fixed ids (created by the money_core migration). */
+/** Platform accounts have fixed ids (created by the money_core and payouts migrations). */
 export const PLATFORM = {
   coinIssuance: '00000000-0000-4000-8000-000000000001',
   coinRevenue: '00000000-0000-4000-8000-000000000002',
   diamondIssuance: '00000000-0000-4000-8000-000000000003',
+  /** Diamonds of payouts in progress (created by the payouts migration). */
+  payoutHold: '00000000-0000-4000-8000-000000000004',
+  /** Diamonds of payouts paid. */
+  diamondPaidOut: '00000000-0000-4000-8000-000000000005',
 } as const;
 
 const PLATFORM_IDS = new Set<string>(Object.values(PLATFORM));

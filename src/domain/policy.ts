@@ -6,6 +6,23 @@ export type Policy = {
   platformWeeklyCapCoins: bigint;
   /** How long a raised personal limit waits before it applies. */
   limitRaiseCoolingOffMs: number;
+  payouts: PayoutRules;
+};
+
+/** What creators may cash out, and how (docs/payouts.md). Payouts are in US dollars; amounts in cents. */
+export type PayoutRules = {
+  /** The fewest diamonds one payout may hold. */
+  minimumDiamonds: bigint;
+  /** Cash a creator's payouts of one UTC day may add up to (requested, approved, processing or paid). */
+  dailyCapCents: bigint;
+  /** Kept from every payout; what arrives is its cash value less this. */
+  feeCents: bigint;
+  /** Payouts up to this are approved without an operator when nothing holds them; null: every one is reviewed. */
+  autoApproveMaxCents: bigint | null;
+  /** Payouts above this need the approval of two different operators. */
+  secondApprovalAboveCents: bigint;
+  /** How long a payout method added or changed while the creator had a verified one waits before it can be paid to. */
+  methodCoolingOffMs: number;
 };
 
 /** A non-negative rational: rates are exact, and every conversion states its rounding. */
@@ -22,6 +39,15 @@ export const DEFAULT_POLICY: Policy = {
   platformDailyCapCoins: 35_000n,
   platformWeeklyCapCoins: 140_000n,
   limitRaiseCoolingOffMs: 24 * 3600 * 1000,
+  // Twitch's threshold and TikTok's daily cap (product.md).
+  payouts: {
+    minimumDiamonds: 10_000n,
+    dailyCapCents: 100_000n,
+    feeCents: 0n,
+    autoApproveMaxCents: null,
+    secondApprovalAboveCents: 50_000n,
+    methodCoolingOffMs: 5 * 24 * 3600 * 1000,
+  },
 };
 
 /** floor(amount x rate): whole units only; the fraction stays with whoever would have paid it. */
@@ -45,3 +71,16 @@ function exactDecimal(amount: bigint, rate: Rate, scale: number): string {
 
 /** What diamonds are worth in US dollars, exactly (e.g. 5 diamonds -> "0.025"). */
 export const diamondsInUsd = (diamonds: bigint): string => exactDecimal(diamonds, USD_CENTS_PER_DIAMOND, 2);
+
+/** US cents as dollars, exactly (e.g. 6172 -> "61.72"). */
+export const centsInUsd = (cents: bigint): string => exactDecimal(cents, { numerator: 1n, denominator: 1n }, 2);
+
+/**
+ * A cash-out of `diamonds` at the published rate: the whole cents they make, and the fewest diamonds that
+ * make them (the rest stays with the creator).
+ */
+export function wholeCents(diamonds: bigint): { cents: bigint; diamonds: bigint } {
+  const cents = convertDown(diamonds, USD_CENTS_PER_DIAMOND);
+  const { numerator, denominator } = USD_CENTS_PER_DIAMOND;
+  return { cents, diamonds: (cents * denominator + numerator - 1n) / numerator };
+}

@@ -17,7 +17,7 @@ import { useQueryLimits } from './query-limits.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
 import { useSchemaDiscovery } from './schema-discovery.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
-import { handlePaymentWebhook, WEBHOOK_PATH } from './webhooks.js';
+import { handlePaymentWebhook, handlePayoutWebhook, PAYOUT_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
 
 export type ServerDeps = {
   services: Services;
@@ -147,9 +147,11 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
       const handled =
         req.method === 'POST' && req.url === WEBHOOK_PATH
           ? handlePaymentWebhook(req, res, services, log, metrics.webhook)
-          : metricsAccess.on === 'main-port' && isScrape(req)
-            ? serveMetrics(req, res, metrics.registry, metricsAccess.token, log)
-            : yoga(req, res);
+          : req.method === 'POST' && req.url === PAYOUT_WEBHOOK_PATH
+            ? handlePayoutWebhook(req, res, services, log)
+            : metricsAccess.on === 'main-port' && isScrape(req)
+              ? serveMetrics(req, res, metrics.registry, metricsAccess.token, log)
+              : yoga(req, res);
       if (handled instanceof Promise) handled.catch(failed);
     } catch (error) {
       failed(error);

@@ -1,18 +1,64 @@
 import type http from 'node:http';
 import { WebhookRejectedError } from '../domain/payments/provider.js';
+import { applyPayoutEvent } from '../domain/payouts/lifecycle.js';
 import { applyPaymentEvent } from '../domain/purchases.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../schema/context.js';
 import type { WebhookOutcome } from './metrics.js';
 
 export const WEBHOOK_PATH = '/webhooks/payments';
+export const PAYOUT_WEBHOOK_PATH = '/webhooks/payouts';
 const MAX_BODY_BYTES = 64 * 1024;
 
+type Reply = (outcome: WebhookOutcome, status: number, body: object) => void;
+
+const replier =
+  (res: http.ServerResponse, report: (outcome: WebhookOutcome) => void): Reply =>
+  (outcome, status, body) => {
+    report(outcome);
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
 /**
- * The payment provider's webhook: the signature is checked over the raw body, exactly as received.
- * 200 once applied (or already applied: providers retry until they get a 2xx), 400 when untrusted,
- * 404 when no provider is configured. Settles every error itself: a sender that breaks off its body
- * costs a log line, never the process.
+ * What both providers' webhooks share: the raw body read whole (signatures are checked over it exactly
+ * as received) and its headers; undefined once it has answered a body it could not read. Settles every
+ * error itself: a sender that breaks off its body costs a log line, never the process.
+ */
+async function receive(req: http.IncomingMessage, res: http.ServerResponse, reply: Reply, log: Logger, what: string): Promise<{ rawBody: string; headers: Headers } | undefined> {
+  let rawBody: string;
+  try {
+    rawBody = await readBody(req);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) {
+      log.info({ reason: (error as Error).message }, `${what} webhook body broken off by its sender`);
+      reply('rejected', 400, { error: 'Incomplete body' });
+      return undefined;
+    }
+    // The rest of the body is not read, so the connection can't carry another request.
+    res.setHeader('connection', 'close');
+    reply('rejected', 413, { error: 'Body too large' });
+    return undefined;
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+  return { rawBody, headers };
+}
+
+/** 400 for a webhook that must not be trusted; 500 (the provider retries) for anything else. */
+function failed(error: unknown, reply: Reply, log: Logger, what: string): void {
+  if (error instanceof WebhookRejectedError) {
+    log.warn({ reason: error.message }, `${what} webhook rejected`);
+    return reply('rejected', 400, { error: error.message });
+  }
+  log.error({ err: error }, `${what} webhook failed`);
+  reply('failed', 500, { error: 'Internal error; retry later' });
+}
+
+/**
+ * The payment provider's webhook. 200 once applied (or already applied: providers retry until they get
+ * a 2xx), 400 when untrusted, 404 when no provider is configured; each outcome is `report`ed.
  */
 export async function handlePaymentWebhook(
   req: http.IncomingMessage,
@@ -21,39 +67,37 @@ export async function handlePaymentWebhook(
   log: Logger,
   report: (outcome: WebhookOutcome) => void,
 ) {
-  const reply = (outcome: WebhookOutcome, status: number, body: object) => {
-    report(outcome);
-    if (res.headersSent || res.destroyed) return;
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
+  const reply = replier(res, report);
   if (!provider) return reply('rejected', 404, { error: 'No payment provider is configured' });
-  let rawBody: string;
+  const body = await receive(req, res, reply, log, 'payment');
+  if (!body) return;
   try {
-    rawBody = await readBody(req);
-  } catch (error) {
-    if (!(error instanceof BodyTooLargeError)) {
-      log.info({ reason: (error as Error).message }, 'payment webhook body broken off by its sender');
-      return reply('rejected', 400, { error: 'Incomplete body' });
-    }
-    // The rest of the body is not read, so the connection can't carry another request.
-    res.setHeader('connection', 'close');
-    return reply('rejected', 413, { error: 'Body too large' });
-  }
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-  try {
-    const event = provider.readWebhook(rawBody, headers, new Date());
+    const event = provider.readWebhook(body.rawBody, body.headers, new Date());
     const { result } = await applyPaymentEvent(db, announcer, provider, event);
     log.info({ eventId: event.eventId, type: event.type, result }, 'payment webhook');
     reply(result, 200, { received: true, result });
   } catch (error) {
-    if (error instanceof WebhookRejectedError) {
-      log.warn({ reason: error.message }, 'payment webhook rejected');
-      return reply('rejected', 400, { error: error.message });
-    }
-    log.error({ err: error }, 'payment webhook failed');
-    reply('failed', 500, { error: 'Internal error; retry later' });
+    failed(error, reply, log, 'payment');
+  }
+}
+
+/**
+ * The payout provider's webhook: outcomes of payouts and verifications of payout methods, each applied
+ * once (the domain announces what changed). Answers as the payment webhook does.
+ */
+export async function handlePayoutWebhook(req: http.IncomingMessage, res: http.ServerResponse, { payouts }: Services, log: Logger) {
+  const { provider } = payouts;
+  const reply = replier(res, () => {});
+  if (!provider) return reply('rejected', 404, { error: 'No payout provider is configured' });
+  const body = await receive(req, res, reply, log, 'payout');
+  if (!body) return;
+  try {
+    const event = provider.readWebhook(body.rawBody, body.headers, new Date());
+    const result = await applyPayoutEvent(payouts, provider, event);
+    log.info({ eventId: event.eventId, type: event.type, result }, 'payout webhook');
+    reply('applied', 200, { received: true, result });
+  } catch (error) {
+    failed(error, reply, log, 'payout');
   }
 }
 

@@ -19,6 +19,8 @@ export type Announcer = {
   liveSessionEnded(liveSessionId: string, lastSequence: number): void;
   /** How many watch the room now, across every instance. */
   viewerCount(liveSessionId: string, viewers: number): void;
+  /** One of the creator's payouts changed (status, approval or hold). */
+  payoutChanged(creatorId: string, payoutId: string): void;
 };
 
 export function createAnnouncer(pubsub: PubSub): Announcer {
@@ -43,6 +45,7 @@ export function createAnnouncer(pubsub: PubSub): Announcer {
       pubsub.publish('room', liveSessionId, { kind: 'goalSet', goalCoins: goalCoins.toString(), progressCoins: progressCoins.toString(), atSequence }),
     liveSessionEnded: (liveSessionId, lastSequence) => pubsub.publish('room', liveSessionId, { kind: 'ended', lastSequence }),
     viewerCount: (liveSessionId, viewers) => pubsub.publish('room', liveSessionId, { kind: 'viewers', viewers }),
+    payoutChanged: (creatorId, payoutId) => pubsub.publish('payoutUpdated', creatorId, { payoutId }),
   };
 }
 
@@ -54,4 +57,5 @@ export const silentAnnouncer: Announcer = {
   goalSet: () => {},
   liveSessionEnded: () => {},
   viewerCount: () => {},
+  payoutChanged: () => {},
 };

@@ -16,6 +16,8 @@ export type Topics = {
   room: [liveSessionId: string, message: RoomMessage];
   /** A user's coins or diamonds changed. */
   walletUpdated: [userId: string, event: { userId: string }];
+  /** One of a creator's payouts changed: its status, an approval or a hold. */
+  payoutUpdated: [creatorId: string, event: { payoutId: string }];
 };
 
 /** Gift events are the durable, numbered ones; viewer counts and the end are announcements. */

@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.js';
 import type { GiftSender } from '../domain/gifting.js';
 import type { PaymentProvider } from '../domain/payments/provider.js';
+import type { PayoutDeps } from '../domain/payouts/lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { Announcer } from '../events/announcer.js';
@@ -19,6 +20,8 @@ export type Services = {
   gifts: GiftSender;
   /** Null when no payment provider is configured: purchases are then PAYMENT_PROVIDER_UNAVAILABLE. */
   payments: PaymentProvider | null;
+  /** What payouts work with; its provider is null when none is configured (payouts are then PAYOUT_PROVIDER_UNAVAILABLE). */
+  payouts: PayoutDeps;
   issueToken(viewer: Viewer): Promise<string>;
   /** NODE_ENV=development only; elsewhere development conveniences (demo tokens) are refused. */
   development: boolean;

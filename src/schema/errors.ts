@@ -8,13 +8,22 @@ import {
   IdempotencyConflictError,
   IdempotencyInProgressError,
   InsufficientCoinsError,
+  InsufficientDiamondsError,
   LiveSessionEndedError,
   NotAuthenticatedError,
   NotFoundError,
   OutstandingDebtError,
   OvationError,
+  OwnPayoutError,
   PaymentDeclinedError,
   PaymentProviderUnavailableError,
+  PayoutBelowMinimumError,
+  PayoutDailyCapError,
+  PayoutHoldError,
+  PayoutMethodLockedError,
+  PayoutMethodUnverifiedError,
+  PayoutProviderUnavailableError,
+  SecondApproverRequiredError,
   SpendingLimitError,
   ValidationError,
 } from '../domain/errors.js';
@@ -111,6 +120,48 @@ builder.objectType(PaymentProviderUnavailableError, {
   interfaces: [ErrorInterface],
   fields: () => ({}),
 });
+
+builder.objectType(InsufficientDiamondsError, {
+  name: 'InsufficientDiamondsError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    neededDiamonds: t.field({ type: 'BigInt', resolve: (error) => BigInt(error.neededDiamonds) }),
+    availableDiamonds: t.field({ type: 'BigInt', resolve: (error) => BigInt(error.availableDiamonds) }),
+  }),
+});
+
+builder.objectType(PayoutBelowMinimumError, {
+  name: 'PayoutBelowMinimumError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ minimumDiamonds: t.field({ type: 'BigInt', resolve: (error) => BigInt(error.minimumDiamonds) }) }),
+});
+
+builder.objectType(PayoutDailyCapError, {
+  name: 'PayoutDailyCapError',
+  description: "The creator's payouts of this UTC day (requested, approved, processing or paid) would pass the daily cap.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    capMinor: t.field({ type: 'BigInt', description: 'The cap, in US cents.', resolve: (error) => BigInt(error.capCents) }),
+    remainingMinor: t.field({ type: 'BigInt', description: 'What may still be asked for today, in US cents.', resolve: (error) => BigInt(error.remainingCents) }),
+  }),
+});
+
+builder.objectType(PayoutMethodLockedError, {
+  name: 'PayoutMethodLockedError',
+  description: 'The method was added or changed while another was verified: it waits out the cooling-off period.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ usableFrom: t.field({ type: 'DateTime', resolve: (error) => new Date(error.usableFrom) }) }),
+});
+
+for (const [errorClass, name] of [
+  [PayoutMethodUnverifiedError, 'PayoutMethodUnverifiedError'],
+  [PayoutProviderUnavailableError, 'PayoutProviderUnavailableError'],
+  [PayoutHoldError, 'PayoutHoldError'],
+  [OwnPayoutError, 'OwnPayoutError'],
+  [SecondApproverRequiredError, 'SecondApproverRequiredError'],
+] as const) {
+  builder.objectType(errorClass as typeof OwnPayoutError, { name, interfaces: [ErrorInterface], fields: () => ({}) });
+}
 
 /** The refusals of an operators-only field: signed out, or signed in without the role. */
 export const OPERATOR_ERRORS = [NotAuthenticatedError, ForbiddenError];

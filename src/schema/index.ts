@@ -10,6 +10,7 @@ import './rooms.js';
 import './live-sessions.js';
 import './leaderboards.js';
 import './nodes.js';
+import './payouts.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -28,6 +28,19 @@ const MIGRATION_ONLY: string[] = [
     'ChargebackDebt.ChargebackDebt_coins_check', 'DailySpend.DailySpend_coins_check', 'User.User_limits_check', 'LiveSession.LiveSession_totals_check',
     'SessionSupporter.SessionSupporter_coins_check', 'CreatorSupportDay.CreatorSupportDay_coins_check', 'CreatorSupporter.CreatorSupporter_coins_check',
   ].map((name) => `constraints:${name}`),
+  // The payout rules the database enforces itself (migration payouts; test/payouts/database-guards.test.ts).
+  'functions:check_payout_change()',
+  'functions:check_payout_hold()',
+  'functions:refuse_payout_destination_change()',
+  'functions:refuse_payout_history_change()',
+  'triggers:Payout.Payout_lifecycle',
+  'triggers:PayoutHold.PayoutHold_early_only',
+  'triggers:PayoutMethod.PayoutMethod_destination_fixed',
+  'triggers:PayoutChange.PayoutChange_append_only',
+  'indexes:PayoutHold_in_force_key',
+  ...['Account.Account_payout_balances_check', 'Payout.Payout_amounts_check', 'Payout.Payout_entries_check', 'PayoutMethod.PayoutMethod_details_check'].map(
+    (name) => `constraints:${name}`,
+  ),
 ];
 
 const serverUrl = inject('postgresUrl');

@@ -38,6 +38,13 @@ describe('nothing a client sends stops the server', () => {
     expect(await healthy()).toBe(200);
   });
 
+  test('a payout webhook whose body is broken off costs a log line, not the process', async () => {
+    await breakOff('/webhooks/payouts');
+    await eventually(async () => server.log.find((line) => line.msg === 'payout webhook body broken off by its sender'), 'the log line');
+    expect(server.child.exitCode).toBeNull();
+    expect(await healthy()).toBe(200);
+  });
+
   test('a GraphQL request whose body is broken off leaves the server serving', async () => {
     await breakOff('/graphql');
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -41,6 +41,7 @@ const context: Context = {
   policy: DEFAULT_POLICY,
   gifts: createGiftSender(counted, announcer, DEFAULT_POLICY),
   payments: sandbox,
+  payouts: { db: counted, policy: DEFAULT_POLICY, provider: null, announce: announcer, log },
   issueToken: async () => 'unused',
   development: false,
   viewer: null,

@@ -5,13 +5,18 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { requestHash } from '../../src/domain/idempotency.js';
 import { endLiveSession } from '../../src/domain/live-sessions.js';
+import { approvePayout, cancelPayout, placePayoutHold } from '../../src/domain/payouts/lifecycle.js';
+import { addPayoutMethod, verifyPayoutMethod } from '../../src/domain/payouts/methods.js';
+import { requestPayout } from '../../src/domain/payouts/requests.js';
+import { createSandboxPayoutProvider, SANDBOX_PAYEES } from '../../src/domain/payouts/sandbox.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { applyPaymentEvent, purchaseCoins } from '../../src/domain/purchases.js';
+import { changeRestriction } from '../../src/domain/safeguards.js';
 import { sandboxPaymentId, SANDBOX_METHODS } from '../../src/domain/payments/sandbox.js';
 import type { Viewer } from '../../src/domain/viewer.js';
 import { createPresence } from '../../src/events/presence.js';
 import { createEventBus } from '../../src/events/pubsub.js';
-import { Role, type User } from '../../src/generated/prisma/client.js';
+import { PayoutHoldReason, PayoutStatus, RestrictionKind, Role, type User } from '../../src/generated/prisma/client.js';
 import { createLogger } from '../../src/logger.js';
 import type { Context } from '../../src/schema/context.js';
 import { globalId } from '../../src/schema/ids.js';
@@ -20,6 +25,7 @@ import { createTestDatabase } from '../support/database.js';
 import { aged, fundWalletUnder, NO_AGE_GATE } from '../support/gifting.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, sandbox, uniqueKey } from '../support/money.js';
 import { createUser } from '../support/users.js';
+import { creatorWith } from '../payouts/support.js';
 import { createTestBundle } from '../purchases/support.js';
 
 // A mutation's result union is what a client generates branches for, so it lists exactly the refusals
@@ -41,6 +47,8 @@ const services: Omit<Context, 'viewer'> = {
   policy: DEFAULT_POLICY,
   gifts: createGiftSender(db, announcer, DEFAULT_POLICY),
   payments: sandbox,
+  // The sandbox pays `pays` at once; `webhookOnly` stays PROCESSING until a webhook (none is sent here).
+  payouts: { db, policy: DEFAULT_POLICY, provider: createSandboxPayoutProvider({ webhookSecrets: [], returnAfterMs: 60_000 }), announce: announcer, log },
   issueToken: async () => 'token',
   development: false,
 };
@@ -63,7 +71,7 @@ const nowhere = (typename: string) => gid(typename, randomUUID());
 const admin = await createUser(db, { roles: [Role.VIEWER, Role.ADMIN] });
 const viewer = await createUser(db);
 const young = await createUser(db, { birthDate: aged(16), roles: [Role.VIEWER, Role.CREATOR] });
-const creator = () => createUser(db, { roles: [Role.VIEWER, Role.CREATOR] });
+const creator = (overrides: Parameters<typeof createUser>[1] = {}) => createUser(db, { roles: [Role.VIEWER, Role.CREATOR], ...overrides });
 const unknownUser: Caller = { id: randomUUID(), roles: [Role.VIEWER, Role.CREATOR] };
 const rose = await createCatalogGift(db, 5n);
 const price = { region: 'DEFAULT', amountMinor: '99', currency: 'USD' };
@@ -98,10 +106,116 @@ async function debtor(): Promise<User> {
   return user;
 }
 
+const { payouts } = services;
+const noPayoutProvider = { payouts: { ...payouts, provider: null } };
+const MINIMUM = DEFAULT_POLICY.payouts.minimumDiamonds;
+/** Roles of a creator who is also an operator: they decide no payout of their own. */
+const operator = { roles: [Role.VIEWER, Role.CREATOR, Role.ADMIN] };
+const wallet = (email: string = SANDBOX_PAYEES.pays.email) => ({ emailWallet: { email } });
+
+/** A payout method `owner` added, verified by an operator unless told otherwise. */
+async function payoutMethod(owner: Pick<User, 'id'>, { verified = true, email = SANDBOX_PAYEES.pays.email } = {}) {
+  const method = await addPayoutMethod(payouts, owner.id, wallet(email));
+  return verified ? verifyPayoutMethod(payouts, admin.id, { methodId: method.id }) : method;
+}
+const methodId = async (owner: Pick<User, 'id'>, options: { verified?: boolean } = {}) => gid('PayoutMethod', (await payoutMethod(owner, options)).id);
+const ask = (method: string, diamonds = MINIMUM) => ({ diamonds: String(diamonds), methodId: method, idempotencyKey: uniqueKey('payout') });
+
+/** A REQUESTED payout of all its creator's diamonds (earned from gifts), to a verified method at `email`. */
+async function requested({ diamonds = MINIMUM, email, creator: overrides = {} }: { diamonds?: bigint; email?: string; creator?: Parameters<typeof createUser>[1] } = {}) {
+  const { creator: owner } = await creatorWith(db, diamonds, overrides);
+  const method = await payoutMethod(owner, { email });
+  const payout = await requestPayout(payouts, owner.id, { diamonds, methodId: method.id, idempotencyKey: uniqueKey('payout') });
+  return { creator: owner, payout, id: gid('Payout', payout.id) };
+}
+
+/** A payout approved and sent, whose outcome waits for the provider's webhook. */
+async function processing(creatorOverrides: Parameters<typeof createUser>[1] = {}) {
+  const arranged = await requested({ email: SANDBOX_PAYEES.webhookOnly.email, creator: creatorOverrides });
+  const sent = await approvePayout(payouts, admin.id, { payoutId: arranged.payout.id, idempotencyKey: uniqueKey('approve') });
+  expect(sent.status).toBe(PayoutStatus.PROCESSING);
+  return arranged;
+}
+
+async function canceled() {
+  const arranged = await requested();
+  await cancelPayout(payouts, arranged.creator.id, { payoutId: arranged.payout.id, idempotencyKey: uniqueKey('cancel') });
+  return arranged;
+}
+
+/** A REQUESTED payout an operator holds for FRAUD_REVIEW. */
+async function held(creatorOverrides: Parameters<typeof createUser>[1] = {}) {
+  const arranged = await requested({ creator: creatorOverrides });
+  await placePayoutHold(payouts, admin.id, { payoutId: arranged.payout.id, reason: PayoutHoldReason.FRAUD_REVIEW });
+  return arranged;
+}
+
+const decision = (payoutId: string) => ({ payoutId, idempotencyKey: uniqueKey('decision') });
+const reasoned = (payoutId: string, reason = 'The account is closed') => ({ ...decision(payoutId), reason });
+const hold = (payoutId: string) => ({ payoutId, reason: PayoutHoldReason.FRAUD_REVIEW });
+
 type Provocations = Record<string, () => Promise<string>>;
 
 /** Every member of every mutation's result union, and a way to get it. */
 const results: Record<string, Provocations> = {
+  addPayoutMethod: {
+    PayoutMethod: async () => attempt('addPayoutMethod', wallet(), await creator()),
+    NotAuthenticatedError: () => attempt('addPayoutMethod', wallet()),
+    ForbiddenError: () => attempt('addPayoutMethod', wallet(), viewer),
+    ValidationError: async () => attempt('addPayoutMethod', wallet('not an address'), await creator()),
+    PayoutProviderUnavailableError: async () => attempt('addPayoutMethod', wallet(), await creator(), noPayoutProvider),
+  },
+  approvePayout: {
+    Payout: async () => attempt('approvePayout', decision((await requested()).id), admin),
+    NotAuthenticatedError: async () => attempt('approvePayout', decision((await requested()).id)),
+    ForbiddenError: async () => attempt('approvePayout', decision((await requested()).id), viewer),
+    ValidationError: () => attempt('approvePayout', decision('nope'), admin),
+    NotFoundError: () => attempt('approvePayout', decision(nowhere('Payout')), admin),
+    IdempotencyConflictError: async () => {
+      const first = decision((await requested()).id);
+      expect(await attempt('approvePayout', first, admin)).toBe('Payout');
+      return attempt('approvePayout', { ...first, payoutId: nowhere('Payout') }, admin);
+    },
+    PayoutTransitionError: async () => attempt('approvePayout', decision((await canceled()).id), admin),
+    PayoutOnHoldError: async () => attempt('approvePayout', decision((await held()).id), admin),
+    OwnPayoutError: async () => {
+      const { creator: own, id } = await requested({ creator: operator });
+      return attempt('approvePayout', decision(id), own);
+    },
+    // Above the second-approval amount: the operator who approved first cannot give the second approval.
+    SecondApproverRequiredError: async () => {
+      const { id } = await requested({ diamonds: (DEFAULT_POLICY.payouts.secondApprovalAboveCents + 1n) * 2n });
+      expect(await attempt('approvePayout', decision(id), admin)).toBe('Payout');
+      return attempt('approvePayout', decision(id), admin);
+    },
+    // Restricted after asking: the payout waits, unapproved, until the restriction is lifted.
+    AccountRestrictedError: async () => {
+      const { creator: restricted, id } = await requested();
+      await changeRestriction(db, { adminId: admin.id, userId: restricted.id, kind: RestrictionKind.PAYOUTS, placed: true, reason: 'Under investigation' });
+      return attempt('approvePayout', decision(id), admin);
+    },
+  },
+  cancelPayout: {
+    Payout: async () => {
+      const { creator: owner, id } = await requested();
+      return attempt('cancelPayout', decision(id), owner);
+    },
+    NotAuthenticatedError: async () => attempt('cancelPayout', decision((await requested()).id)),
+    ForbiddenError: async () => attempt('cancelPayout', decision((await requested()).id), viewer),
+    ValidationError: async () => attempt('cancelPayout', decision('nope'), await creator()),
+    // Someone else's payout is not found, as an unknown one is.
+    NotFoundError: async () => attempt('cancelPayout', decision((await requested()).id), await creator()),
+    IdempotencyConflictError: async () => {
+      const { creator: owner, id } = await requested();
+      const first = decision(id);
+      expect(await attempt('cancelPayout', first, owner)).toBe('Payout');
+      return attempt('cancelPayout', { ...first, payoutId: nowhere('Payout') }, owner);
+    },
+    PayoutTransitionError: async () => {
+      const { creator: owner, id } = await canceled();
+      return attempt('cancelPayout', decision(id), owner);
+    },
+  },
   createCoinBundle: {
     CoinBundle: () => attempt('createCoinBundle', { name: 'Handful', coins: '70', prices: [price] }, admin),
     NotAuthenticatedError: () => attempt('createCoinBundle', { name: 'Handful', coins: '70', prices: [price] }),
@@ -128,6 +242,37 @@ const results: Record<string, Provocations> = {
     // Someone else's session is not found, as an unknown one is.
     NotFoundError: async () => attempt('endLiveSession', { liveSessionId: await live() }, viewer),
     ValidationError: () => attempt('endLiveSession', { liveSessionId: 'nope' }, viewer),
+  },
+  markPayoutFailed: {
+    Payout: async () => attempt('markPayoutFailed', reasoned((await processing()).id), admin),
+    NotAuthenticatedError: async () => attempt('markPayoutFailed', reasoned((await processing()).id)),
+    ForbiddenError: async () => attempt('markPayoutFailed', reasoned((await processing()).id), viewer),
+    ValidationError: () => attempt('markPayoutFailed', reasoned(nowhere('Payout'), ''), admin),
+    NotFoundError: () => attempt('markPayoutFailed', reasoned(nowhere('Payout')), admin),
+    IdempotencyConflictError: async () => {
+      const first = reasoned((await processing()).id);
+      expect(await attempt('markPayoutFailed', first, admin)).toBe('Payout');
+      return attempt('markPayoutFailed', { ...first, reason: 'Another reason' }, admin);
+    },
+    // Only a payout with the provider can fail.
+    PayoutTransitionError: async () => attempt('markPayoutFailed', reasoned((await requested()).id), admin),
+    OwnPayoutError: async () => {
+      const { creator: own, id } = await processing(operator);
+      return attempt('markPayoutFailed', reasoned(id), own);
+    },
+  },
+  placePayoutHold: {
+    Payout: async () => attempt('placePayoutHold', hold((await requested()).id), admin),
+    NotAuthenticatedError: async () => attempt('placePayoutHold', hold((await requested()).id)),
+    ForbiddenError: async () => attempt('placePayoutHold', hold((await requested()).id), viewer),
+    ValidationError: () => attempt('placePayoutHold', { ...hold(nowhere('Payout')), note: 'x' }, admin),
+    NotFoundError: () => attempt('placePayoutHold', hold(nowhere('Payout')), admin),
+    // Already held for that reason.
+    PayoutHoldError: async () => attempt('placePayoutHold', hold((await held()).id), admin),
+    OwnPayoutError: async () => {
+      const { creator: own, id } = await requested({ creator: operator });
+      return attempt('placePayoutHold', hold(id), own);
+    },
   },
   purchaseCoins: {
     Purchase: async () => attempt('purchaseCoins', await purchase(), viewer),
@@ -169,6 +314,46 @@ const results: Record<string, Provocations> = {
     HandleTakenError: () => attempt('register', { handle: viewer.handle, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
     ValidationError: () => attempt('register', { handle: 'x', displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
   },
+  rejectPayout: {
+    Payout: async () => attempt('rejectPayout', reasoned((await requested()).id), admin),
+    NotAuthenticatedError: async () => attempt('rejectPayout', reasoned((await requested()).id)),
+    ForbiddenError: async () => attempt('rejectPayout', reasoned((await requested()).id), viewer),
+    ValidationError: () => attempt('rejectPayout', reasoned(nowhere('Payout'), ''), admin),
+    NotFoundError: () => attempt('rejectPayout', reasoned(nowhere('Payout')), admin),
+    IdempotencyConflictError: async () => {
+      const first = reasoned((await requested()).id);
+      expect(await attempt('rejectPayout', first, admin)).toBe('Payout');
+      return attempt('rejectPayout', { ...first, reason: 'Another reason' }, admin);
+    },
+    PayoutTransitionError: async () => attempt('rejectPayout', reasoned((await canceled()).id), admin),
+    OwnPayoutError: async () => {
+      const { creator: own, id } = await requested({ creator: operator });
+      return attempt('rejectPayout', reasoned(id), own);
+    },
+  },
+  releasePayoutHold: {
+    Payout: async () => attempt('releasePayoutHold', hold((await held()).id), admin),
+    NotAuthenticatedError: async () => attempt('releasePayoutHold', hold((await held()).id)),
+    ForbiddenError: async () => attempt('releasePayoutHold', hold((await held()).id), viewer),
+    ValidationError: () => attempt('releasePayoutHold', hold('nope'), admin),
+    // A hold the payout does not have is not found.
+    NotFoundError: async () => attempt('releasePayoutHold', hold((await requested()).id), admin),
+    OwnPayoutError: async () => {
+      const { creator: own, id } = await held(operator);
+      return attempt('releasePayoutHold', hold(id), own);
+    },
+  },
+  removePayoutMethod: {
+    PayoutMethod: async () => {
+      const owner = await creator();
+      return attempt('removePayoutMethod', { methodId: await methodId(owner) }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('removePayoutMethod', { methodId: await methodId(await creator()) }),
+    ForbiddenError: async () => attempt('removePayoutMethod', { methodId: await methodId(await creator()) }, viewer),
+    ValidationError: async () => attempt('removePayoutMethod', { methodId: 'nope' }, await creator()),
+    // Someone else's method is not found, as an unknown one is.
+    NotFoundError: async () => attempt('removePayoutMethod', { methodId: await methodId(await creator()) }, await creator()),
+  },
   ...Object.fromEntries(
     (['restrictAccount', 'liftRestriction'] as const).map((mutation) => [
       mutation,
@@ -197,6 +382,54 @@ const results: Record<string, Provocations> = {
       ];
     }),
   ),
+  requestPayout: {
+    Payout: async () => {
+      const { creator: owner } = await creatorWith(db, MINIMUM);
+      return attempt('requestPayout', ask(await methodId(owner)), owner);
+    },
+    NotAuthenticatedError: () => attempt('requestPayout', ask(nowhere('PayoutMethod'))),
+    ForbiddenError: () => attempt('requestPayout', ask(nowhere('PayoutMethod')), viewer),
+    ValidationError: async () => attempt('requestPayout', ask('nope'), await creator()),
+    NotFoundError: async () => attempt('requestPayout', ask(nowhere('PayoutMethod')), await creator()),
+    IdempotencyConflictError: async () => {
+      const { creator: owner } = await creatorWith(db, MINIMUM);
+      const first = ask(await methodId(owner));
+      expect(await attempt('requestPayout', first, owner)).toBe('Payout');
+      return attempt('requestPayout', { ...first, diamonds: String(MINIMUM + 2n) }, owner);
+    },
+    AgeRestrictedError: async () => attempt('requestPayout', ask(await methodId(young)), young),
+    AccountRestrictedError: async () => {
+      const restricted = await creator({ restrictions: [RestrictionKind.PAYOUTS] });
+      return attempt('requestPayout', ask(await methodId(restricted)), restricted);
+    },
+    PayoutMethodUnverifiedError: async () => {
+      const owner = await creator();
+      return attempt('requestPayout', ask(await methodId(owner, { verified: false })), owner);
+    },
+    // A method added once another was verified waits out the cooling-off period, even once verified itself.
+    PayoutMethodLockedError: async () => {
+      const { creator: owner } = await creatorWith(db, MINIMUM);
+      await payoutMethod(owner);
+      return attempt('requestPayout', ask(await methodId(owner)), owner);
+    },
+    PayoutBelowMinimumError: async () => {
+      const { creator: owner } = await creatorWith(db, MINIMUM);
+      return attempt('requestPayout', ask(await methodId(owner), MINIMUM - 2n), owner);
+    },
+    PayoutDailyCapError: async () => {
+      const overCap = (DEFAULT_POLICY.payouts.dailyCapCents + 1n) * 2n;
+      const { creator: owner } = await creatorWith(db, overCap);
+      return attempt('requestPayout', ask(await methodId(owner), overCap), owner);
+    },
+    InsufficientDiamondsError: async () => {
+      const owner = await creator();
+      return attempt('requestPayout', ask(await methodId(owner)), owner);
+    },
+    PayoutProviderUnavailableError: async () => {
+      const { creator: owner } = await creatorWith(db, MINIMUM);
+      return attempt('requestPayout', ask(await methodId(owner)), owner, noPayoutProvider);
+    },
+  },
   sendGift: {
     SentGift: async () => attempt('sendGift', await gift(), await createFundedViewer(db, 100n)),
     NotAuthenticatedError: async () => attempt('sendGift', await gift()),
@@ -261,6 +494,17 @@ const results: Record<string, Provocations> = {
     User: () => attempt('updateProfile', { displayName: 'Renamed' }, viewer),
     NotAuthenticatedError: () => attempt('updateProfile', { displayName: 'Renamed' }),
     ValidationError: () => attempt('updateProfile', { country: 'USA' }, viewer),
+  },
+  verifyPayoutMethod: {
+    PayoutMethod: async () => attempt('verifyPayoutMethod', { methodId: await methodId(await creator(), { verified: false }) }, admin),
+    NotAuthenticatedError: async () => attempt('verifyPayoutMethod', { methodId: await methodId(await creator(), { verified: false }) }),
+    ForbiddenError: async () => attempt('verifyPayoutMethod', { methodId: await methodId(await creator(), { verified: false }) }, viewer),
+    ValidationError: () => attempt('verifyPayoutMethod', { methodId: 'nope' }, admin),
+    NotFoundError: () => attempt('verifyPayoutMethod', { methodId: nowhere('PayoutMethod') }, admin),
+    OwnPayoutError: async () => {
+      const own = await creator(operator);
+      return attempt('verifyPayoutMethod', { methodId: await methodId(own, { verified: false }) }, own);
+    },
   },
 };
 

@@ -40,6 +40,7 @@ export function recordingSchema(url: string) {
     policy: DEFAULT_POLICY,
     gifts: createGiftSender(db, announcer, DEFAULT_POLICY),
     payments: sandbox,
+    payouts: { db, policy: DEFAULT_POLICY, provider: null, announce: announcer, log },
     issueToken: async () => 'unused',
     development: false,
   };
