@@ -3,7 +3,7 @@
 // bench/ab-build.ts run with its own tsx in its own checkout, and answers, over IPC, everything the
 // harness needs that depends on the build. This file is the contract (docs/benchmarks.md) and the
 // harness's side of it; the harness itself knows no table, document or token format.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -104,7 +104,8 @@ export async function openBuild(name: string, checkout: string, clusterUrl: stri
   if (!own) {
     console.warn(
       `WARNING: ${checkout} has no ${ENTRY_POINT}: its database is prepared by this checkout's (${HERE}) over ${checkout}'s migrations, ` +
-        `and driven with this checkout's tokens and GraphQL documents. That is valid only if the two builds agree on all of them.`,
+        `and driven with this checkout's tokens and GraphQL documents. That is valid only if the two builds agree on all of them. ` +
+        `Its ledger is audited by its own npm run ledger:audit.`,
     );
   }
   const side = await startEntryPoint(own ? checkout : HERE);
@@ -121,7 +122,7 @@ export async function openBuild(name: string, checkout: string, clusterUrl: stri
       checkout,
       prepared,
       pid: server.pid,
-      ask: side.ask,
+      ask: own ? side.ask : auditedByItsOwnScript(side.ask, checkout, databaseUrl.href),
       async stop() {
         await server.stop();
         await side.stop();
@@ -131,6 +132,24 @@ export async function openBuild(name: string, checkout: string, clusterUrl: stri
     await side.stop();
     throw error;
   }
+}
+
+/**
+ * For a checkout older than the contract: its audit is its own `npm run ledger:audit` (scripts/ledger-audit.ts),
+ * which knows its tables, where this checkout's audit would look for tables it may not have.
+ */
+function auditedByItsOwnScript(ask: Build['ask'], checkout: string, databaseUrl: string): Build['ask'] {
+  return async <T>(question: DistributiveOmit<Question, 'id'>) => {
+    if (question.command !== 'audit') return ask<T>(question);
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, ['--import', 'tsx', 'scripts/ledger-audit.ts'], { cwd: checkout, env: { ...process.env, DATABASE_URL: databaseUrl } }, (error, out, err) =>
+        resolve({ code: error ? Number(error.code ?? 2) : 0, stdout: out, stderr: err }),
+      ),
+    );
+    if (code !== 0 && code !== 1) throw new Error(`${checkout}'s ledger audit could not run (exit ${code}): ${stderr.trim()}`);
+    const found = stdout.split('\n').filter((line) => line.startsWith('VIOLATION '));
+    return { violations: code === 0 ? [] : found.length > 0 ? found : [stdout.trim()] } as T;
+  };
 }
 
 /** A checkout's entry point, started with its own tsx in its own directory. */
