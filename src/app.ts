@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import { openDatabase } from './db/database.js';
+import { createAccounts } from './edge/accounts.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
 import { createMetrics, listenForScrapes, METRICS_PATH, metricsAccess } from './edge/metrics.js';
 import { createServer } from './edge/server.js';
@@ -39,6 +40,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     const metrics = createMetrics({ subscribers: presence.subscribers });
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
     const db = database.prisma;
+    const accounts = createAccounts(db, pubsub, log);
     const services: Services = {
       db,
       pubsub,
@@ -80,6 +82,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     const server = createServer({
       services,
       auth,
+      accounts,
       log,
       corsOrigins: config.corsOrigins,
       maxQueryCost: config.maxQueryCost,
@@ -103,6 +106,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
         await server.close();
         await scrapes?.close();
         await presence.close();
+        await accounts.close();
         await pubsub.close();
         await database.close();
       },

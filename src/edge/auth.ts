@@ -4,17 +4,17 @@ import path from 'node:path';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Config } from '../config.js';
 import { NotAuthenticatedError } from '../domain/errors.js';
-import type { Viewer } from '../domain/viewer.js';
-import { Role } from '../generated/prisma/client.js';
+
+/** Whom a verified token speaks for, and until when. Roles are never taken from a token: src/edge/accounts.ts reads them. */
+export type TokenSubject = { userId: string; expiresAtMs: number };
 
 export type Auth = {
-  issueToken(viewer: Viewer): Promise<string>;
-  /** The viewer a bearer token speaks for; a bad token is a NotAuthenticatedError naming what is wrong. */
-  verifyToken(token: string): Promise<Viewer>;
+  issueToken(subject: { userId: string }): Promise<string>;
+  /** The account a bearer token speaks for; a bad token is a NotAuthenticatedError naming what is wrong. */
+  verifyToken(token: string): Promise<TokenSubject>;
 };
 
 const ISSUER = 'ovation';
-const ROLES = new Set<string>(Object.values(Role));
 /** Verified tokens remembered at once; the oldest is forgotten first. */
 const VERIFIED_TOKENS = 50_000;
 
@@ -22,30 +22,28 @@ export function createAuth(secret: string, ttlSeconds: number): Auth {
   const key = createSecretKey(Buffer.from(secret, 'utf8'));
   // Verifying a signature costs as much CPU as the rest of a small request (docs/architecture.md). A
   // token can't change, so one verified before is trusted again until it expires.
-  const verified = new Map<string, { viewer: Viewer; expiresAtMs: number }>();
+  const verified = new Map<string, TokenSubject>();
   return {
-    issueToken: (viewer) =>
-      new SignJWT({ roles: viewer.roles })
+    issueToken: (subject) =>
+      new SignJWT({})
         .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(viewer.userId)
+        .setSubject(subject.userId)
         .setIssuer(ISSUER)
         .setIssuedAt()
         .setExpirationTime(`${ttlSeconds}s`)
         .sign(key),
     async verifyToken(token) {
       const known = verified.get(token);
-      if (known && known.expiresAtMs > Date.now()) return known.viewer;
+      if (known && known.expiresAtMs > Date.now()) return known;
       verified.delete(token);
       try {
         const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'], issuer: ISSUER, requiredClaims: ['exp'] });
-        const roles = payload.roles;
-        if (!payload.sub || !Array.isArray(roles) || !roles.every((role) => ROLES.has(role))) {
-          throw new NotAuthenticatedError('The token does not name a user and roles');
-        }
-        const viewer = { userId: payload.sub, roles: roles as Role[] };
+        // A "roles" claim, which tokens once carried, is ignored: roles are the database's.
+        if (!payload.sub) throw new NotAuthenticatedError('The token does not name a user');
+        const subject = { userId: payload.sub, expiresAtMs: payload.exp! * 1000 };
         if (verified.size >= VERIFIED_TOKENS) verified.delete(verified.keys().next().value!);
-        verified.set(token, { viewer, expiresAtMs: payload.exp! * 1000 });
-        return viewer;
+        verified.set(token, subject);
+        return subject;
       } catch (error) {
         throw refusal(error);
       }

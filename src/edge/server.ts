@@ -11,7 +11,8 @@ import { ResumeRequiredError } from '../events/room-stream.js';
 import type { Logger } from '../logger.js';
 import type { Context, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
-import { bearerToken, type Auth } from './auth.js';
+import type { Accounts } from './accounts.js';
+import { bearerToken, type Auth, type TokenSubject } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
@@ -22,6 +23,8 @@ import { handlePaymentWebhook, handlePayoutWebhook, PAYOUT_WEBHOOK_PATH, WEBHOOK
 export type ServerDeps = {
   services: Services;
   auth: Auth;
+  /** The viewer's roles, from the database (remembered per instance until the account changes). */
+  accounts: Accounts;
   log: Logger;
   /** Origins whose pages may call the API from a browser; '*' is any. Tokens travel in headers, never cookies. */
   corsOrigins: string[] | '*';
@@ -49,9 +52,10 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz, and /metrics unless elsewhere or off. */
-export function createServer({ services, auth, log, corsOrigins, maxQueryCost, introspection, metrics, metricsAccess }: ServerDeps): OvationServer {
+export function createServer({ services, auth, accounts, log, corsOrigins, maxQueryCost, introspection, metrics, metricsAccess }: ServerDeps): OvationServer {
   const { db, development } = services;
-  const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
+  const viewerFrom = async (token: string | undefined): Promise<Viewer | null> =>
+    token ? accounts.viewer((await auth.verifyToken(token)).userId) : null;
 
   // Refusals carry their code to the client (and a dropped room subscriber where to resume, for programs
   // rather than in the message); the client's own malformed requests already read well and get a code;
@@ -161,7 +165,7 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
   // A message is bounded as a request body is (ws's default is 100 MiB); past it, ws closes the socket
   // with 1009 before the message is parsed.
   const sockets = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: MAX_REQUEST_BODY_BYTES });
-  useServer<Record<string, unknown>, { viewer: Viewer | null }>(
+  useServer<Record<string, unknown>, { subject: TokenSubject | null }>(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => {
@@ -172,7 +176,10 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
       onConnect: async (ctx) => {
         try {
           const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-          ctx.extra.viewer = await viewerFrom(bearerToken(typeof authorization === 'string' ? authorization : undefined));
+          const token = bearerToken(typeof authorization === 'string' ? authorization : undefined);
+          const subject = token ? await auth.verifyToken(token) : null;
+          if (subject) await accounts.viewer(subject.userId);
+          ctx.extra.subject = subject;
           return true;
         } catch (error) {
           ctx.extra.socket.close(4401, error instanceof OvationError ? error.message : 'Unauthorized');
@@ -188,7 +195,20 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
             }),
           ];
         }
-        const enveloped = yoga.getEnveloped({ viewer: ctx.extra.viewer ?? null, params } as object);
+        // Each operation is the account as it stands now (its roles from the database), under a token
+        // that has not expired since the socket connected.
+        let viewer: Viewer | null = null;
+        const subject = ctx.extra.subject;
+        if (subject) {
+          try {
+            if (subject.expiresAtMs <= Date.now()) throw new NotAuthenticatedError('The token has expired');
+            viewer = await accounts.viewer(subject.userId);
+          } catch (error) {
+            ctx.extra.socket.close(4401, error instanceof OvationError ? error.message : 'Unauthorized');
+            return [toClientError(error)];
+          }
+        }
+        const enveloped = yoga.getEnveloped({ viewer, params } as object);
         let document;
         try {
           document = enveloped.parse(params.query);

@@ -22,7 +22,7 @@ export type Services = {
   payments: PaymentProvider | null;
   /** What payouts work with; its provider is null when none is configured (payouts are then PAYOUT_PROVIDER_UNAVAILABLE). */
   payouts: PayoutDeps;
-  issueToken(viewer: Viewer): Promise<string>;
+  issueToken(subject: { userId: string }): Promise<string>;
   /** NODE_ENV=development only; elsewhere development conveniences (demo tokens) are refused. */
   development: boolean;
 };

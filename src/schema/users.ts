@@ -1,6 +1,7 @@
-import { ForbiddenError, HandleTakenError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { AgeRestrictedError, ForbiddenError, HandleTakenError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
+import { becomeCreator } from '../domain/roles.js';
 import { registerUser, updateProfile, userByHandle } from '../domain/users.js';
-import { hasRole, type Viewer } from '../domain/viewer.js';
+import { hasRole } from '../domain/viewer.js';
 import { Role, type User as UserRow } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
@@ -40,8 +41,7 @@ const AuthToken = builder.objectRef<{ token: string; user: UserRow }>('AuthToken
   }),
 });
 
-const viewerOf = (user: UserRow): Viewer => ({ userId: user.id, roles: user.roles });
-const authTokenFor = async (user: UserRow, context: Context) => ({ token: await context.issueToken(viewerOf(user)), user });
+const authTokenFor = async (user: UserRow, context: Context) => ({ token: await context.issueToken({ userId: user.id }), user });
 
 const RegisterInput = builder.inputType('RegisterInput', {
   fields: (t) => ({
@@ -57,6 +57,12 @@ const UpdateProfileInput = builder.inputType('UpdateProfileInput', {
   fields: (t) => ({
     displayName: t.string({ required: false }),
     country: t.string({ required: false }),
+  }),
+});
+
+const BecomeCreatorInput = builder.inputType('BecomeCreatorInput', {
+  fields: (t) => ({
+    acceptCreatorTerms: t.boolean({ description: "Must be true: the creator accepts the platform's terms for creators." }),
   }),
 });
 
@@ -99,6 +105,17 @@ builder.mutationFields((t) => ({
         displayName: input.displayName ?? undefined,
         country: input.country ?? undefined,
       }),
+  }),
+  becomeCreator: t.field({
+    type: User,
+    description: "The signed-in user becomes a creator, if old enough to go live in their country. Roles are the database's: it applies to the next request.",
+    args: { input: t.arg({ type: BecomeCreatorInput }) },
+    authScopes: { signedIn: true },
+    errors: { types: [NotAuthenticatedError, NotFoundError, ValidationError, AgeRestrictedError] },
+    resolve: (_root, { input }, context) => {
+      if (!input.acceptCreatorTerms) throw new ValidationError([{ field: 'acceptCreatorTerms', message: 'must be true to become a creator' }]);
+      return becomeCreator(context.db, context.announcer, context.policy, context.viewer!.userId);
+    },
   }),
   devToken: t.field({
     type: AuthToken,

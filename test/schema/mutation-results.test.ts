@@ -228,6 +228,20 @@ const results: Record<string, Provocations> = {
     ForbiddenError: () => attempt('createGift', { name: 'Rose', coins: '1', imageUrl: 'https://cdn.example/rose.png' }, viewer),
     ValidationError: () => attempt('createGift', { name: 'Rose', coins: '0', imageUrl: 'https://cdn.example/rose.png' }, admin),
   },
+  becomeCreator: {
+    User: async () => attempt('becomeCreator', { acceptCreatorTerms: true }, await createUser(db)),
+    NotAuthenticatedError: () => attempt('becomeCreator', { acceptCreatorTerms: true }),
+    NotFoundError: () => attempt('becomeCreator', { acceptCreatorTerms: true }, unknownUser),
+    ValidationError: () => attempt('becomeCreator', { acceptCreatorTerms: false }, viewer),
+    AgeRestrictedError: () => attempt('becomeCreator', { acceptCreatorTerms: true }, young),
+  },
+  setAdmin: {
+    User: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: false, reason: 'a test' }, admin),
+    NotAuthenticatedError: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: true, reason: 'a test' }),
+    ForbiddenError: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: true, reason: 'a test' }, viewer),
+    NotFoundError: () => attempt('setAdmin', { userId: nowhere('User'), admin: true, reason: 'a test' }, admin),
+    ValidationError: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: true, reason: '' }, admin),
+  },
   devToken: {
     AuthToken: () => attempt('devToken', { handle: viewer.handle }, null, { development: true }),
     ForbiddenError: () => attempt('devToken', { handle: viewer.handle }),
