@@ -41,6 +41,7 @@ const environment = z.object({
   DAILY_SPEND_CAP_COINS: z.coerce.bigint().positive().optional(),
   WEEKLY_SPEND_CAP_COINS: z.coerce.bigint().positive().optional(),
   LIMIT_COOLING_OFF_HOURS: z.coerce.number().min(0).optional(),
+  COUNTRY_COOLING_OFF_HOURS: z.coerce.number({ error: 'must be a number of hours' }).min(0, 'must not be negative').optional(),
   PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
   ENABLE_SANDBOX_PROVIDERS: z.stringbool().optional(),
@@ -180,6 +181,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       platformWeeklyCapCoins: e.WEEKLY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformWeeklyCapCoins,
       limitRaiseCoolingOffMs:
         e.LIMIT_COOLING_OFF_HOURS === undefined ? DEFAULT_POLICY.limitRaiseCoolingOffMs : e.LIMIT_COOLING_OFF_HOURS * 3600_000,
+      countryChangeCoolingOffMs:
+        e.COUNTRY_COOLING_OFF_HOURS === undefined ? DEFAULT_POLICY.countryChangeCoolingOffMs : e.COUNTRY_COOLING_OFF_HOURS * 3600_000,
       payouts,
     },
   };

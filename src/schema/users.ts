@@ -1,5 +1,6 @@
 import { AgeRestrictedError, ForbiddenError, HandleTakenError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { becomeCreator } from '../domain/roles.js';
+import { countryInForce } from '../domain/safeguards.js';
 import { registerUser, updateProfile, userByHandle } from '../domain/users.js';
 import { hasRole } from '../domain/viewer.js';
 import { Role, type User as UserRow } from '../generated/prisma/client.js';
@@ -25,10 +26,24 @@ export const User = builder.prismaNode('User', {
       description: 'Private: only the user and admins can read it.',
       authScopes: ownerOrAdmin,
     }),
-    country: t.exposeString('country', {
+    country: t.string({
       nullable: true,
-      description: 'ISO 3166-1 alpha-2. Private: only the user and admins can read it.',
+      description: 'ISO 3166-1 alpha-2, the country in force. Private: only the user and admins can read it.',
       authScopes: ownerOrAdmin,
+      resolve: (user) => countryInForce(user, new Date()),
+    }),
+    pendingCountry: t.string({
+      nullable: true,
+      description: 'A changed country waiting out its cooling-off period (until `countryChangesAt`); the stricter age gate of the two holds meanwhile. Private.',
+      authScopes: ownerOrAdmin,
+      resolve: (user) => (user.pendingCountry && user.countryChangesAt && user.countryChangesAt > new Date() ? user.pendingCountry : null),
+    }),
+    countryChangesAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When `pendingCountry` applies. Private.',
+      authScopes: ownerOrAdmin,
+      resolve: (user) => (user.pendingCountry && user.countryChangesAt && user.countryChangesAt > new Date() ? user.countryChangesAt : null),
     }),
   }),
 });
@@ -101,7 +116,7 @@ builder.mutationFields((t) => ({
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ValidationError] },
     resolve: (_root, { input }, context) =>
-      updateProfile(context.db, context.announcer, context.viewer!.userId, {
+      updateProfile(context.db, context.announcer, context.policy, context.viewer!.userId, {
         displayName: input.displayName ?? undefined,
         country: input.country ?? undefined,
       }),

@@ -23,7 +23,8 @@ describe('live profile updates over graphql-ws', () => {
     );
 
     expect(received.errors).toBeUndefined();
-    expect(received.data?.userUpdated).toMatchObject({ handle: user.handle, displayName: 'Ada Lovelace', country: 'GB' });
+    // A new country waits out its cooling-off (COUNTRY_COOLING_OFF_HOURS) before it applies.
+    expect(received.data?.userUpdated).toMatchObject({ handle: user.handle, displayName: 'Ada Lovelace', country: 'US', pendingCountry: 'GB' });
     updates.unsubscribe();
   });
 
