@@ -102,6 +102,14 @@ export class SpendingLimitError extends OvationError {
   }
 }
 
+/** Refused at the edge for every signed-in operation of a suspended account (HTTP 403; a socket closes with 4403). */
+export class AccountSuspendedError extends OvationError {
+  readonly code = 'ACCOUNT_SUSPENDED';
+  constructor() {
+    super('This account is suspended');
+  }
+}
+
 export class AccountRestrictedError extends OvationError {
   readonly code = 'ACCOUNT_RESTRICTED';
   constructor(

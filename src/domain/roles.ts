@@ -54,3 +54,24 @@ export function becomeCreator(db: Database, announcer: Announcer, policy: Policy
     checkAge(policy, user, 'go live', now),
   );
 }
+
+/** An operator suspends an account or lifts its suspension; recorded, and announced so every instance applies it at once. */
+export async function changeSuspension(
+  db: Database,
+  announcer: Announcer,
+  change: { adminId: string; userId: string; suspended: boolean; reason: string },
+  now = new Date(),
+): Promise<User> {
+  const { reason } = validate(reasonInput, { reason: change.reason });
+  const user = await transaction(db, async (tx) => {
+    const [locked] = await tx.$queryRaw<{ suspendedAt: Date | null }[]>`SELECT "suspendedAt" FROM "User" WHERE id = ${change.userId}::uuid FOR NO KEY UPDATE`;
+    if (!locked) throw new NotFoundError('User');
+    await tx.suspensionChange.create({ data: { userId: change.userId, adminId: change.adminId, suspended: change.suspended, reason } });
+    return tx.user.update({
+      where: { id: change.userId },
+      data: { suspendedAt: change.suspended ? (locked.suspendedAt ?? now) : null },
+    });
+  });
+  announcer.accountChanged(user.id);
+  return user;
+}

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { GraphQLError, type ExecutionArgs, type execute, type subscribe } from 'graphql';
 import { createYoga, maskError, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import { NotAuthenticatedError, OvationError } from '../domain/errors.js';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AccountSuspendedError, NotAuthenticatedError, OvationError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
 import { ResumeRequiredError } from '../events/room-stream.js';
 import type { Logger } from '../logger.js';
@@ -69,6 +69,7 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
           code: original.code,
           ...(original instanceof ResumeRequiredError ? { lastSequence: original.lastSequence } : {}),
           ...(original instanceof NotAuthenticatedError ? { http: { status: 401 } } : {}),
+          ...(original instanceof AccountSuspendedError ? { http: { status: 403 } } : {}),
         },
       });
     }
@@ -164,6 +165,19 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
 
   // A message is bounded as a request body is (ws's default is 100 MiB); past it, ws closes the socket
   // with 1009 before the message is parsed.
+  // Signed-in sockets by account: a suspension closes them (4403) on every instance, as soon as it is announced.
+  const socketsOf = new Map<string, Set<WebSocket>>();
+  const closeCode = (error: unknown) => (error instanceof AccountSuspendedError ? 4403 : 4401);
+  accounts.onChange((userId) => {
+    const open = socketsOf.get(userId);
+    if (!open?.size) return;
+    accounts.viewer(userId).then(
+      () => {},
+      (error: unknown) => {
+        for (const socket of open) socket.close(closeCode(error), error instanceof OvationError ? error.message : 'Unauthorized');
+      },
+    );
+  });
   const sockets = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: MAX_REQUEST_BODY_BYTES });
   useServer<Record<string, unknown>, { subject: TokenSubject | null }>(
     {
@@ -180,9 +194,23 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
           const subject = token ? await auth.verifyToken(token) : null;
           if (subject) await accounts.viewer(subject.userId);
           ctx.extra.subject = subject;
+          if (subject) {
+            const socket = ctx.extra.socket;
+            const open = socketsOf.get(subject.userId) ?? new Set();
+            socketsOf.set(subject.userId, open.add(socket));
+            // The socket lives no longer than its token (timers past 24.8 days overflow: those wait for an operation).
+            const left = subject.expiresAtMs - Date.now();
+            const expiry = left < 2 ** 31 ? setTimeout(() => socket.close(4401, 'The token has expired'), left) : undefined;
+            expiry?.unref();
+            socket.once('close', () => {
+              clearTimeout(expiry);
+              open.delete(socket);
+              if (open.size === 0 && socketsOf.get(subject.userId) === open) socketsOf.delete(subject.userId);
+            });
+          }
           return true;
         } catch (error) {
-          ctx.extra.socket.close(4401, error instanceof OvationError ? error.message : 'Unauthorized');
+          ctx.extra.socket.close(closeCode(error), error instanceof OvationError ? error.message : 'Unauthorized');
           return false;
         }
       },
@@ -204,7 +232,7 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
             if (subject.expiresAtMs <= Date.now()) throw new NotAuthenticatedError('The token has expired');
             viewer = await accounts.viewer(subject.userId);
           } catch (error) {
-            ctx.extra.socket.close(4401, error instanceof OvationError ? error.message : 'Unauthorized');
+            ctx.extra.socket.close(closeCode(error), error instanceof OvationError ? error.message : 'Unauthorized');
             return [toClientError(error)];
           }
         }

@@ -1,6 +1,6 @@
 import { auditLedger } from '../domain/audit.js';
 import { NotFoundError, ValidationError } from '../domain/errors.js';
-import { setAdmin } from '../domain/roles.js';
+import { changeSuspension, setAdmin } from '../domain/roles.js';
 import { changeRestriction } from '../domain/safeguards.js';
 import { Role, RestrictionKind } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
@@ -43,6 +43,15 @@ const SetAdminInput = builder.inputType('SetAdminInput', {
   }),
 });
 
+/** Suspending and lifting take the same input, each under its mutation's name. */
+const suspensionInput = (name: string) =>
+  builder.inputType(name, {
+    fields: (t) => ({
+      userId: t.id(),
+      reason: t.string({ description: 'Kept in the account history with who made the change and when.' }),
+    }),
+  });
+
 builder.queryFields((t) => ({
   ledgerAudit: t.field({
     type: LedgerAudit,
@@ -63,7 +72,23 @@ builder.mutationFields((t) => {
       resolve: (_root, { input }, context) =>
         changeRestriction(context.db, { adminId: context.viewer!.userId, userId: idOf(input.userId, 'User', 'userId'), kind: input.kind, placed, reason: input.reason }),
     });
+  const suspension = (suspended: boolean, inputName: string, description: string) =>
+    t.field({
+      type: User,
+      description,
+      authScopes: { role: Role.ADMIN },
+      args: { input: t.arg({ type: suspensionInput(inputName) }) },
+      errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
+      resolve: (_root, { input }, context) =>
+        changeSuspension(context.db, context.announcer, { adminId: context.viewer!.userId, userId: idOf(input.userId, 'User', 'userId'), suspended, reason: input.reason }),
+    });
   return {
+    suspendAccount: suspension(
+      true,
+      'SuspendAccountInput',
+      'Operators: suspends an account. Every signed-in operation of it is refused (ACCOUNT_SUSPENDED, HTTP 403) and its open sockets close with 4403, on every instance.',
+    ),
+    liftSuspension: suspension(false, 'LiftSuspensionInput', "Operators: lifts an account's suspension."),
     setAdmin: t.field({
       type: User,
       description: 'Operators: grants or revokes ADMIN. It takes effect on every instance at once (roles are read from the database).',

@@ -381,6 +381,19 @@ const results: Record<string, Provocations> = {
     ]),
   ),
   ...Object.fromEntries(
+    (['suspendAccount', 'liftSuspension'] as const).map((mutation) => [
+      mutation,
+      {
+        // A user of its own: a suspension is only ever seen at the edge, but keeps the table's users apart.
+        User: async () => attempt(mutation, { userId: gid('User', (await createUser(db)).id), reason: 'a test' }, admin),
+        NotAuthenticatedError: () => attempt(mutation, { userId: gid('User', viewer.id), reason: 'a test' }),
+        ForbiddenError: () => attempt(mutation, { userId: gid('User', viewer.id), reason: 'a test' }, viewer),
+        NotFoundError: () => attempt(mutation, { userId: nowhere('User'), reason: 'a test' }, admin),
+        ValidationError: () => attempt(mutation, { userId: gid('User', viewer.id), reason: '' }, admin),
+      },
+    ]),
+  ),
+  ...Object.fromEntries(
     (['repriceCoinBundle', 'retireCoinBundle'] as const).map((mutation) => {
       const input = (bundleId: string) => (mutation === 'repriceCoinBundle' ? { bundleId, prices: [price] } : { bundleId });
       const bundle = async () => gid('CoinBundle', (await createTestBundle(db)).id);

@@ -8,12 +8,14 @@ import { aged } from '../support/gifting.js';
 import { startTestServer, TEST_JWT_SECRET } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
 import { eventually } from '../support/wait.js';
+import { bearer as wsBearer, openSocket } from '../support/ws.js';
 
 // Roles are the database's, never a token's: a change applies to the very next request, on every instance.
 
 const LEDGER_AUDIT = '{ ledgerAudit { clean } }';
 const SET_ADMIN = `mutation ($input: SetAdminInput!) { setAdmin(input: $input) { __typename ... on User { roles } ... on Error { code } } }`;
 const BECOME_CREATOR = `mutation ($input: BecomeCreatorInput!) { becomeCreator(input: $input) { __typename ... on User { roles } ... on Error { code } } }`;
+const SUSPEND = `mutation ($input: SuspendAccountInput!) { suspendAccount(input: $input) { __typename } }`;
 const START_LIVE = `mutation ($input: StartLiveSessionInput!) { startLiveSession(input: $input) { __typename ... on Error { code } } }`;
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -106,5 +108,16 @@ describe.skipIf(!redisUrl)('two instances sharing Redis', () => {
     await post(a.url, SET_ADMIN, bearer(await tokenFor(boss)), { input: { userId: globalId('User', revoked.id), admin: false, reason: 'left the team' } });
     await eventually(async () => ((await auditCode(b.url, token)) === 'FORBIDDEN' ? true : undefined), 'B to refuse the revoked admin', 1_000);
     expect(Date.now() - revokedAt).toBeLessThan(1_000);
+  });
+
+  test("an account suspended through A has its socket on B closed with 4403", async () => {
+    const a = await startTestServer({ redisUrl });
+    const b = await startTestServer({ database: a.database, redisUrl });
+    const [boss, user] = await Promise.all([createUser(a.db, { roles: [Role.VIEWER, Role.ADMIN] }), createUser(a.db)]);
+    const socket = openSocket(b.url, wsBearer(await tokenFor(user)));
+    await socket.connected;
+    const reply = await post(a.url, SUSPEND, bearer(await tokenFor(boss)), { input: { userId: globalId('User', user.id), reason: 'fraud review' } });
+    expect(reply.data).toEqual({ suspendAccount: { __typename: 'User' } });
+    expect(await socket.nextClose(1_000)).toEqual({ code: 4403, reason: 'This account is suspended' });
   });
 });
