@@ -38,7 +38,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     const announcer = createAnnouncer(pubsub);
     const presence = createPresence(database.prisma, announcer, log);
     const metrics = createMetrics({ subscribers: presence.subscribers });
-    const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
+    const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds, config.identityProvider);
     const db = database.prisma;
     const accounts = createAccounts(db, pubsub, log);
     const services: Services = {

@@ -24,6 +24,11 @@ const environment = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).default(7 * 24 * 3600),
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL of the identity provider\'s JSON Web Key Set' }).optional(),
+  AUTH_OIDC_ISSUER: z.url({ protocol: /^https?$/, error: 'must be the identity provider\'s issuer URL (its /.well-known/openid-configuration is read)' }).optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1, 'must name this API as the identity provider puts it in "aud"').optional(),
+  AUTH_JWKS_REFETCH_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).min(0, 'must not be negative').default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO_DATA: z.stringbool().optional(),
   AGE_GATES: z
@@ -72,6 +77,19 @@ const environment = z.object({
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
 export const DEVELOPMENT_WEBHOOK_SECRET = 'whsec_ovation_sandbox_development';
 
+/** The platform's identity provider (README, Deploying to production). */
+export type IdentityProvider = {
+  /** The key set's URL, or undefined to find it through OIDC discovery of `oidcIssuer`. */
+  jwksUrl: string | undefined;
+  oidcIssuer: string | undefined;
+  /** The "iss" its tokens carry; with discovery, the discovery document's issuer unless set. */
+  issuer: string | undefined;
+  /** The "aud" its tokens carry for this API. */
+  audience: string;
+  /** How soon after fetching the key set an unknown key id may fetch it again (jose's cooldownDuration). */
+  refetchAfterMs: number;
+};
+
 export type Config = {
   env: 'development' | 'production' | 'test';
   /** NODE_ENV=development, and only that: demo data, devToken, GraphiQL, generated secrets, sandbox providers. */
@@ -83,9 +101,11 @@ export type Config = {
   /** Absolute; holds the embedded PostgreSQL cluster and the development JWT secret. */
   dataDir: string;
   redisUrl: string | undefined;
-  /** Undefined only in development, which generates one and keeps it in dataDir. */
+  /** Ovation's own HS256 tokens. Development generates one and keeps it in dataDir; elsewhere undefined only with an identity provider (no HS256 tokens then). */
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
+  /** The platform's identity provider, whose tokens (RS256, ES256, EdDSA) sign accounts in; undefined: Ovation's own HS256 tokens only. */
+  identityProvider: IdentityProvider | undefined;
   logLevel: string;
   /** Demo data is seeded once into an empty database; on by default in development only. */
   seedDemoData: boolean;
@@ -142,9 +162,27 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration:\n  PAYOUT_FEE_CENTS: must be less than the smallest payout, ${wholeCents(payouts.minimumDiamonds).cents} US cents (PAYOUT_MINIMUM_DIAMONDS)`,
     );
   }
+  const providerProblems = [
+    ...(e.AUTH_JWKS_URL && e.AUTH_OIDC_ISSUER ? ['  AUTH_JWKS_URL: set either AUTH_JWKS_URL or AUTH_OIDC_ISSUER, not both'] : []),
+    ...(e.AUTH_JWKS_URL && !e.AUTH_ISSUER ? ['  AUTH_ISSUER: required with AUTH_JWKS_URL (the "iss" of the identity provider\'s tokens)'] : []),
+    ...((e.AUTH_JWKS_URL || e.AUTH_OIDC_ISSUER) && !e.AUTH_AUDIENCE ? ['  AUTH_AUDIENCE: required with an identity provider (the "aud" its tokens carry for this API)'] : []),
+  ];
+  if (providerProblems.length) throw new ConfigError(`Invalid configuration:\n${providerProblems.join('\n')}`);
+  const identityProvider: IdentityProvider | undefined =
+    e.AUTH_JWKS_URL || e.AUTH_OIDC_ISSUER
+      ? {
+          jwksUrl: e.AUTH_JWKS_URL,
+          oidcIssuer: e.AUTH_OIDC_ISSUER,
+          issuer: e.AUTH_ISSUER,
+          audience: e.AUTH_AUDIENCE!,
+          refetchAfterMs: e.AUTH_JWKS_REFETCH_SECONDS * 1000,
+        }
+      : undefined;
   if (!development) {
     const missing = [
-      ...(e.JWT_SECRET ? [] : ['  JWT_SECRET: required unless NODE_ENV=development (at least 32 characters)']),
+      ...(e.JWT_SECRET || identityProvider
+        ? []
+        : ['  JWT_SECRET: required unless NODE_ENV=development (at least 32 characters), or an identity provider (AUTH_JWKS_URL or AUTH_OIDC_ISSUER)']),
       ...(e.PAYMENT_WEBHOOK_SECRET ? [] : ['  PAYMENT_WEBHOOK_SECRET: required unless NODE_ENV=development (at least 16 characters)']),
     ];
     if (missing.length) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
@@ -161,6 +199,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    identityProvider,
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA ?? development,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,

@@ -3,7 +3,7 @@ import type { Database } from '../db/client.js';
 import type { Announcer } from '../events/announcer.js';
 import { Prisma, Role, type User } from '../generated/prisma/client.js';
 import { transaction } from '../db/transaction.js';
-import { HandleTakenError, NotFoundError } from './errors.js';
+import { ForbiddenError, HandleTakenError, NotFoundError } from './errors.js';
 import type { Policy } from './policy.js';
 import { countryInForce, type Residence } from './safeguards.js';
 import { validate } from './validation.js';
@@ -43,6 +43,31 @@ export async function registerUser(db: Database, input: Registration): Promise<U
   } catch (error) {
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
       throw new HandleTakenError(data.handle);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The first sign-in of an identity provider's identity: its profile becomes an account (a viewer; CREATOR
+ * through becomeCreator, ADMIN only from an admin), tied to the identity for good. Birth date and country
+ * are the safeguards' basis, so buying, gifting and going live wait for it.
+ */
+export async function completeProfile(db: Database, identity: { issuer: string; subject: string }, input: Omit<Registration, 'roles'>): Promise<User> {
+  const data = validate(registration.omit({ roles: true }), input);
+  try {
+    return await transaction(db, async (tx) => {
+      const linked = await tx.identityLink.findUnique({ where: { issuer_subject: identity } });
+      if (linked) throw new ForbiddenError('This identity already has an account');
+      const user = await tx.user.create({ data: { ...data, roles: [Role.VIEWER] } });
+      await tx.identityLink.create({ data: { ...identity, userId: user.id } });
+      return user;
+    });
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+      // The handle, or the same identity completing twice at once.
+      if (await db.user.findUnique({ where: { handle: data.handle }, select: { id: true } })) throw new HandleTakenError(data.handle);
+      throw new ForbiddenError('This identity already has an account');
     }
     throw error;
   }

@@ -15,6 +15,8 @@ import type { Logger } from '../logger.js';
 export type Accounts = {
   /** The signed-in viewer; NotAuthenticatedError when the account does not exist (any more), AccountSuspendedError while suspended. */
   viewer(userId: string): Promise<Viewer>;
+  /** The account an identity provider's identity is tied to (IdentityLink), or undefined before its completeProfile. */
+  linkedAccount(issuer: string, subject: string): Promise<string | undefined>;
   /** Called with each changed account, after it is forgotten (e.g. to close a suspended account's sockets). */
   onChange(listener: (userId: string) => void): void;
   close(): Promise<void>;
@@ -29,6 +31,8 @@ export function createAccounts(db: Database, events: EventSubscriptions, log: Lo
   const remembered = new Map<string, Standing & { readAtMs: number }>();
   const reading = new Map<string, Promise<Standing>>();
   const listeners: Array<(userId: string) => void> = [];
+  // A link never changes once made, so a found one is remembered for good (a missing one is read again).
+  const links = new Map<string, string>();
   // Bumped by every change: a read that began before one must not be remembered after it (it may hold
   // the roles from before the change).
   let changes = 0;
@@ -75,6 +79,16 @@ export function createAccounts(db: Database, events: EventSubscriptions, log: Lo
       return viewer;
     },
     onChange: (listener) => void listeners.push(listener),
+    async linkedAccount(issuer, subject) {
+      const key = `${issuer}\n${subject}`;
+      const known = links.get(key);
+      if (known) return known;
+      const link = await db.identityLink.findUnique({ where: { issuer_subject: { issuer, subject } }, select: { userId: true } });
+      if (!link) return undefined;
+      if (links.size >= REMEMBERED) links.delete(links.keys().next().value!);
+      links.set(key, link.userId);
+      return link.userId;
+    },
     async close() {
       await changed.return?.();
       await listening;

@@ -9,7 +9,7 @@ import { AccountSuspendedError, NotAuthenticatedError, OvationError } from '../d
 import type { Viewer } from '../domain/viewer.js';
 import { ResumeRequiredError } from '../events/room-stream.js';
 import type { Logger } from '../logger.js';
-import type { Context, Services } from '../schema/context.js';
+import type { Context, Identity, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import type { Accounts } from './accounts.js';
 import { bearerToken, type Auth, type TokenSubject } from './auth.js';
@@ -43,7 +43,8 @@ export type OvationServer = {
   close(): Promise<void>;
 };
 
-type Initial = YogaInitialContext & { viewer?: Viewer | null };
+type Initial = YogaInitialContext & { viewer?: Viewer | null; identity?: Identity | null };
+type SignedIn = { viewer: Viewer | null; identity: Identity | null };
 
 const GRAPHQL_PATH = '/graphql';
 // A client's request id is echoed and logged only if it looks like one.
@@ -54,8 +55,16 @@ export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz, and /metrics unless elsewhere or off. */
 export function createServer({ services, auth, accounts, log, corsOrigins, maxQueryCost, introspection, metrics, metricsAccess }: ServerDeps): OvationServer {
   const { db, development } = services;
-  const viewerFrom = async (token: string | undefined): Promise<Viewer | null> =>
-    token ? accounts.viewer((await auth.verifyToken(token)).userId) : null;
+  /** The account a token's subject is (an identity provider's through its IdentityLink), or none yet. */
+  const accountOf = async (subject: TokenSubject): Promise<string | undefined> =>
+    subject.kind === 'account' ? subject.userId : accounts.linkedAccount(subject.issuer, subject.subject);
+  const signedIn = async (subject: TokenSubject | null): Promise<SignedIn> => {
+    if (!subject) return { viewer: null, identity: null };
+    const identity = subject.kind === 'identity' ? { issuer: subject.issuer, subject: subject.subject } : null;
+    const userId = await accountOf(subject);
+    return { viewer: userId ? await accounts.viewer(userId) : null, identity };
+  };
+  const signedInWith = async (token: string | undefined): Promise<SignedIn> => signedIn(token ? await auth.verifyToken(token) : null);
 
   // Refusals carry their code to the client (and a dropped room subscriber where to resume, for programs
   // rather than in the message); the client's own malformed requests already read well and get a code;
@@ -106,7 +115,9 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
     },
     maskedErrors: { maskError: (error, message, isDev) => toClientError(error, message, isDev) },
     context: async (initial: Initial) => ({
-      viewer: 'viewer' in initial ? (initial.viewer ?? null) : await viewerFrom(bearerToken(initial.request.headers.get('authorization'))),
+      ...('viewer' in initial
+        ? { viewer: initial.viewer ?? null, identity: initial.identity ?? null }
+        : await signedInWith(bearerToken(initial.request.headers.get('authorization')))),
       ...services,
     }),
     plugins: [
@@ -192,12 +203,13 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
           const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
           const token = bearerToken(typeof authorization === 'string' ? authorization : undefined);
           const subject = token ? await auth.verifyToken(token) : null;
-          if (subject) await accounts.viewer(subject.userId);
+          const userId = subject ? await accountOf(subject) : undefined;
+          if (userId) await accounts.viewer(userId);
           ctx.extra.subject = subject;
-          if (subject) {
+          if (subject && userId) {
             const socket = ctx.extra.socket;
-            const open = socketsOf.get(subject.userId) ?? new Set();
-            socketsOf.set(subject.userId, open.add(socket));
+            const open = socketsOf.get(userId) ?? new Set();
+            socketsOf.set(userId, open.add(socket));
             // The socket lives no longer than its token (timers past 24.8 days overflow: those wait for an operation).
             const left = subject.expiresAtMs - Date.now();
             const expiry = left < 2 ** 31 ? setTimeout(() => socket.close(4401, 'The token has expired'), left) : undefined;
@@ -205,7 +217,7 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
             socket.once('close', () => {
               clearTimeout(expiry);
               open.delete(socket);
-              if (open.size === 0 && socketsOf.get(subject.userId) === open) socketsOf.delete(subject.userId);
+              if (open.size === 0 && socketsOf.get(userId) === open) socketsOf.delete(userId);
             });
           }
           return true;
@@ -225,18 +237,18 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
         }
         // Each operation is the account as it stands now (its roles from the database), under a token
         // that has not expired since the socket connected.
-        let viewer: Viewer | null = null;
+        let signedInAs: SignedIn = { viewer: null, identity: null };
         const subject = ctx.extra.subject;
         if (subject) {
           try {
             if (subject.expiresAtMs <= Date.now()) throw new NotAuthenticatedError('The token has expired');
-            viewer = await accounts.viewer(subject.userId);
+            signedInAs = await signedIn(subject);
           } catch (error) {
             ctx.extra.socket.close(closeCode(error), error instanceof OvationError ? error.message : 'Unauthorized');
             return [toClientError(error)];
           }
         }
-        const enveloped = yoga.getEnveloped({ viewer, params } as object);
+        const enveloped = yoga.getEnveloped({ ...signedInAs, params } as object);
         let document;
         try {
           document = enveloped.parse(params.query);

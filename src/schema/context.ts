@@ -27,5 +27,11 @@ export type Services = {
   development: boolean;
 };
 
-/** What every resolver sees. The edge builds one per HTTP request or graphql-ws operation. */
-export type Context = Services & { viewer: Viewer | null };
+/** An identity at the platform's identity provider: a verified token's issuer and subject. */
+export type Identity = { issuer: string; subject: string };
+
+/**
+ * What every resolver sees. The edge builds one per HTTP request or graphql-ws operation. `identity` is set
+ * for an identity provider's token: with `viewer` null until completeProfile ties it to an account.
+ */
+export type Context = Services & { viewer: Viewer | null; identity?: Identity | null };

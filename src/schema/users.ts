@@ -1,7 +1,7 @@
 import { AgeRestrictedError, ForbiddenError, HandleTakenError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { becomeCreator } from '../domain/roles.js';
 import { countryInForce } from '../domain/safeguards.js';
-import { registerUser, updateProfile, userByHandle } from '../domain/users.js';
+import { completeProfile, registerUser, updateProfile, userByHandle } from '../domain/users.js';
 import { hasRole } from '../domain/viewer.js';
 import { Role, type User as UserRow } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
@@ -68,6 +68,15 @@ const RegisterInput = builder.inputType('RegisterInput', {
   }),
 });
 
+const CompleteProfileInput = builder.inputType('CompleteProfileInput', {
+  fields: (t) => ({
+    handle: t.string({ description: '3-24 characters: letters, digits, "_" or "."; stored lower-case.' }),
+    displayName: t.string(),
+    birthDate: t.field({ type: 'Date' }),
+    country: t.string({ description: 'ISO 3166-1 alpha-2, e.g. "US".' }),
+  }),
+});
+
 const UpdateProfileInput = builder.inputType('UpdateProfileInput', {
   fields: (t) => ({
     displayName: t.string({ required: false }),
@@ -104,11 +113,26 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   register: t.field({
     type: AuthToken,
-    description: 'Creates an account and signs it in.',
+    description:
+      "Development only (NODE_ENV=development): creates an account and signs it in with Ovation's own token. Elsewhere accounts come from the identity provider, through completeProfile.",
     args: { input: t.arg({ type: RegisterInput }) },
-    errors: { types: [ValidationError, HandleTakenError] },
-    resolve: async (_root, { input }, context) =>
-      authTokenFor(await registerUser(context.db, { ...input, roles: input.roles ?? undefined }), context),
+    errors: { types: [ForbiddenError, ValidationError, HandleTakenError] },
+    resolve: async (_root, { input }, context) => {
+      if (!context.development) throw new ForbiddenError('register is only available in development (NODE_ENV=development): sign in with the identity provider and completeProfile');
+      return authTokenFor(await registerUser(context.db, { ...input, roles: input.roles ?? undefined }), context);
+    },
+  }),
+  completeProfile: t.field({
+    type: User,
+    description:
+      "The first sign-in with the identity provider's token: makes the identity's account, with the birth date and country the safeguards need. Until then the identity can buy, gift and go live not at all.",
+    args: { input: t.arg({ type: CompleteProfileInput }) },
+    errors: { types: [NotAuthenticatedError, ForbiddenError, ValidationError, HandleTakenError] },
+    resolve: (_root, { input }, context) => {
+      if (!context.identity) throw new NotAuthenticatedError("Sign in with the identity provider's token to complete a profile");
+      if (context.viewer) throw new ForbiddenError('This identity already has an account');
+      return completeProfile(context.db, context.identity, input);
+    },
   }),
   updateProfile: t.field({
     type: User,

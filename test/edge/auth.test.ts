@@ -3,7 +3,7 @@ import { createAuth } from '../../src/edge/auth.js';
 
 // A token names the account only: roles are read from the database (src/edge/accounts.ts).
 const viewer = { userId: '7f1c8f5e-3d6b-4c1a-9a52-0d7c2f1b6e11' };
-const subject = { userId: viewer.userId, expiresAtMs: new Date('2026-11-22T12:01:00Z').getTime() };
+const subject = { kind: 'account', userId: viewer.userId, expiresAtMs: new Date('2026-11-22T12:01:00Z').getTime() };
 
 describe('a verified token is trusted again only until it expires', () => {
   afterEach(() => {

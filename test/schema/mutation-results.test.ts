@@ -76,6 +76,8 @@ const unknownUser: Caller = { id: randomUUID(), roles: [Role.VIEWER, Role.CREATO
 const rose = await createCatalogGift(db, 5n);
 const price = { region: 'DEFAULT', amountMinor: '99', currency: 'USD' };
 
+const profile = (handle: string) => ({ handle, displayName: 'New', birthDate: '1990-01-01', country: 'US' });
+const newIdentity = () => ({ issuer: 'https://id.example.test/', subject: randomUUID() });
 const live = async () => gid('LiveSession', (await createLiveCreator(db)).session.id);
 const ended = async () => {
   const { creator: host, session } = await createLiveCreator(db);
@@ -324,9 +326,17 @@ const results: Record<string, Provocations> = {
     },
   },
   register: {
-    AuthToken: () => attempt('register', { handle: `new_${randomUUID().slice(0, 8)}`, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
-    HandleTakenError: () => attempt('register', { handle: viewer.handle, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
-    ValidationError: () => attempt('register', { handle: 'x', displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
+    AuthToken: () => attempt('register', { handle: `new_${randomUUID().slice(0, 8)}`, displayName: 'New', birthDate: '1990-01-01', country: 'US' }, null, { development: true }),
+    ForbiddenError: () => attempt('register', { handle: `new_${randomUUID().slice(0, 8)}`, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
+    HandleTakenError: () => attempt('register', { handle: viewer.handle, displayName: 'New', birthDate: '1990-01-01', country: 'US' }, null, { development: true }),
+    ValidationError: () => attempt('register', { handle: 'x', displayName: 'New', birthDate: '1990-01-01', country: 'US' }, null, { development: true }),
+  },
+  completeProfile: {
+    User: () => attempt('completeProfile', profile(`new_${randomUUID().slice(0, 8)}`), null, { identity: newIdentity() }),
+    NotAuthenticatedError: () => attempt('completeProfile', profile(`new_${randomUUID().slice(0, 8)}`)),
+    ForbiddenError: () => attempt('completeProfile', profile(`new_${randomUUID().slice(0, 8)}`), viewer, { identity: newIdentity() }),
+    ValidationError: () => attempt('completeProfile', profile('x'), null, { identity: newIdentity() }),
+    HandleTakenError: () => attempt('completeProfile', profile(viewer.handle), null, { identity: newIdentity() }),
   },
   rejectPayout: {
     Payout: async () => attempt('rejectPayout', reasoned((await requested()).id), admin),
