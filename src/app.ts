@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { createAccounts } from './edge/accounts.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
+import { createRateLimits, trustedProxies } from './edge/rate-limits.js';
 import { createMetrics, listenForScrapes, METRICS_PATH, metricsAccess } from './edge/metrics.js';
 import { createServer } from './edge/server.js';
 import { createAnnouncer } from './events/announcer.js';
@@ -41,6 +42,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds, config.identityProvider);
     const db = database.prisma;
     const accounts = createAccounts(db, pubsub, log);
+    const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
     const services: Services = {
       db,
       pubsub,
@@ -89,6 +91,8 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       introspection: config.introspection,
       metrics,
       metricsAccess: access,
+      rateLimits,
+      trustedProxies: trustedProxies(config.trustProxy),
     });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
@@ -107,6 +111,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
         await scrapes?.close();
         await presence.close();
         await accounts.close();
+        await rateLimits.close();
         await pubsub.close();
         await database.close();
       },

@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_POLICY, wholeCents, type Policy } from './domain/policy.js';
 import { DEFAULT_MAX_COST } from './edge/query-limits.js';
+import type { RateLimitConfig } from './edge/rate-limits.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
@@ -10,6 +12,15 @@ const IN_FLIGHT = 'must be a whole number from 1 to 64';
 const CENTS = 'must be a whole number of US cents';
 const cents = z.coerce.bigint({ error: CENTS }).min(0n, CENTS);
 const MAX_COST = 'must be a whole number, at least 1';
+const RATE_LIMIT = 'must be "points/seconds", such as 120/60';
+const rateLimit = z
+  .string()
+  .regex(/^\d+\/\d+$/, RATE_LIMIT)
+  .transform((text) => {
+    const [points, seconds] = text.split('/').map(Number);
+    return { points: points!, seconds: seconds! };
+  })
+  .refine(({ points, seconds }) => points >= 1 && seconds >= 1, RATE_LIMIT);
 const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
 const environment = z.object({
@@ -28,6 +39,24 @@ const environment = z.object({
   AUTH_OIDC_ISSUER: z.url({ protocol: /^https?$/, error: 'must be the identity provider\'s issuer URL (its /.well-known/openid-configuration is read)' }).optional(),
   AUTH_ISSUER: z.string().min(1).optional(),
   AUTH_AUDIENCE: z.string().min(1, 'must name this API as the identity provider puts it in "aud"').optional(),
+  RATE_LIMIT_PROFILES: rateLimit.prefault('10/3600'),
+  RATE_LIMIT_MUTATIONS: rateLimit.prefault('120/60'),
+  RATE_LIMIT_CONNECTIONS: rateLimit.prefault('30/60'),
+  RATE_LIMIT_SUBSCRIPTIONS: rateLimit.prefault('300/60'),
+  TRUST_PROXY: z
+    .string()
+    .transform((text) => text.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().refine((entry) => {
+          const [address, bits, extra] = entry.split('/');
+          const family = isIP(address!);
+          const max = family === 4 ? 32 : 128;
+          return family !== 0 && extra === undefined && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max));
+        }, 'must be comma-separated IP addresses or CIDR ranges of the proxies in front of Ovation, such as 10.0.0.0/8'),
+      ),
+    )
+    .default([]),
   AUTH_JWKS_REFETCH_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).min(0, 'must not be negative').default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO_DATA: z.stringbool().optional(),
@@ -106,6 +135,10 @@ export type Config = {
   jwtTtlSeconds: number;
   /** The platform's identity provider, whose tokens (RS256, ES256, EdDSA) sign accounts in; undefined: Ovation's own HS256 tokens only. */
   identityProvider: IdentityProvider | undefined;
+  /** RATE_LIMIT_*: each limit's points per window. */
+  rateLimits: RateLimitConfig;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For names the client; empty: the header is ignored. */
+  trustProxy: string[];
   logLevel: string;
   /** Demo data is seeded once into an empty database; on by default in development only. */
   seedDemoData: boolean;
@@ -200,6 +233,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
     identityProvider,
+    rateLimits: { profiles: e.RATE_LIMIT_PROFILES, mutations: e.RATE_LIMIT_MUTATIONS, connections: e.RATE_LIMIT_CONNECTIONS, subscriptions: e.RATE_LIMIT_SUBSCRIPTIONS },
+    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA ?? development,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,

@@ -152,6 +152,21 @@ describe('readConfig', () => {
     expect(refusal({ ...webhook, AUTH_OIDC_ISSUER: 'https://id.example.com/', AUTH_AUDIENCE: 'ovation', COUNTRY_COOLING_OFF_HOURS: '-1' }).message).toMatch(/^\s+COUNTRY_COOLING_OFF_HOURS: must not be negative/m);
   });
 
+  test('rate limits are "points/seconds" and TRUST_PROXY addresses or CIDR ranges; a bad one names its variable', () => {
+    expect(readConfig({ NODE_ENV: 'development' })).toMatchObject({
+      rateLimits: { profiles: { points: 10, seconds: 3600 }, mutations: { points: 120, seconds: 60 }, connections: { points: 30, seconds: 60 }, subscriptions: { points: 300, seconds: 60 } },
+      trustProxy: [],
+    });
+    expect(readConfig({ NODE_ENV: 'development', RATE_LIMIT_MUTATIONS: '5/10', TRUST_PROXY: '10.0.0.0/8, ::1' })).toMatchObject({
+      rateLimits: { mutations: { points: 5, seconds: 10 } },
+      trustProxy: ['10.0.0.0/8', '::1'],
+    });
+    expect(refusal({ NODE_ENV: 'development', RATE_LIMIT_SUBSCRIPTIONS: '5 per minute' }).message).toMatch(/^\s+RATE_LIMIT_SUBSCRIPTIONS: must be "points\/seconds"/m);
+    expect(refusal({ NODE_ENV: 'development', RATE_LIMIT_PROFILES: '0/60' }).message).toMatch(/^\s+RATE_LIMIT_PROFILES: /m);
+    expect(refusal({ NODE_ENV: 'development', TRUST_PROXY: 'the-load-balancer' }).message).toMatch(/^\s+TRUST_PROXY(\.0)?: must be comma-separated IP addresses/m);
+    expect(refusal({ NODE_ENV: 'development', TRUST_PROXY: '10.0.0.0/33' }).message).toMatch(/^\s+TRUST_PROXY(\.0)?: /m);
+  });
+
   test('payout rules default to the published ones: 10,000 diamonds at least, 1,000 USD a day, no fee, every payout reviewed, two operators above 500 USD, 5 days of cooling-off', () => {
     const config = readConfig({ NODE_ENV: 'development' });
     expect(config.policy.payouts).toEqual({

@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GraphQLError, type ExecutionArgs, type execute, type subscribe } from 'graphql';
-import { createYoga, maskError, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type execute, type subscribe } from 'graphql';
+import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AccountSuspendedError, NotAuthenticatedError, OvationError } from '../domain/errors.js';
+import { AccountSuspendedError, NotAuthenticatedError, OvationError, RateLimitedError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
 import { ResumeRequiredError } from '../events/room-stream.js';
 import type { Logger } from '../logger.js';
 import type { Context, Identity, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
 import type { Accounts } from './accounts.js';
+import { clientAddress, type RateLimits } from './rate-limits.js';
+import type { BlockList } from 'node:net';
 import { bearerToken, type Auth, type TokenSubject } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
@@ -34,6 +36,9 @@ export type ServerDeps = {
   maxQueryCost: number;
   /** Introspection and "Did you mean ...?" in errors (src/edge/schema-discovery.ts). */
   introspection: boolean;
+  rateLimits: RateLimits;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For names the client. */
+  trustedProxies: BlockList | undefined;
 };
 
 export type OvationServer = {
@@ -43,7 +48,7 @@ export type OvationServer = {
   close(): Promise<void>;
 };
 
-type Initial = YogaInitialContext & { viewer?: Viewer | null; identity?: Identity | null };
+type Initial = YogaInitialContext & { viewer?: Viewer | null; identity?: Identity | null; clientAddress?: string; req?: http.IncomingMessage };
 type SignedIn = { viewer: Viewer | null; identity: Identity | null };
 
 const GRAPHQL_PATH = '/graphql';
@@ -53,7 +58,19 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz, and /metrics unless elsewhere or off. */
-export function createServer({ services, auth, accounts, log, corsOrigins, maxQueryCost, introspection, metrics, metricsAccess }: ServerDeps): OvationServer {
+export function createServer({
+  services,
+  auth,
+  accounts,
+  log,
+  corsOrigins,
+  maxQueryCost,
+  introspection,
+  metrics,
+  metricsAccess,
+  rateLimits,
+  trustedProxies,
+}: ServerDeps): OvationServer {
   const { db, development } = services;
   /** The account a token's subject is (an identity provider's through its IdentityLink), or none yet. */
   const accountOf = async (subject: TokenSubject): Promise<string | undefined> =>
@@ -79,6 +96,9 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
           ...(original instanceof ResumeRequiredError ? { lastSequence: original.lastSequence } : {}),
           ...(original instanceof NotAuthenticatedError ? { http: { status: 401 } } : {}),
           ...(original instanceof AccountSuspendedError ? { http: { status: 403 } } : {}),
+          ...(original instanceof RateLimitedError
+            ? { retryAfterSeconds: original.retryAfterSeconds, http: { status: 429, headers: { 'Retry-After': String(original.retryAfterSeconds) } } }
+            : {}),
         },
       });
     }
@@ -89,6 +109,18 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
     log.error({ err: original ?? error }, 'unexpected error');
     return maskError(error, message, isDev) as GraphQLError;
   }
+  // Mutations per signed-in account, over HTTP and graphql-ws alike; one operation counts once.
+  const limitMutations: Plugin<Context> = {
+    async onExecute({ args, setResultAndStopExecution }) {
+      const context = args.contextValue;
+      if (!context.viewer || getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
+      try {
+        await rateLimits.consume('mutations', context.viewer.userId);
+      } catch (error) {
+        setResultAndStopExecution({ errors: [toClientError(error)] });
+      }
+    },
+  };
   const sharedSubscriptions = createSharedSubscriptions(new Set(['liveSessionEvents']), (error) => toClientError(error));
 
   const yoga = createYoga<object, Context>({
@@ -118,10 +150,13 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
       ...('viewer' in initial
         ? { viewer: initial.viewer ?? null, identity: initial.identity ?? null }
         : await signedInWith(bearerToken(initial.request.headers.get('authorization')))),
+      clientAddress: initial.clientAddress ?? (initial.req ? clientAddress(initial.req.socket.remoteAddress, initial.req.headers['x-forwarded-for'], trustedProxies) : undefined),
       ...services,
+      rateLimits,
     }),
     plugins: [
       metrics.operations,
+      limitMutations,
       useRequestBodyLimit(),
       ...useSchemaDiscovery(introspection),
       ...useQueryLimits({ maxCost: maxQueryCost }),
@@ -189,7 +224,25 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
       },
     );
   });
-  const sockets = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: MAX_REQUEST_BODY_BYTES });
+  const addressOf = (request: http.IncomingMessage) => clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustedProxies);
+  const sockets = new WebSocketServer({
+    server: httpServer,
+    path: GRAPHQL_PATH,
+    maxPayload: MAX_REQUEST_BODY_BYTES,
+    // Connections per client address: past the limit the upgrade is answered 429 with Retry-After.
+    verifyClient: (info, done) => {
+      rateLimits.consume('connections', addressOf(info.req)).then(
+        () => done(true),
+        (error: unknown) => {
+          if (error instanceof RateLimitedError) done(false, 429, 'Too Many Requests', { 'Retry-After': String(error.retryAfterSeconds) });
+          else {
+            log.error({ err: error }, 'rate limit check failed');
+            done(true);
+          }
+        },
+      );
+    },
+  });
   useServer<Record<string, unknown>, { subject: TokenSubject | null }>(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
@@ -248,12 +301,21 @@ export function createServer({ services, auth, accounts, log, corsOrigins, maxQu
             return [toClientError(error)];
           }
         }
-        const enveloped = yoga.getEnveloped({ ...signedInAs, params } as object);
+        const address = addressOf(ctx.extra.request);
+        const enveloped = yoga.getEnveloped({ ...signedInAs, clientAddress: address, params } as object);
         let document;
         try {
           document = enveloped.parse(params.query);
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the query')];
+        }
+        // Subscriptions started per client address, whatever socket they come on.
+        if (getOperationAST(document, params.operationName)?.operation === 'subscription') {
+          try {
+            await rateLimits.consume('subscriptions', address);
+          } catch (error) {
+            return [toClientError(error)];
+          }
         }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;

@@ -119,6 +119,7 @@ builder.mutationFields((t) => ({
     errors: { types: [ForbiddenError, ValidationError, HandleTakenError] },
     resolve: async (_root, { input }, context) => {
       if (!context.development) throw new ForbiddenError('register is only available in development (NODE_ENV=development): sign in with the identity provider and completeProfile');
+      await context.rateLimits?.consume('profiles', context.clientAddress ?? 'unknown');
       return authTokenFor(await registerUser(context.db, { ...input, roles: input.roles ?? undefined }), context);
     },
   }),
@@ -128,9 +129,10 @@ builder.mutationFields((t) => ({
       "The first sign-in with the identity provider's token: makes the identity's account, with the birth date and country the safeguards need. Until then the identity can buy, gift and go live not at all.",
     args: { input: t.arg({ type: CompleteProfileInput }) },
     errors: { types: [NotAuthenticatedError, ForbiddenError, ValidationError, HandleTakenError] },
-    resolve: (_root, { input }, context) => {
+    resolve: async (_root, { input }, context) => {
       if (!context.identity) throw new NotAuthenticatedError("Sign in with the identity provider's token to complete a profile");
       if (context.viewer) throw new ForbiddenError('This identity already has an account');
+      await context.rateLimits?.consume('profiles', context.clientAddress ?? 'unknown');
       return completeProfile(context.db, context.identity, input);
     },
   }),
