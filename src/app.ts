@@ -37,7 +37,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     const pubsub = createEventBus(config.redisUrl, log);
     // Everything this instance publishes goes through it, from the domain, after commit.
     const announcer = createAnnouncer(pubsub);
-    const presence = createPresence(database.prisma, announcer, log);
+    const presence = createPresence(database.prisma, announcer, log, { anonymousPerAddress: config.anonymousViewersPerAddress });
     const metrics = createMetrics({ subscribers: presence.subscribers });
     const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds, config.identityProvider);
     const db = database.prisma;

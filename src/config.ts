@@ -43,6 +43,7 @@ const environment = z.object({
   RATE_LIMIT_MUTATIONS: rateLimit.prefault('120/60'),
   RATE_LIMIT_CONNECTIONS: rateLimit.prefault('30/60'),
   RATE_LIMIT_SUBSCRIPTIONS: rateLimit.prefault('300/60'),
+  ANONYMOUS_VIEWERS_PER_ADDRESS: z.coerce.number({ error: 'must be a whole number, at least 1' }).int('must be a whole number, at least 1').min(1, 'must be a whole number, at least 1').default(3),
   TRUST_PROXY: z
     .string()
     .transform((text) => text.split(',').map((entry) => entry.trim()).filter(Boolean))
@@ -139,6 +140,8 @@ export type Config = {
   rateLimits: RateLimitConfig;
   /** TRUST_PROXY: proxies whose X-Forwarded-For names the client; empty: the header is ignored. */
   trustProxy: string[];
+  /** A room's viewer count takes at most this many anonymous subscribers from one client address. */
+  anonymousViewersPerAddress: number;
   logLevel: string;
   /** Demo data is seeded once into an empty database; on by default in development only. */
   seedDemoData: boolean;
@@ -235,6 +238,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     identityProvider,
     rateLimits: { profiles: e.RATE_LIMIT_PROFILES, mutations: e.RATE_LIMIT_MUTATIONS, connections: e.RATE_LIMIT_CONNECTIONS, subscriptions: e.RATE_LIMIT_SUBSCRIPTIONS },
     trustProxy: e.TRUST_PROXY,
+    anonymousViewersPerAddress: e.ANONYMOUS_VIEWERS_PER_ADDRESS,
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA ?? development,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,

@@ -2,6 +2,8 @@ import { describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { clientAddress, trustedProxies } from '../../src/edge/rate-limits.js';
 import { UserUpdated } from '../realtime/profile-documents.js';
+import { isViewerCount, readUntil, watchRoom } from '../rooms-live/support.js';
+import { createLiveCreator } from '../support/money.js';
 import { post } from '../support/graphql.js';
 import { startTestServer } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
@@ -97,5 +99,29 @@ describe('the client address', () => {
     expect(clientAddress('10.1.2.3', '1.2.3.4, 198.51.100.1, 10.9.9.9', proxies)).toBe('198.51.100.1');
     expect(clientAddress('::ffff:10.1.2.3', '198.51.100.1', proxies)).toBe('198.51.100.1');
     expect(clientAddress('10.1.2.3', '198.51.100.1', undefined)).toBe('10.1.2.3');
+  });
+});
+
+describe('viewer counts', () => {
+  test('(the three sockets of a hundred subscriptions of the issue) count each account once and anonymous subscribers at most ANONYMOUS_VIEWERS_PER_ADDRESS per address', async () => {
+    const counted = await startTestServer({ variables: { ANONYMOUS_VIEWERS_PER_ADDRESS: '2', TRUST_PROXY: '127.0.0.1' } });
+    const { session } = await createLiveCreator(counted.db);
+    const observer = watchRoom(openSocket(counted.url), session);
+    // Three anonymous sockets from one address, five room subscriptions each: two viewers in all.
+    for (let i = 0; i < 3; i++) {
+      const socket = openSocket(counted.url);
+      for (let j = 0; j < 5; j++) watchRoom(socket, session);
+    }
+    // One account on two sockets, three subscriptions each: one viewer.
+    const token = await tokenFor(await createUser(counted.db));
+    for (let i = 0; i < 2; i++) {
+      const socket = openSocket(counted.url, bearer(token));
+      for (let j = 0; j < 3; j++) watchRoom(socket, session);
+    }
+    const events = await readUntil(observer, (read) => read.some((event) => isViewerCount(event) && event.viewers === 3), { ms: 4_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(Math.max(...events.filter(isViewerCount).map((event) => event.viewers))).toBe(3);
+    const stored = await counted.db.roomPresence.aggregate({ where: { liveSessionId: session.id }, _sum: { viewers: true } });
+    expect(stored._sum.viewers).toBe(3);
   });
 });

@@ -42,6 +42,7 @@ export async function startTestServer(
     RATE_LIMIT_MUTATIONS: '100000/60',
     RATE_LIMIT_CONNECTIONS: '100000/60',
     RATE_LIMIT_SUBSCRIPTIONS: '100000/60',
+    ANONYMOUS_VIEWERS_PER_ADDRESS: '100000',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
     ...options.variables,
   });
