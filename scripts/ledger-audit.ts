@@ -50,7 +50,7 @@ export async function runLedgerAudit(env: NodeJS.ProcessEnv = process.env, { out
 }
 
 /** Starts the embedded cluster the server keeps its data in; never creates one, and says why when it can't. */
-async function startExisting(dataDir: string, err: Output['err']): Promise<EmbeddedDatabase | undefined> {
+export async function startExisting(dataDir: string, err: Output['err']): Promise<EmbeddedDatabase | undefined> {
   const exists = (file: string) => fs.access(path.join(dataDir, file)).then(() => true, () => false);
   if (!(await exists('PG_VERSION'))) {
     err(`No Ovation database in ${dataDir}.\nSet DATABASE_URL to audit a database server, or OVATION_DATA_DIR to the server's data directory.`);

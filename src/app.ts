@@ -1,6 +1,8 @@
 import type { Config } from './config.js';
 import { openDatabase } from './db/database.js';
+import { createAccounts } from './edge/accounts.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
+import { createRateLimits, trustedProxies } from './edge/rate-limits.js';
 import { createMetrics, listenForScrapes, METRICS_PATH, metricsAccess } from './edge/metrics.js';
 import { createServer } from './edge/server.js';
 import { createAnnouncer } from './events/announcer.js';
@@ -35,10 +37,12 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     const pubsub = createEventBus(config.redisUrl, log);
     // Everything this instance publishes goes through it, from the domain, after commit.
     const announcer = createAnnouncer(pubsub);
-    const presence = createPresence(database.prisma, announcer, log);
+    const presence = createPresence(database.prisma, announcer, log, { anonymousPerAddress: config.anonymousViewersPerAddress });
     const metrics = createMetrics({ subscribers: presence.subscribers });
-    const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds);
+    const auth = createAuth(await jwtSecret(config), config.jwtTtlSeconds, config.identityProvider);
     const db = database.prisma;
+    const accounts = createAccounts(db, pubsub, log);
+    const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
     const services: Services = {
       db,
       pubsub,
@@ -80,12 +84,15 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     const server = createServer({
       services,
       auth,
+      accounts,
       log,
       corsOrigins: config.corsOrigins,
       maxQueryCost: config.maxQueryCost,
       introspection: config.introspection,
       metrics,
       metricsAccess: access,
+      rateLimits,
+      trustedProxies: trustedProxies(config.trustProxy),
     });
     const { port } = await server.listen(config.port, config.host);
     const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
@@ -103,6 +110,8 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
         await server.close();
         await scrapes?.close();
         await presence.close();
+        await accounts.close();
+        await rateLimits.close();
         await pubsub.close();
         await database.close();
       },

@@ -1,7 +1,9 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_POLICY, wholeCents, type Policy } from './domain/policy.js';
 import { DEFAULT_MAX_COST } from './edge/query-limits.js';
+import type { RateLimitConfig } from './edge/rate-limits.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
@@ -10,6 +12,15 @@ const IN_FLIGHT = 'must be a whole number from 1 to 64';
 const CENTS = 'must be a whole number of US cents';
 const cents = z.coerce.bigint({ error: CENTS }).min(0n, CENTS);
 const MAX_COST = 'must be a whole number, at least 1';
+const RATE_LIMIT = 'must be "points/seconds", such as 120/60';
+const rateLimit = z
+  .string()
+  .regex(/^\d+\/\d+$/, RATE_LIMIT)
+  .transform((text) => {
+    const [points, seconds] = text.split('/').map(Number);
+    return { points: points!, seconds: seconds! };
+  })
+  .refine(({ points, seconds }) => points >= 1 && seconds >= 1, RATE_LIMIT);
 const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
 const environment = z.object({
@@ -24,6 +35,30 @@ const environment = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   JWT_TTL_SECONDS: z.coerce.number().int().min(60).default(7 * 24 * 3600),
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL of the identity provider\'s JSON Web Key Set' }).optional(),
+  AUTH_OIDC_ISSUER: z.url({ protocol: /^https?$/, error: 'must be the identity provider\'s issuer URL (its /.well-known/openid-configuration is read)' }).optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1, 'must name this API as the identity provider puts it in "aud"').optional(),
+  RATE_LIMIT_PROFILES: rateLimit.prefault('10/3600'),
+  RATE_LIMIT_MUTATIONS: rateLimit.prefault('120/60'),
+  RATE_LIMIT_CONNECTIONS: rateLimit.prefault('30/60'),
+  RATE_LIMIT_SUBSCRIPTIONS: rateLimit.prefault('300/60'),
+  ANONYMOUS_VIEWERS_PER_ADDRESS: z.coerce.number({ error: 'must be a whole number, at least 1' }).int('must be a whole number, at least 1').min(1, 'must be a whole number, at least 1').default(3),
+  TRUST_PROXY: z
+    .string()
+    .transform((text) => text.split(',').map((entry) => entry.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().refine((entry) => {
+          const [address, bits, extra] = entry.split('/');
+          const family = isIP(address!);
+          const max = family === 4 ? 32 : 128;
+          return family !== 0 && extra === undefined && (bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max));
+        }, 'must be comma-separated IP addresses or CIDR ranges of the proxies in front of Ovation, such as 10.0.0.0/8'),
+      ),
+    )
+    .default([]),
+  AUTH_JWKS_REFETCH_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).min(0, 'must not be negative').default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SEED_DEMO_DATA: z.stringbool().optional(),
   AGE_GATES: z
@@ -41,6 +76,7 @@ const environment = z.object({
   DAILY_SPEND_CAP_COINS: z.coerce.bigint().positive().optional(),
   WEEKLY_SPEND_CAP_COINS: z.coerce.bigint().positive().optional(),
   LIMIT_COOLING_OFF_HOURS: z.coerce.number().min(0).optional(),
+  COUNTRY_COOLING_OFF_HOURS: z.coerce.number({ error: 'must be a number of hours' }).min(0, 'must not be negative').optional(),
   PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
   ENABLE_SANDBOX_PROVIDERS: z.stringbool().optional(),
@@ -71,6 +107,19 @@ const environment = z.object({
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
 export const DEVELOPMENT_WEBHOOK_SECRET = 'whsec_ovation_sandbox_development';
 
+/** The platform's identity provider (README, Deploying to production). */
+export type IdentityProvider = {
+  /** The key set's URL, or undefined to find it through OIDC discovery of `oidcIssuer`. */
+  jwksUrl: string | undefined;
+  oidcIssuer: string | undefined;
+  /** The "iss" its tokens carry; with discovery, the discovery document's issuer unless set. */
+  issuer: string | undefined;
+  /** The "aud" its tokens carry for this API. */
+  audience: string;
+  /** How soon after fetching the key set an unknown key id may fetch it again (jose's cooldownDuration). */
+  refetchAfterMs: number;
+};
+
 export type Config = {
   env: 'development' | 'production' | 'test';
   /** NODE_ENV=development, and only that: demo data, devToken, GraphiQL, generated secrets, sandbox providers. */
@@ -82,9 +131,17 @@ export type Config = {
   /** Absolute; holds the embedded PostgreSQL cluster and the development JWT secret. */
   dataDir: string;
   redisUrl: string | undefined;
-  /** Undefined only in development, which generates one and keeps it in dataDir. */
+  /** Ovation's own HS256 tokens. Development generates one and keeps it in dataDir; elsewhere undefined only with an identity provider (no HS256 tokens then). */
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
+  /** The platform's identity provider, whose tokens (RS256, ES256, EdDSA) sign accounts in; undefined: Ovation's own HS256 tokens only. */
+  identityProvider: IdentityProvider | undefined;
+  /** RATE_LIMIT_*: each limit's points per window. */
+  rateLimits: RateLimitConfig;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For names the client; empty: the header is ignored. */
+  trustProxy: string[];
+  /** A room's viewer count takes at most this many anonymous subscribers from one client address. */
+  anonymousViewersPerAddress: number;
   logLevel: string;
   /** Demo data is seeded once into an empty database; on by default in development only. */
   seedDemoData: boolean;
@@ -141,9 +198,27 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration:\n  PAYOUT_FEE_CENTS: must be less than the smallest payout, ${wholeCents(payouts.minimumDiamonds).cents} US cents (PAYOUT_MINIMUM_DIAMONDS)`,
     );
   }
+  const providerProblems = [
+    ...(e.AUTH_JWKS_URL && e.AUTH_OIDC_ISSUER ? ['  AUTH_JWKS_URL: set either AUTH_JWKS_URL or AUTH_OIDC_ISSUER, not both'] : []),
+    ...(e.AUTH_JWKS_URL && !e.AUTH_ISSUER ? ['  AUTH_ISSUER: required with AUTH_JWKS_URL (the "iss" of the identity provider\'s tokens)'] : []),
+    ...((e.AUTH_JWKS_URL || e.AUTH_OIDC_ISSUER) && !e.AUTH_AUDIENCE ? ['  AUTH_AUDIENCE: required with an identity provider (the "aud" its tokens carry for this API)'] : []),
+  ];
+  if (providerProblems.length) throw new ConfigError(`Invalid configuration:\n${providerProblems.join('\n')}`);
+  const identityProvider: IdentityProvider | undefined =
+    e.AUTH_JWKS_URL || e.AUTH_OIDC_ISSUER
+      ? {
+          jwksUrl: e.AUTH_JWKS_URL,
+          oidcIssuer: e.AUTH_OIDC_ISSUER,
+          issuer: e.AUTH_ISSUER,
+          audience: e.AUTH_AUDIENCE!,
+          refetchAfterMs: e.AUTH_JWKS_REFETCH_SECONDS * 1000,
+        }
+      : undefined;
   if (!development) {
     const missing = [
-      ...(e.JWT_SECRET ? [] : ['  JWT_SECRET: required unless NODE_ENV=development (at least 32 characters)']),
+      ...(e.JWT_SECRET || identityProvider
+        ? []
+        : ['  JWT_SECRET: required unless NODE_ENV=development (at least 32 characters), or an identity provider (AUTH_JWKS_URL or AUTH_OIDC_ISSUER)']),
       ...(e.PAYMENT_WEBHOOK_SECRET ? [] : ['  PAYMENT_WEBHOOK_SECRET: required unless NODE_ENV=development (at least 16 characters)']),
     ];
     if (missing.length) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
@@ -160,6 +235,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL_SECONDS,
+    identityProvider,
+    rateLimits: { profiles: e.RATE_LIMIT_PROFILES, mutations: e.RATE_LIMIT_MUTATIONS, connections: e.RATE_LIMIT_CONNECTIONS, subscriptions: e.RATE_LIMIT_SUBSCRIPTIONS },
+    trustProxy: e.TRUST_PROXY,
+    anonymousViewersPerAddress: e.ANONYMOUS_VIEWERS_PER_ADDRESS,
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA ?? development,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,
@@ -180,6 +259,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
       platformWeeklyCapCoins: e.WEEKLY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformWeeklyCapCoins,
       limitRaiseCoolingOffMs:
         e.LIMIT_COOLING_OFF_HOURS === undefined ? DEFAULT_POLICY.limitRaiseCoolingOffMs : e.LIMIT_COOLING_OFF_HOURS * 3600_000,
+      countryChangeCoolingOffMs:
+        e.COUNTRY_COOLING_OFF_HOURS === undefined ? DEFAULT_POLICY.countryChangeCoolingOffMs : e.COUNTRY_COOLING_OFF_HOURS * 3600_000,
       payouts,
     },
   };

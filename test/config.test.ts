@@ -136,6 +136,37 @@ describe('readConfig', () => {
     expect(refusal({ NODE_ENV: 'production' }).message).toMatch(/^\s+JWT_SECRET: required unless NODE_ENV=development/m);
   });
 
+  test('an identity provider: discovery or a key set URL with its issuer, always with the audience; JWT_SECRET then optional', () => {
+    const webhook = { PAYMENT_WEBHOOK_SECRET: 'whsec_production_secret' };
+    expect(readConfig({ ...webhook, AUTH_OIDC_ISSUER: 'https://id.example.com/', AUTH_AUDIENCE: 'ovation' })).toMatchObject({
+      jwtSecret: undefined,
+      identityProvider: { oidcIssuer: 'https://id.example.com/', jwksUrl: undefined, issuer: undefined, audience: 'ovation', refetchAfterMs: 30_000 },
+    });
+    expect(readConfig({ ...webhook, AUTH_JWKS_URL: 'https://id.example.com/keys', AUTH_ISSUER: 'https://id.example.com/', AUTH_AUDIENCE: 'ovation' }).identityProvider).toMatchObject({
+      jwksUrl: 'https://id.example.com/keys',
+      issuer: 'https://id.example.com/',
+    });
+    expect(refusal({ ...webhook, AUTH_JWKS_URL: 'https://id.example.com/keys', AUTH_AUDIENCE: 'ovation' }).message).toMatch(/^\s+AUTH_ISSUER: required with AUTH_JWKS_URL/m);
+    expect(refusal({ ...webhook, AUTH_OIDC_ISSUER: 'https://id.example.com/' }).message).toMatch(/^\s+AUTH_AUDIENCE: required with an identity provider/m);
+    expect(refusal({ ...webhook, AUTH_OIDC_ISSUER: 'not a url', AUTH_AUDIENCE: 'ovation' }).message).toMatch(/^\s+AUTH_OIDC_ISSUER: /m);
+    expect(refusal({ ...webhook, AUTH_OIDC_ISSUER: 'https://id.example.com/', AUTH_AUDIENCE: 'ovation', COUNTRY_COOLING_OFF_HOURS: '-1' }).message).toMatch(/^\s+COUNTRY_COOLING_OFF_HOURS: must not be negative/m);
+  });
+
+  test('rate limits are "points/seconds" and TRUST_PROXY addresses or CIDR ranges; a bad one names its variable', () => {
+    expect(readConfig({ NODE_ENV: 'development' })).toMatchObject({
+      rateLimits: { profiles: { points: 10, seconds: 3600 }, mutations: { points: 120, seconds: 60 }, connections: { points: 30, seconds: 60 }, subscriptions: { points: 300, seconds: 60 } },
+      trustProxy: [],
+    });
+    expect(readConfig({ NODE_ENV: 'development', RATE_LIMIT_MUTATIONS: '5/10', TRUST_PROXY: '10.0.0.0/8, ::1' })).toMatchObject({
+      rateLimits: { mutations: { points: 5, seconds: 10 } },
+      trustProxy: ['10.0.0.0/8', '::1'],
+    });
+    expect(refusal({ NODE_ENV: 'development', RATE_LIMIT_SUBSCRIPTIONS: '5 per minute' }).message).toMatch(/^\s+RATE_LIMIT_SUBSCRIPTIONS: must be "points\/seconds"/m);
+    expect(refusal({ NODE_ENV: 'development', RATE_LIMIT_PROFILES: '0/60' }).message).toMatch(/^\s+RATE_LIMIT_PROFILES: /m);
+    expect(refusal({ NODE_ENV: 'development', TRUST_PROXY: 'the-load-balancer' }).message).toMatch(/^\s+TRUST_PROXY(\.0)?: must be comma-separated IP addresses/m);
+    expect(refusal({ NODE_ENV: 'development', TRUST_PROXY: '10.0.0.0/33' }).message).toMatch(/^\s+TRUST_PROXY(\.0)?: /m);
+  });
+
   test('payout rules default to the published ones: 10,000 diamonds at least, 1,000 USD a day, no fee, every payout reviewed, two operators above 500 USD, 5 days of cooling-off', () => {
     const config = readConfig({ NODE_ENV: 'development' });
     expect(config.policy.payouts).toEqual({

@@ -102,6 +102,25 @@ export class SpendingLimitError extends OvationError {
   }
 }
 
+/** Past a rate limit (src/edge/rate-limits.ts): a GraphQL error with retryAfterSeconds, or HTTP 429 with Retry-After. */
+export class RateLimitedError extends OvationError {
+  readonly code = 'RATE_LIMITED';
+  constructor(
+    readonly limit: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`Too many ${limit}: try again in ${retryAfterSeconds} s`);
+  }
+}
+
+/** Refused at the edge for every signed-in operation of a suspended account (HTTP 403; a socket closes with 4403). */
+export class AccountSuspendedError extends OvationError {
+  readonly code = 'ACCOUNT_SUSPENDED';
+  constructor() {
+    super('This account is suspended');
+  }
+}
+
 export class AccountRestrictedError extends OvationError {
   readonly code = 'ACCOUNT_RESTRICTED';
   constructor(

@@ -18,7 +18,7 @@ import {
 import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
 import { balanceWrites, entryWrites, ledgerFailure, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
 import { convertDown, DIAMONDS_PER_COIN, type Policy } from './policy.js';
-import { checkAge, checkNotRestricted, checkSpendingLimits, spendDay } from './safeguards.js';
+import { checkAge, checkNotRestricted, checkSpendingLimits, countryInForce, spendDay } from './safeguards.js';
 import { roomEventsWritten, roomEventWrites, roomFailure, SessionEndedMeanwhileError, supportWrites, type RoomGift, type RoomGiftEvent } from './rooms.js';
 import { validate } from './validation.js';
 
@@ -255,7 +255,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   }
 }
 
-type Person = Pick<User, 'id' | 'birthDate' | 'country' | 'restrictions'>;
+type Person = Pick<User, 'id' | 'birthDate' | 'country' | 'pendingCountry' | 'countryChangesAt' | 'restrictions'>;
 type Sender = Person & Pick<User, 'handle' | 'displayName' | 'dailyLimitCoins' | 'pendingDailyLimit' | 'pendingLimitActiveAt'>;
 type Session = { id: string; status: LiveSessionStatus; creatorId: string; creator: Person };
 type CatalogGift = Pick<Gift, 'id' | 'name' | 'imageUrl' | 'animationUrl' | 'coins' | 'active' | 'countries'>;
@@ -289,7 +289,7 @@ function checkGift({ policy, now, sender, wallet, spent, session, gift, input }:
     throw new ValidationError([{ field: 'liveSessionId', message: 'you cannot send gifts to yourself' }]);
   }
   if (!gift || !gift.active) throw new GiftUnavailableError();
-  if (gift.countries.length > 0 && !gift.countries.includes(sender.country)) {
+  if (gift.countries.length > 0 && !gift.countries.includes(countryInForce(sender, now))) {
     throw new GiftUnavailableError('This gift is not offered in your country');
   }
   checkNotRestricted(sender, RestrictionKind.GIFTING);
@@ -323,10 +323,10 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
   const sessions = requests.map((r) => r.input.liveSessionId);
   const rows = await tx.$queryRaw<
     {
-      senderId: string | null; handle: string; displayName: string; senderBirthDate: Date; senderCountry: string; senderRestrictions: RestrictionKind[];
+      senderId: string | null; handle: string; displayName: string; senderBirthDate: Date; senderCountry: string; senderPendingCountry: string | null; senderCountryChangesAt: Date | null; senderRestrictions: RestrictionKind[];
       dailyLimitCoins: bigint | null; pendingDailyLimit: bigint | null; pendingLimitActiveAt: Date | null;
       walletId: string | null; balance: bigint | null; spentToday: bigint; spentWeek: bigint;
-      sessionId: string | null; status: LiveSessionStatus; creatorId: string; creatorBirthDate: Date; creatorCountry: string; creatorRestrictions: RestrictionKind[];
+      sessionId: string | null; status: LiveSessionStatus; creatorId: string; creatorBirthDate: Date; creatorCountry: string; creatorPendingCountry: string | null; creatorCountryChangesAt: Date | null; creatorRestrictions: RestrictionKind[];
       creatorDiamonds: string | null;
       giftId: string | null; name: string; imageUrl: string; animationUrl: string | null; coins: bigint; active: boolean; countries: string[];
     }[]
@@ -344,11 +344,13 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
       UNION ALL SELECT a.id, a."userId" FROM "Account" a JOIN creators c ON c.id = a."userId" WHERE a.asset = 'DIAMOND')
     SELECT r.n,
       u.id AS "senderId", u.handle, u."displayName", u."birthDate" AS "senderBirthDate", u.country::text AS "senderCountry",
+      u."pendingCountry"::text AS "senderPendingCountry", u."countryChangesAt" AS "senderCountryChangesAt",
       u.restrictions::text[] AS "senderRestrictions", u."dailyLimitCoins", u."pendingDailyLimit", u."pendingLimitActiveAt",
       w.id AS "walletId", w.balance,
       coalesce(spend.today, 0)::bigint AS "spentToday", coalesce(spend.week, 0)::bigint AS "spentWeek",
       s.id AS "sessionId", s.status::text AS status, s."creatorId",
       c."birthDate" AS "creatorBirthDate", c.country::text AS "creatorCountry", c.restrictions::text[] AS "creatorRestrictions",
+      c."pendingCountry"::text AS "creatorPendingCountry", c."countryChangesAt" AS "creatorCountryChangesAt",
       d.id AS "creatorDiamonds",
       g.id AS "giftId", g.name, g."imageUrl", g."animationUrl", g.coins, g.active, g.countries
     FROM unnest(${senders}::uuid[], ${sessions}::uuid[], ${requests.map((r) => r.input.giftId)}::uuid[]) WITH ORDINALITY AS r(sender, session, gift, n)
@@ -366,6 +368,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
     sender: row.senderId
       ? {
           id: row.senderId, handle: row.handle, displayName: row.displayName, birthDate: row.senderBirthDate, country: row.senderCountry,
+          pendingCountry: row.senderPendingCountry, countryChangesAt: row.senderCountryChangesAt,
           restrictions: row.senderRestrictions, dailyLimitCoins: row.dailyLimitCoins, pendingDailyLimit: row.pendingDailyLimit,
           pendingLimitActiveAt: row.pendingLimitActiveAt,
         }
@@ -375,7 +378,10 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
     session: row.sessionId
       ? {
           id: row.sessionId, status: row.status, creatorId: row.creatorId,
-          creator: { id: row.creatorId, birthDate: row.creatorBirthDate, country: row.creatorCountry, restrictions: row.creatorRestrictions },
+          creator: {
+            id: row.creatorId, birthDate: row.creatorBirthDate, country: row.creatorCountry, pendingCountry: row.creatorPendingCountry,
+            countryChangesAt: row.creatorCountryChangesAt, restrictions: row.creatorRestrictions,
+          },
         }
       : undefined,
     creatorDiamonds: row.creatorDiamonds,

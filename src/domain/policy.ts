@@ -6,6 +6,8 @@ export type Policy = {
   platformWeeklyCapCoins: bigint;
   /** How long a raised personal limit waits before it applies. */
   limitRaiseCoolingOffMs: number;
+  /** How long a changed country waits before it applies (the stricter age gate of the two holds meanwhile). */
+  countryChangeCoolingOffMs: number;
   payouts: PayoutRules;
 };
 
@@ -39,6 +41,7 @@ export const DEFAULT_POLICY: Policy = {
   platformDailyCapCoins: 35_000n,
   platformWeeklyCapCoins: 140_000n,
   limitRaiseCoolingOffMs: 24 * 3600 * 1000,
+  countryChangeCoolingOffMs: 30 * 24 * 3600 * 1000,
   // Twitch's threshold and TikTok's daily cap (product.md).
   payouts: {
     minimumDiamonds: 10_000n,

@@ -9,7 +9,7 @@ import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome
 import { lockUserAccounts, PLATFORM, record, userAccountIds } from './ledger.js';
 import type { ChargeResult, PaymentEvent, PaymentProvider } from './payments/provider.js';
 import type { Policy } from './policy.js';
-import { checkAge, checkNotRestricted } from './safeguards.js';
+import { checkAge, checkNotRestricted, countryInForce } from './safeguards.js';
 import { validate } from './validation.js';
 
 const purchaseInput = z.object({
@@ -52,7 +52,7 @@ export async function purchaseCoins(
       const bundle = await tx.coinBundle.findUnique({ where: { id: data.bundleId }, include: { prices: true } });
       if (!bundle) throw new NotFoundError('Coin bundle');
       if (bundle.retiredAt) throw new BundleUnavailableError('This coin bundle has been retired');
-      const price = priceFor(bundle.prices, buyer.country);
+      const price = priceFor(bundle.prices, countryInForce(buyer, now));
       if (!price) throw new BundleUnavailableError('This coin bundle is not sold in your country');
       const purchase = await tx.purchase.create({
         data: {

@@ -8,9 +8,24 @@ import { validate } from './validation.js';
 
 export type AgeGatedAction = 'buy coins' | 'send gifts' | 'receive gifts' | 'go live' | 'cash out';
 
-type Person = Pick<User, 'birthDate' | 'country'>;
+/** Someone's country as stored: a changed one waits (pendingCountry, countryChangesAt) until its cooling-off ends. */
+export type Residence = Pick<User, 'country'> & Partial<Pick<User, 'pendingCountry' | 'countryChangesAt'>>;
+
+type Person = Pick<User, 'birthDate'> & Residence;
 
 export const minimumAge = (policy: Policy, country: string): number => policy.ageGates[country] ?? policy.ageGates.DEFAULT;
+
+/** The country in force at `now`: a changed one once its cooling-off has ended, else the one before. */
+export function countryInForce(person: Residence, now: Date): string {
+  return person.pendingCountry && person.countryChangesAt && person.countryChangesAt <= now ? person.pendingCountry : person.country;
+}
+
+/** The minimum age at `now`: while a country change waits, the stricter gate of the old and new country. */
+export function minimumAgeOf(policy: Policy, person: Residence, now: Date): number {
+  const inForce = minimumAge(policy, countryInForce(person, now));
+  const waiting = person.pendingCountry && person.countryChangesAt && person.countryChangesAt > now ? minimumAge(policy, person.pendingCountry) : 0;
+  return Math.max(inForce, waiting);
+}
 
 /** Whole years lived on `on` (UTC). */
 export function ageOn(birthDate: Date, on: Date): number {
@@ -20,7 +35,7 @@ export function ageOn(birthDate: Date, on: Date): number {
 }
 
 export function checkAge(policy: Policy, person: Person, action: AgeGatedAction, now: Date): void {
-  const minimum = minimumAge(policy, person.country);
+  const minimum = minimumAgeOf(policy, person, now);
   if (ageOn(person.birthDate, now) < minimum) throw new AgeRestrictedError(minimum, action);
 }
 

@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GraphQLError, type ExecutionArgs, type execute, type subscribe } from 'graphql';
-import { createYoga, maskError, useReadinessCheck, type YogaInitialContext } from 'graphql-yoga';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type execute, type subscribe } from 'graphql';
+import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import { NotAuthenticatedError, OvationError } from '../domain/errors.js';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AccountSuspendedError, NotAuthenticatedError, OvationError, RateLimitedError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
 import { ResumeRequiredError } from '../events/room-stream.js';
 import type { Logger } from '../logger.js';
-import type { Context, Services } from '../schema/context.js';
+import type { Context, Identity, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
-import { bearerToken, type Auth } from './auth.js';
+import type { Accounts } from './accounts.js';
+import { clientAddress, type RateLimits } from './rate-limits.js';
+import type { BlockList } from 'node:net';
+import { bearerToken, type Auth, type TokenSubject } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
@@ -22,6 +25,8 @@ import { handlePaymentWebhook, handlePayoutWebhook, PAYOUT_WEBHOOK_PATH, WEBHOOK
 export type ServerDeps = {
   services: Services;
   auth: Auth;
+  /** The viewer's roles, from the database (remembered per instance until the account changes). */
+  accounts: Accounts;
   log: Logger;
   /** Origins whose pages may call the API from a browser; '*' is any. Tokens travel in headers, never cookies. */
   corsOrigins: string[] | '*';
@@ -31,6 +36,9 @@ export type ServerDeps = {
   maxQueryCost: number;
   /** Introspection and "Did you mean ...?" in errors (src/edge/schema-discovery.ts). */
   introspection: boolean;
+  rateLimits: RateLimits;
+  /** TRUST_PROXY: proxies whose X-Forwarded-For names the client. */
+  trustedProxies: BlockList | undefined;
 };
 
 export type OvationServer = {
@@ -40,7 +48,8 @@ export type OvationServer = {
   close(): Promise<void>;
 };
 
-type Initial = YogaInitialContext & { viewer?: Viewer | null };
+type Initial = YogaInitialContext & { viewer?: Viewer | null; identity?: Identity | null; clientAddress?: string; req?: http.IncomingMessage };
+type SignedIn = { viewer: Viewer | null; identity: Identity | null };
 
 const GRAPHQL_PATH = '/graphql';
 // A client's request id is echoed and logged only if it looks like one.
@@ -49,9 +58,30 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 export const MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** One port: GraphQL over HTTP and SSE, graphql-ws on the same path, /healthz and /readyz, and /metrics unless elsewhere or off. */
-export function createServer({ services, auth, log, corsOrigins, maxQueryCost, introspection, metrics, metricsAccess }: ServerDeps): OvationServer {
+export function createServer({
+  services,
+  auth,
+  accounts,
+  log,
+  corsOrigins,
+  maxQueryCost,
+  introspection,
+  metrics,
+  metricsAccess,
+  rateLimits,
+  trustedProxies,
+}: ServerDeps): OvationServer {
   const { db, development } = services;
-  const viewerFrom = async (token: string | undefined): Promise<Viewer | null> => (token ? auth.verifyToken(token) : null);
+  /** The account a token's subject is (an identity provider's through its IdentityLink), or none yet. */
+  const accountOf = async (subject: TokenSubject): Promise<string | undefined> =>
+    subject.kind === 'account' ? subject.userId : accounts.linkedAccount(subject.issuer, subject.subject);
+  const signedIn = async (subject: TokenSubject | null): Promise<SignedIn> => {
+    if (!subject) return { viewer: null, identity: null };
+    const identity = subject.kind === 'identity' ? { issuer: subject.issuer, subject: subject.subject } : null;
+    const userId = await accountOf(subject);
+    return { viewer: userId ? await accounts.viewer(userId) : null, identity };
+  };
+  const signedInWith = async (token: string | undefined): Promise<SignedIn> => signedIn(token ? await auth.verifyToken(token) : null);
 
   // Refusals carry their code to the client (and a dropped room subscriber where to resume, for programs
   // rather than in the message); the client's own malformed requests already read well and get a code;
@@ -65,6 +95,10 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
           code: original.code,
           ...(original instanceof ResumeRequiredError ? { lastSequence: original.lastSequence } : {}),
           ...(original instanceof NotAuthenticatedError ? { http: { status: 401 } } : {}),
+          ...(original instanceof AccountSuspendedError ? { http: { status: 403 } } : {}),
+          ...(original instanceof RateLimitedError
+            ? { retryAfterSeconds: original.retryAfterSeconds, http: { status: 429, headers: { 'Retry-After': String(original.retryAfterSeconds) } } }
+            : {}),
         },
       });
     }
@@ -75,6 +109,18 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
     log.error({ err: original ?? error }, 'unexpected error');
     return maskError(error, message, isDev) as GraphQLError;
   }
+  // Mutations per signed-in account, over HTTP and graphql-ws alike; one operation counts once.
+  const limitMutations: Plugin<Context> = {
+    async onExecute({ args, setResultAndStopExecution }) {
+      const context = args.contextValue;
+      if (!context.viewer || getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
+      try {
+        await rateLimits.consume('mutations', context.viewer.userId);
+      } catch (error) {
+        setResultAndStopExecution({ errors: [toClientError(error)] });
+      }
+    },
+  };
   const sharedSubscriptions = createSharedSubscriptions(new Set(['liveSessionEvents']), (error) => toClientError(error));
 
   const yoga = createYoga<object, Context>({
@@ -101,11 +147,16 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
     },
     maskedErrors: { maskError: (error, message, isDev) => toClientError(error, message, isDev) },
     context: async (initial: Initial) => ({
-      viewer: 'viewer' in initial ? (initial.viewer ?? null) : await viewerFrom(bearerToken(initial.request.headers.get('authorization'))),
+      ...('viewer' in initial
+        ? { viewer: initial.viewer ?? null, identity: initial.identity ?? null }
+        : await signedInWith(bearerToken(initial.request.headers.get('authorization')))),
+      clientAddress: initial.clientAddress ?? (initial.req ? clientAddress(initial.req.socket.remoteAddress, initial.req.headers['x-forwarded-for'], trustedProxies) : undefined),
       ...services,
+      rateLimits,
     }),
     plugins: [
       metrics.operations,
+      limitMutations,
       useRequestBodyLimit(),
       ...useSchemaDiscovery(introspection),
       ...useQueryLimits({ maxCost: maxQueryCost }),
@@ -160,8 +211,39 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
 
   // A message is bounded as a request body is (ws's default is 100 MiB); past it, ws closes the socket
   // with 1009 before the message is parsed.
-  const sockets = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH, maxPayload: MAX_REQUEST_BODY_BYTES });
-  useServer<Record<string, unknown>, { viewer: Viewer | null }>(
+  // Signed-in sockets by account: a suspension closes them (4403) on every instance, as soon as it is announced.
+  const socketsOf = new Map<string, Set<WebSocket>>();
+  const closeCode = (error: unknown) => (error instanceof AccountSuspendedError ? 4403 : 4401);
+  accounts.onChange((userId) => {
+    const open = socketsOf.get(userId);
+    if (!open?.size) return;
+    accounts.viewer(userId).then(
+      () => {},
+      (error: unknown) => {
+        for (const socket of open) socket.close(closeCode(error), error instanceof OvationError ? error.message : 'Unauthorized');
+      },
+    );
+  });
+  const addressOf = (request: http.IncomingMessage) => clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for'], trustedProxies);
+  const sockets = new WebSocketServer({
+    server: httpServer,
+    path: GRAPHQL_PATH,
+    maxPayload: MAX_REQUEST_BODY_BYTES,
+    // Connections per client address: past the limit the upgrade is answered 429 with Retry-After.
+    verifyClient: (info, done) => {
+      rateLimits.consume('connections', addressOf(info.req)).then(
+        () => done(true),
+        (error: unknown) => {
+          if (error instanceof RateLimitedError) done(false, 429, 'Too Many Requests', { 'Retry-After': String(error.retryAfterSeconds) });
+          else {
+            log.error({ err: error }, 'rate limit check failed');
+            done(true);
+          }
+        },
+      );
+    },
+  });
+  useServer<Record<string, unknown>, { subject: TokenSubject | null }>(
     {
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => {
@@ -172,10 +254,28 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
       onConnect: async (ctx) => {
         try {
           const authorization = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-          ctx.extra.viewer = await viewerFrom(bearerToken(typeof authorization === 'string' ? authorization : undefined));
+          const token = bearerToken(typeof authorization === 'string' ? authorization : undefined);
+          const subject = token ? await auth.verifyToken(token) : null;
+          const userId = subject ? await accountOf(subject) : undefined;
+          if (userId) await accounts.viewer(userId);
+          ctx.extra.subject = subject;
+          if (subject && userId) {
+            const socket = ctx.extra.socket;
+            const open = socketsOf.get(userId) ?? new Set();
+            socketsOf.set(userId, open.add(socket));
+            // The socket lives no longer than its token (timers past 24.8 days overflow: those wait for an operation).
+            const left = subject.expiresAtMs - Date.now();
+            const expiry = left < 2 ** 31 ? setTimeout(() => socket.close(4401, 'The token has expired'), left) : undefined;
+            expiry?.unref();
+            socket.once('close', () => {
+              clearTimeout(expiry);
+              open.delete(socket);
+              if (open.size === 0 && socketsOf.get(userId) === open) socketsOf.delete(userId);
+            });
+          }
           return true;
         } catch (error) {
-          ctx.extra.socket.close(4401, error instanceof OvationError ? error.message : 'Unauthorized');
+          ctx.extra.socket.close(closeCode(error), error instanceof OvationError ? error.message : 'Unauthorized');
           return false;
         }
       },
@@ -188,12 +288,34 @@ export function createServer({ services, auth, log, corsOrigins, maxQueryCost, i
             }),
           ];
         }
-        const enveloped = yoga.getEnveloped({ viewer: ctx.extra.viewer ?? null, params } as object);
+        // Each operation is the account as it stands now (its roles from the database), under a token
+        // that has not expired since the socket connected.
+        let signedInAs: SignedIn = { viewer: null, identity: null };
+        const subject = ctx.extra.subject;
+        if (subject) {
+          try {
+            if (subject.expiresAtMs <= Date.now()) throw new NotAuthenticatedError('The token has expired');
+            signedInAs = await signedIn(subject);
+          } catch (error) {
+            ctx.extra.socket.close(closeCode(error), error instanceof OvationError ? error.message : 'Unauthorized');
+            return [toClientError(error)];
+          }
+        }
+        const address = addressOf(ctx.extra.request);
+        const enveloped = yoga.getEnveloped({ ...signedInAs, clientAddress: address, params } as object);
         let document;
         try {
           document = enveloped.parse(params.query);
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the query')];
+        }
+        // Subscriptions started per client address, whatever socket they come on.
+        if (getOperationAST(document, params.operationName)?.operation === 'subscription') {
+          try {
+            await rateLimits.consume('subscriptions', address);
+          } catch (error) {
+            return [toClientError(error)];
+          }
         }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length > 0) return errors;

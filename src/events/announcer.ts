@@ -21,6 +21,8 @@ export type Announcer = {
   viewerCount(liveSessionId: string, viewers: number): void;
   /** One of the creator's payouts changed (status, approval or hold). */
   payoutChanged(creatorId: string, payoutId: string): void;
+  /** The account's roles or standing changed: every instance forgets what it remembered of it (src/edge/accounts.ts). */
+  accountChanged(userId: string): void;
 };
 
 export function createAnnouncer(pubsub: PubSub): Announcer {
@@ -46,6 +48,7 @@ export function createAnnouncer(pubsub: PubSub): Announcer {
     liveSessionEnded: (liveSessionId, lastSequence) => pubsub.publish('room', liveSessionId, { kind: 'ended', lastSequence }),
     viewerCount: (liveSessionId, viewers) => pubsub.publish('room', liveSessionId, { kind: 'viewers', viewers }),
     payoutChanged: (creatorId, payoutId) => pubsub.publish('payoutUpdated', creatorId, { payoutId }),
+    accountChanged: (userId) => pubsub.publish('accountChanged', { userId }),
   };
 }
 
@@ -58,4 +61,5 @@ export const silentAnnouncer: Announcer = {
   liveSessionEnded: () => {},
   viewerCount: () => {},
   payoutChanged: () => {},
+  accountChanged: () => {},
 };

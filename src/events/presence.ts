@@ -9,9 +9,17 @@ const FLUSH_MS = 1000;
 const STALE_MS = 30_000;
 const HEARTBEAT_MS = 10_000;
 
+/**
+ * Who a room subscriber is, for the viewer count: a signed-in account counts once however many
+ * subscriptions it holds; anonymous subscribers count per client address, at most
+ * ANONYMOUS_VIEWERS_PER_ADDRESS from one address. Undefined: the subscriber counts on its own.
+ */
+export type Watcher = { account: string } | { address: string } | undefined;
+
 export type Presence = {
-  join(liveSessionId: string): void;
-  leave(liveSessionId: string): void;
+  /** A subscriber opened the room; returns what `leave` takes when it closes. */
+  join(liveSessionId: string, watcher?: Watcher): string;
+  leave(liveSessionId: string, key?: string): void;
   /** Viewers of each room across every instance, in the order asked, in one query. */
   viewers(liveSessionIds: readonly string[]): Promise<number[]>;
   /** Subscribers to every room on this instance, now. */
@@ -24,9 +32,21 @@ export type Presence = {
  * socket is found by the WebSocket heartbeat and ends it). Each instance keeps its own counts, writes
  * them to RoomPresence, and announces the room's total when it changed, coalesced to once a second.
  */
-export function createPresence(db: Database, announcer: Announcer, log: Logger): Presence {
+export function createPresence(db: Database, announcer: Announcer, log: Logger, { anonymousPerAddress = 3 } = {}): Presence {
   const instanceId = randomUUID();
-  const local = new Map<string, number>();
+  // Room -> watcher key -> its subscriptions on this instance.
+  const watching = new Map<string, Map<string, number>>();
+  const local = {
+    get(liveSessionId: string): number | undefined {
+      const room = watching.get(liveSessionId);
+      if (!room) return undefined;
+      let viewers = 0;
+      for (const [key, subscriptions] of room) viewers += key.startsWith('address:') ? Math.min(subscriptions, anonymousPerAddress) : 1;
+      return viewers;
+    },
+    keys: () => watching.keys(),
+    delete: (liveSessionId: string) => watching.delete(liveSessionId),
+  };
   const dirty = new Set<string>();
   const announced = new Map<string, number>();
   let subscribers = 0;
@@ -83,14 +103,21 @@ export function createPresence(db: Database, announcer: Announcer, log: Logger):
   timer.unref();
 
   return {
-    join(liveSessionId) {
-      local.set(liveSessionId, (local.get(liveSessionId) ?? 0) + 1);
+    join(liveSessionId, watcher) {
+      const key = !watcher ? `once:${randomUUID()}` : 'account' in watcher ? `account:${watcher.account}` : `address:${watcher.address}`;
+      const room = watching.get(liveSessionId) ?? new Map<string, number>();
+      watching.set(liveSessionId, room.set(key, (room.get(key) ?? 0) + 1));
       subscribers++;
       dirty.add(liveSessionId);
+      return key;
     },
-    leave(liveSessionId) {
-      const here = local.get(liveSessionId) ?? 0;
-      local.set(liveSessionId, Math.max(0, here - 1));
+    leave(liveSessionId, key) {
+      const room = watching.get(liveSessionId);
+      // Without a key (callers that joined without a watcher and kept none), any one subscriber leaves.
+      const leaving = key ?? [...(room?.keys() ?? [])].find((name) => name.startsWith('once:'));
+      const here = leaving === undefined ? 0 : (room?.get(leaving) ?? 0);
+      if (here > 1) room!.set(leaving!, here - 1);
+      else if (here === 1) room!.delete(leaving!);
       if (here > 0) subscribers--;
       dirty.add(liveSessionId);
     },

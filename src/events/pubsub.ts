@@ -18,6 +18,8 @@ export type Topics = {
   walletUpdated: [userId: string, event: { userId: string }];
   /** One of a creator's payouts changed: its status, an approval or a hold. */
   payoutUpdated: [creatorId: string, event: { payoutId: string }];
+  /** An account's roles or standing changed; one topic every instance listens to, to forget it. */
+  accountChanged: [event: { userId: string }];
 };
 
 /** Gift events are the durable, numbered ones; viewer counts and the end are announcements. */

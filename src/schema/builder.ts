@@ -67,7 +67,12 @@ export const builder = new SchemaBuilder<{
       signedIn: !!context.viewer,
       role: (role) => hasRole(context.viewer, role),
     }),
-    unauthorizedError: (_parent, context) => (context.viewer ? new ForbiddenError() : new NotAuthenticatedError()),
+    unauthorizedError: (_parent, context) =>
+      context.viewer
+        ? new ForbiddenError()
+        : context.identity
+          ? new NotAuthenticatedError('Complete your profile first (completeProfile): this identity has no account yet')
+          : new NotAuthenticatedError(),
   },
   prisma: {
     client: (context) => context.db,

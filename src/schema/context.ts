@@ -7,6 +7,7 @@ import type { Viewer } from '../domain/viewer.js';
 import type { Announcer } from '../events/announcer.js';
 import type { Presence } from '../events/presence.js';
 import type { EventSubscriptions } from '../events/pubsub.js';
+import type { RateLimits } from '../edge/rate-limits.js';
 
 /** The services of one running instance, shared by every request. */
 export type Services = {
@@ -22,10 +23,18 @@ export type Services = {
   payments: PaymentProvider | null;
   /** What payouts work with; its provider is null when none is configured (payouts are then PAYOUT_PROVIDER_UNAVAILABLE). */
   payouts: PayoutDeps;
-  issueToken(viewer: Viewer): Promise<string>;
+  issueToken(subject: { userId: string }): Promise<string>;
   /** NODE_ENV=development only; elsewhere development conveniences (demo tokens) are refused. */
   development: boolean;
+  /** The instance's rate limits (src/edge/rate-limits.ts); absent where nothing is limited (schema-level tests). */
+  rateLimits?: RateLimits;
 };
 
-/** What every resolver sees. The edge builds one per HTTP request or graphql-ws operation. */
-export type Context = Services & { viewer: Viewer | null };
+/** An identity at the platform's identity provider: a verified token's issuer and subject. */
+export type Identity = { issuer: string; subject: string };
+
+/**
+ * What every resolver sees. The edge builds one per HTTP request or graphql-ws operation. `identity` is set
+ * for an identity provider's token: with `viewer` null until completeProfile ties it to an account.
+ */
+export type Context = Services & { viewer: Viewer | null; identity?: Identity | null; clientAddress?: string };

@@ -16,6 +16,7 @@ import {
 import { MAX_COMBO_QUANTITY } from '../domain/gifting.js';
 import { endLiveSession, startLiveSession } from '../domain/live-sessions.js';
 import { LiveSessionStatus, Role } from '../generated/prisma/client.js';
+import { countryOfViewer } from '../domain/users.js';
 import { builder } from './builder.js';
 import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
@@ -123,7 +124,7 @@ builder.queryFields((t) => ({
     args: { country: t.arg.string({ required: false }) },
     resolve: async (_root, { country }, context) => {
       const viewerCountry = context.viewer
-        ? (await context.db.user.findUnique({ where: { id: context.viewer.userId }, select: { country: true } }))?.country
+        ? await countryOfViewer(context.db, context.viewer.userId)
         : null;
       return giftsFor(context.db, country?.toUpperCase() ?? viewerCountry ?? null);
     },

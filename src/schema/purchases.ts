@@ -14,6 +14,7 @@ import {
 import { purchaseCoins } from '../domain/purchases.js';
 import { hasRole } from '../domain/viewer.js';
 import { PurchaseStatus, Role } from '../generated/prisma/client.js';
+import { countryOfViewer } from '../domain/users.js';
 import { builder } from './builder.js';
 import { connectionCost } from './cost.js';
 import { OPERATOR_ERRORS } from './errors.js';
@@ -112,7 +113,7 @@ builder.queryFields((t) => ({
     args: { country: t.arg.string({ required: false }) },
     resolve: async (_root, { country }, context) => {
       const own = context.viewer
-        ? (await context.db.user.findUnique({ where: { id: context.viewer.userId }, select: { country: true } }))?.country
+        ? await countryOfViewer(context.db, context.viewer.userId)
         : undefined;
       return priceSheet(context.db, (country ?? own ?? 'DEFAULT').toUpperCase());
     },

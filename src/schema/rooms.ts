@@ -177,13 +177,17 @@ builder.subscriptionFields((t) => ({
     // An unknown or ended session (or a bad id) fails the subscription with its typed error, before any event.
     subscribe: async (_root, { liveSessionId, after }, context) => {
       const id = idOf(liveSessionId, 'LiveSession', 'liveSessionId');
+      let watcher: string | undefined;
       const stream = await openRoomStream({
         db: context.db,
         pubsub: context.pubsub,
         liveSessionId: id,
         after: after ?? null,
-        onOpen: () => context.presence.join(id),
-        onClose: () => context.presence.leave(id),
+        // One account counts once however many subscriptions it holds; anonymous ones per client address, capped.
+        onOpen: () => {
+          watcher = context.presence.join(id, context.viewer ? { account: context.viewer.userId } : { address: context.clientAddress ?? 'unknown' });
+        },
+        onClose: () => context.presence.leave(id, watcher),
       });
       return expanded(stream);
     },

@@ -47,7 +47,7 @@ describe('a request with bad credentials is refused with 401 and does nothing', 
     ['a malformed Authorization header', `Token ${await tokenFor(user)}`, 'The Authorization header must be "Bearer <token>"'],
     ['a token with a bad signature', `Bearer ${await token(user.id, { secret: 'another-secret-another-secret-12345' })}`, 'The token signature is invalid'],
     ['an expired token', `Bearer ${await token(user.id, { expiredAt: Math.floor(Date.now() / 1000) - 60 })}`, 'The token has expired'],
-    ['a token from another issuer', `Bearer ${await token(user.id, { issuer: 'someone-else' })}`, 'The token was not issued by Ovation'],
+    ['a token from another issuer', `Bearer ${await token(user.id, { issuer: 'someone-else' })}`, 'The token was not issued by Ovation or its identity provider'],
     ['something that is not a token', 'Bearer not.a.jwt', 'The token is invalid'],
   ];
 

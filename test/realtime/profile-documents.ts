@@ -3,7 +3,7 @@ import { graphql } from '../generated/index.js';
 /** The profile documents the real-time tests share: a front-end's live profile view and its save. */
 
 export const UserUpdated = graphql(`
-  subscription UserUpdated { userUpdated { id handle displayName country } }
+  subscription UserUpdated { userUpdated { id handle displayName country pendingCountry } }
 `);
 
 export const UpdateProfile = graphql(`

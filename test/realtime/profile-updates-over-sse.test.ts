@@ -26,7 +26,7 @@ describe('live profile updates over Server-Sent Events', () => {
       (frame) => frame.event === 'next' && result(frame).data?.userUpdated.displayName === 'Grace Hopper',
     );
 
-    expect(result(frame)).toEqual({ data: { userUpdated: { id: expect.any(String), handle: user.handle, displayName: 'Grace Hopper', country: 'US' } } });
+    expect(result(frame)).toEqual({ data: { userUpdated: { id: expect.any(String), handle: user.handle, displayName: 'Grace Hopper', country: 'US', pendingCountry: null } } });
     stream.close();
   });
 

@@ -23,7 +23,8 @@ describe('live profile updates over graphql-ws', () => {
     );
 
     expect(received.errors).toBeUndefined();
-    expect(received.data?.userUpdated).toMatchObject({ handle: user.handle, displayName: 'Ada Lovelace', country: 'GB' });
+    // A new country waits out its cooling-off (COUNTRY_COOLING_OFF_HOURS) before it applies.
+    expect(received.data?.userUpdated).toMatchObject({ handle: user.handle, displayName: 'Ada Lovelace', country: 'US', pendingCountry: 'GB' });
     updates.unsubscribe();
   });
 
@@ -32,7 +33,7 @@ describe('live profile updates over graphql-ws', () => {
     ['an expired token', createAuth(TEST_JWT_SECRET, -60), /expired/],
   ])('%s closes the connection with 4401 and a reason naming the problem', async (_case, issuer, problem) => {
     const user = await createUser(server.db);
-    const socket = openSocket(server.url, bearer(await issuer.issueToken({ userId: user.id, roles: user.roles })));
+    const socket = openSocket(server.url, bearer(await issuer.issueToken({ userId: user.id })));
     expect(await socket.nextClose()).toEqual({ code: 4401, reason: expect.stringMatching(problem) });
   });
 

@@ -76,6 +76,8 @@ const unknownUser: Caller = { id: randomUUID(), roles: [Role.VIEWER, Role.CREATO
 const rose = await createCatalogGift(db, 5n);
 const price = { region: 'DEFAULT', amountMinor: '99', currency: 'USD' };
 
+const profile = (handle: string) => ({ handle, displayName: 'New', birthDate: '1990-01-01', country: 'US' });
+const newIdentity = () => ({ issuer: 'https://id.example.test/', subject: randomUUID() });
 const live = async () => gid('LiveSession', (await createLiveCreator(db)).session.id);
 const ended = async () => {
   const { creator: host, session } = await createLiveCreator(db);
@@ -228,6 +230,20 @@ const results: Record<string, Provocations> = {
     ForbiddenError: () => attempt('createGift', { name: 'Rose', coins: '1', imageUrl: 'https://cdn.example/rose.png' }, viewer),
     ValidationError: () => attempt('createGift', { name: 'Rose', coins: '0', imageUrl: 'https://cdn.example/rose.png' }, admin),
   },
+  becomeCreator: {
+    User: async () => attempt('becomeCreator', { acceptCreatorTerms: true }, await createUser(db)),
+    NotAuthenticatedError: () => attempt('becomeCreator', { acceptCreatorTerms: true }),
+    NotFoundError: () => attempt('becomeCreator', { acceptCreatorTerms: true }, unknownUser),
+    ValidationError: () => attempt('becomeCreator', { acceptCreatorTerms: false }, viewer),
+    AgeRestrictedError: () => attempt('becomeCreator', { acceptCreatorTerms: true }, young),
+  },
+  setAdmin: {
+    User: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: false, reason: 'a test' }, admin),
+    NotAuthenticatedError: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: true, reason: 'a test' }),
+    ForbiddenError: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: true, reason: 'a test' }, viewer),
+    NotFoundError: () => attempt('setAdmin', { userId: nowhere('User'), admin: true, reason: 'a test' }, admin),
+    ValidationError: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: true, reason: '' }, admin),
+  },
   devToken: {
     AuthToken: () => attempt('devToken', { handle: viewer.handle }, null, { development: true }),
     ForbiddenError: () => attempt('devToken', { handle: viewer.handle }),
@@ -310,9 +326,17 @@ const results: Record<string, Provocations> = {
     },
   },
   register: {
-    AuthToken: () => attempt('register', { handle: `new_${randomUUID().slice(0, 8)}`, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
-    HandleTakenError: () => attempt('register', { handle: viewer.handle, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
-    ValidationError: () => attempt('register', { handle: 'x', displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
+    AuthToken: () => attempt('register', { handle: `new_${randomUUID().slice(0, 8)}`, displayName: 'New', birthDate: '1990-01-01', country: 'US' }, null, { development: true }),
+    ForbiddenError: () => attempt('register', { handle: `new_${randomUUID().slice(0, 8)}`, displayName: 'New', birthDate: '1990-01-01', country: 'US' }),
+    HandleTakenError: () => attempt('register', { handle: viewer.handle, displayName: 'New', birthDate: '1990-01-01', country: 'US' }, null, { development: true }),
+    ValidationError: () => attempt('register', { handle: 'x', displayName: 'New', birthDate: '1990-01-01', country: 'US' }, null, { development: true }),
+  },
+  completeProfile: {
+    User: () => attempt('completeProfile', profile(`new_${randomUUID().slice(0, 8)}`), null, { identity: newIdentity() }),
+    NotAuthenticatedError: () => attempt('completeProfile', profile(`new_${randomUUID().slice(0, 8)}`)),
+    ForbiddenError: () => attempt('completeProfile', profile(`new_${randomUUID().slice(0, 8)}`), viewer, { identity: newIdentity() }),
+    ValidationError: () => attempt('completeProfile', profile('x'), null, { identity: newIdentity() }),
+    HandleTakenError: () => attempt('completeProfile', profile(viewer.handle), null, { identity: newIdentity() }),
   },
   rejectPayout: {
     Payout: async () => attempt('rejectPayout', reasoned((await requested()).id), admin),
@@ -363,6 +387,19 @@ const results: Record<string, Provocations> = {
         ForbiddenError: () => attempt(mutation, { userId: gid('User', viewer.id), kind: 'PAYOUTS', reason: 'a test' }, viewer),
         NotFoundError: () => attempt(mutation, { userId: nowhere('User'), kind: 'PAYOUTS', reason: 'a test' }, admin),
         ValidationError: () => attempt(mutation, { userId: gid('User', viewer.id), kind: 'PAYOUTS', reason: '' }, admin),
+      },
+    ]),
+  ),
+  ...Object.fromEntries(
+    (['suspendAccount', 'liftSuspension'] as const).map((mutation) => [
+      mutation,
+      {
+        // A user of its own: a suspension is only ever seen at the edge, but keeps the table's users apart.
+        User: async () => attempt(mutation, { userId: gid('User', (await createUser(db)).id), reason: 'a test' }, admin),
+        NotAuthenticatedError: () => attempt(mutation, { userId: gid('User', viewer.id), reason: 'a test' }),
+        ForbiddenError: () => attempt(mutation, { userId: gid('User', viewer.id), reason: 'a test' }, viewer),
+        NotFoundError: () => attempt(mutation, { userId: nowhere('User'), reason: 'a test' }, admin),
+        ValidationError: () => attempt(mutation, { userId: gid('User', viewer.id), reason: '' }, admin),
       },
     ]),
   ),

@@ -37,6 +37,12 @@ export async function startTestServer(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     // The tests buy coins with the sandbox's test cards, as a staging server would.
     ENABLE_SANDBOX_PROVIDERS: String(options.sandbox ?? true),
+    // Every test comes from 127.0.0.1: limits out of the way unless a test sets its own (test/edge/rate-limits.test.ts).
+    RATE_LIMIT_PROFILES: '100000/60',
+    RATE_LIMIT_MUTATIONS: '100000/60',
+    RATE_LIMIT_CONNECTIONS: '100000/60',
+    RATE_LIMIT_SUBSCRIPTIONS: '100000/60',
+    ANONYMOUS_VIEWERS_PER_ADDRESS: '100000',
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
     ...options.variables,
   });

@@ -11,6 +11,7 @@ const Register = graphql(`
       ... on AuthToken { token user { id handle displayName roles } }
       ... on ValidationError { code problems { field message } }
       ... on HandleTakenError { code message }
+      ... on ForbiddenError { code message }
     }
   }
 `);
@@ -32,24 +33,35 @@ const NodeById = graphql(`
 `);
 
 const server = await startTestServer();
+// register is a development convenience: elsewhere accounts come from the identity provider (completeProfile).
+const development = await startTestServer({ database: server.database, env: 'development' });
 
 describe('registering', () => {
-  test('a new viewer gets an account and a token that signs them in', async () => {
+  test('is refused outside development, and creates nothing', async () => {
+    const before = await server.db.user.count();
     const { register } = await ok(server.url, Register, {
+      input: { handle: 'not_here', displayName: 'Not Here', birthDate: '1995-05-05', country: 'DE' },
+    });
+    expect(register).toMatchObject({ __typename: 'ForbiddenError', code: 'FORBIDDEN' });
+    expect(await server.db.user.count()).toBe(before);
+  });
+
+  test('a new viewer gets an account and a token that signs them in', async () => {
+    const { register } = await ok(development.url, Register, {
       input: { handle: 'New_Viewer', displayName: 'New Viewer', birthDate: '1995-05-05', country: 'de' },
     });
     expect(register.__typename).toBe('AuthToken');
     if (register.__typename !== 'AuthToken') return;
     expect(register.user).toMatchObject({ handle: 'new_viewer', displayName: 'New Viewer', roles: ['VIEWER'] });
 
-    const { me } = await ok(server.url, Me, {}, { token: register.token });
+    const { me } = await ok(development.url, Me, {}, { token: register.token });
     expect(me).toEqual({ id: register.user.id, handle: 'new_viewer', birthDate: '1995-05-05', country: 'DE' });
   });
 
   test('a taken handle is a typed error, whatever its case, and creates nothing', async () => {
     await createUser(server.db, { handle: 'taken' });
     const before = await server.db.user.count();
-    const { register } = await ok(server.url, Register, {
+    const { register } = await ok(development.url, Register, {
       input: { handle: 'TAKEN', displayName: 'Copycat', birthDate: '1990-01-01', country: 'US' },
     });
     expect(register).toEqual({ __typename: 'HandleTakenError', code: 'HANDLE_TAKEN', message: 'The handle "taken" is taken' });
@@ -58,7 +70,7 @@ describe('registering', () => {
 
   test('bad input names every bad field and creates nothing', async () => {
     const before = await server.db.user.count();
-    const { register } = await ok(server.url, Register, {
+    const { register } = await ok(development.url, Register, {
       input: { handle: 'x', displayName: ' ', birthDate: '2999-01-01', country: 'USA', roles: ['ADMIN'] },
     });
     expect(register.__typename).toBe('ValidationError');
@@ -68,7 +80,7 @@ describe('registering', () => {
   });
 
   test('a malformed date is a typed 400, not a 500, and creates nothing', async () => {
-    const response = await request(server.url, Register, {
+    const response = await request(development.url, Register, {
       input: { handle: 'dated', displayName: 'D', birthDate: 'yesterday', country: 'US' },
     });
     expect(response.status).toBe(400);
