@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { releaseWhenDone } from './wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -21,13 +21,13 @@ export type ServerProcess = {
 /**
  * Runs `command` (by default Ovation's src/main.ts, as `node dist/src/main.js` would run it) in a process
  * of its own with exactly `env` (plus PATH), and waits until it says it is serving or exits. Killed when
- * the file is done.
+ * the test that started it ends (or the file, if started at its top level).
  */
 export async function startServerProcess(env: NodeJS.ProcessEnv, command: string[] = [process.execPath, '--import', 'tsx', MAIN]): Promise<ServerProcess> {
   const child = spawn(command[0]!, command.slice(1), { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const log: LogLine[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  afterAll(async () => {
+  releaseWhenDone(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   });

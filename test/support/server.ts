@@ -1,9 +1,9 @@
-import { afterAll } from 'vitest';
 import { startOvation, type RunningOvation } from '../../src/app.js';
 import { readConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/client.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { releaseWhenDone } from './wait.js';
 
 export const TEST_JWT_SECRET = 'test-secret-test-secret-test-secret-42';
 export const TEST_WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
@@ -49,6 +49,6 @@ export async function startTestServer(
   const running = await startOvation(config, options.log ?? createLogger(config.logLevel));
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= running.stop());
-  afterAll(stop);
+  releaseWhenDone(stop);
   return { ...running, stop, db: database.db, database };
 }
