@@ -1,19 +1,10 @@
-import type { ResultOf } from '@graphql-typed-document-node/core';
-import { createAnnouncer } from '../../src/events/announcer.js';
 import { silentAnnouncer } from '../../src/events/announcer.js';
-import { execute } from 'graphql';
-import { afterAll, describe, expect, test } from 'vitest';
-import { createPrismaClient } from '../../src/db/client.js';
-import { createGiftSender } from '../../src/domain/gifting.js';
+import { describe, expect, test } from 'vitest';
 import { endLiveSession, startLiveSession } from '../../src/domain/live-sessions.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
-import { createPresence } from '../../src/events/presence.js';
-import { createEventBus } from '../../src/events/pubsub.js';
-import { createLogger } from '../../src/logger.js';
-import type { Context } from '../../src/schema/context.js';
-import { schema } from '../../src/schema/index.js';
 import { ok } from '../support/graphql.js';
 import { expectCleanAudit } from '../support/money.js';
+import { recordingSchema } from '../support/statements.js';
 import { Earnings, EarningsPage } from './documents.js';
 import { approve, asked, creatorWith, earn, readyMethod, signedInAdmin, startPayoutServer } from './support.js';
 
@@ -102,37 +93,11 @@ describe("a creator's earnings", () => {
 });
 
 describe('the earnings page', () => {
-  // A Prisma client on the same database that records every SQL statement it sends.
-  const statements: string[] = [];
-  const counted = createPrismaClient(server.database.url, 5, { onQuery: (event) => statements.push(event.query) });
-  const log = createLogger('silent');
-  const pubsub = createEventBus(undefined, log);
-  const announcer = createAnnouncer(pubsub);
-  const presence = createPresence(counted, announcer, log);
-  afterAll(async () => {
-    await presence.close();
-    await counted.$disconnect();
-  });
-  
-  async function openPage(creatorId: string) {
-    const context: Context = {
-      db: counted,
-      pubsub,
-      announcer,
-      presence,
-      policy: DEFAULT_POLICY,
-      gifts: createGiftSender(counted, announcer, DEFAULT_POLICY),
-      payments: null,
-      payouts: { db: counted, policy: DEFAULT_POLICY, provider: null, announce: silentAnnouncer, log },
-      issueToken: async () => 'unused',
-      development: false,
-      viewer: { userId: creatorId, roles: ['VIEWER', 'CREATOR'] },
-    };
-    statements.length = 0;
-    const result = await execute({ schema, document: EarningsPage, contextValue: context });
-    expect(result.errors).toBeUndefined();
-    return { page: result.data as ResultOf<typeof EarningsPage>, statements: [...statements] };
-  }
+  const record = recordingSchema(server.database.url);
+  const openPage = async (creatorId: string) => {
+    const { data, statements } = await record(EarningsPage, {}, { userId: creatorId, roles: ['VIEWER', 'CREATOR'] });
+    return { page: data, statements };
+  };
 
   test('runs the same few SQL statements for a creator with one gift and one payout as for one with many of each', async () => {
     const { creator: small } = await creatorWith(db, 20_000n);

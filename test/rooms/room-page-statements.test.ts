@@ -1,18 +1,11 @@
-import type { ResultOf } from '@graphql-typed-document-node/core';
-import { execute } from 'graphql';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
-import { createAnnouncer, silentAnnouncer } from '../../src/events/announcer.js';
-import { createPresence } from '../../src/events/presence.js';
-import { createEventBus } from '../../src/events/pubsub.js';
-import { createPrismaClient } from '../../src/db/client.js';
-import { createLogger } from '../../src/logger.js';
-import type { Context } from '../../src/schema/context.js';
-import { schema } from '../../src/schema/index.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createTestDatabase } from '../support/database.js';
 import { gid } from '../support/gifting.js';
-import { createCatalogGift, createFundedViewer, createLiveCreator, sandbox, uniqueKey } from '../support/money.js';
+import { createCatalogGift, createFundedViewer, createLiveCreator, uniqueKey } from '../support/money.js';
+import { recordingSchema } from '../support/statements.js';
 import { RoomPage } from './documents.js';
 
 // The room page (session, creator, goal, top 10 gifters with profiles, last 50 gifts with senders and
@@ -20,32 +13,7 @@ import { RoomPage } from './documents.js';
 
 const { url, db } = await createTestDatabase();
 
-/** A Prisma client that records every SQL statement it sends. */
-const statements: string[] = [];
-const counted = createPrismaClient(url, 10, { onQuery: (event) => statements.push(event.query) });
-
-const log = createLogger('silent');
-const pubsub = createEventBus(undefined, log);
-const announcer = createAnnouncer(pubsub);
-const presence = createPresence(counted, announcer, log);
-afterAll(async () => {
-  await presence.close();
-  await counted.$disconnect();
-});
-
-const context: Context = {
-  db: counted,
-  pubsub,
-  announcer,
-  presence,
-  policy: DEFAULT_POLICY,
-  gifts: createGiftSender(counted, announcer, DEFAULT_POLICY),
-  payments: sandbox,
-  payouts: { db: counted, policy: DEFAULT_POLICY, provider: null, announce: announcer, log },
-  issueToken: async () => 'unused',
-  development: false,
-  viewer: null,
-};
+const record = recordingSchema(url);
 
 const gifts = await Promise.all([1n, 5n, 10n, 99n].map((coins) => createCatalogGift(db, coins)));
 
@@ -65,10 +33,8 @@ async function room(gifters: number, count: number) {
 
 /** Runs the room page query against the schema and returns its data and the SQL it took. */
 async function openRoomPage(liveSessionId: string) {
-  statements.length = 0;
-  const result = await execute({ schema, document: RoomPage, variableValues: { id: gid('LiveSession', liveSessionId) }, contextValue: context });
-  expect(result.errors).toBeUndefined();
-  return { page: (result.data as ResultOf<typeof RoomPage>).liveSession!, statements: [...statements] };
+  const { data, statements } = await record(RoomPage, { id: gid('LiveSession', liveSessionId) });
+  return { page: data.liveSession!, statements };
 }
 
 describe('the room page query', () => {
