@@ -113,6 +113,18 @@ export class RateLimitedError extends OvationError {
   }
 }
 
+/**
+ * The identity provider could not be asked about a token (its discovery document or key set did not
+ * answer): not the client's fault, so HTTP 503 with Retry-After, and a socket closes with 1013 (try again later).
+ */
+export class IdentityProviderUnavailableError extends OvationError {
+  readonly code = 'IDENTITY_PROVIDER_UNAVAILABLE';
+  readonly retryAfterSeconds = 5;
+  constructor(options?: ErrorOptions) {
+    super("The identity provider's keys could not be read: try again shortly", options);
+  }
+}
+
 /** Refused at the edge for every signed-in operation of a suspended account (HTTP 403; a socket closes with 4403). */
 export class AccountSuspendedError extends OvationError {
   readonly code = 'ACCOUNT_SUSPENDED';

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { Config, IdentityProvider } from '../config.js';
-import { NotAuthenticatedError } from '../domain/errors.js';
+import { IdentityProviderUnavailableError, NotAuthenticatedError } from '../domain/errors.js';
 
 /**
  * Whom a verified token speaks for, and until when. Ovation's own tokens (HS256, JWT_SECRET) name an
@@ -88,7 +88,18 @@ class ProviderUnavailable extends Error {}
  * read on first use and again after a failure.
  */
 function remoteKeys(provider: IdentityProvider): () => Promise<{ keys: JWTVerifyGetKey; issuer: string }> {
-  const keySet = (url: string) => createRemoteJWKSet(new URL(url), { cooldownDuration: provider.refetchAfterMs, timeoutDuration: 5_000 });
+  const keySet = (url: string): JWTVerifyGetKey => {
+    const remote = createRemoteJWKSet(new URL(url), { cooldownDuration: provider.refetchAfterMs, timeoutDuration: 5_000 });
+    // A key id or algorithm the set does not hold is the token's fault; a set that did not answer is the provider's.
+    return async (header, token) => {
+      try {
+        return await remote(header, token);
+      } catch (error) {
+        if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys || error instanceof errors.JOSENotSupported) throw error;
+        throw new ProviderUnavailable(`the key set at ${url} could not be read: ${(error as Error).message}`);
+      }
+    };
+  };
   if (provider.jwksUrl) {
     const resolved = { keys: keySet(provider.jwksUrl), issuer: provider.issuer! };
     return async () => resolved;
@@ -114,15 +125,13 @@ function remoteKeys(provider: IdentityProvider): () => Promise<{ keys: JWTVerify
 }
 
 /** Why a token was refused, in words a client developer can act on. */
-function refusal(error: unknown): NotAuthenticatedError {
+function refusal(error: unknown): NotAuthenticatedError | IdentityProviderUnavailableError {
   if (error instanceof NotAuthenticatedError) return error;
+  if (error instanceof ProviderUnavailable) return new IdentityProviderUnavailableError({ cause: error });
   if (error instanceof errors.JWTExpired) return new NotAuthenticatedError('The token has expired');
   if (error instanceof errors.JWSSignatureVerificationFailed) return new NotAuthenticatedError('The token signature is invalid');
   if (error instanceof errors.JWKSNoMatchingKey) return new NotAuthenticatedError('The token was signed with a key the identity provider does not publish');
   if (error instanceof errors.JOSEAlgNotAllowed) return new NotAuthenticatedError('The token was signed with an algorithm this server does not accept');
-  if (error instanceof ProviderUnavailable || error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
-    return new NotAuthenticatedError("The identity provider's keys could not be read; try again shortly");
-  }
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'iss') return new NotAuthenticatedError('The token was not issued by Ovation or its identity provider');
     if (error.claim === 'aud') return new NotAuthenticatedError('The token is not meant for this API (its audience)');

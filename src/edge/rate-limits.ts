@@ -14,7 +14,7 @@ export type RateLimitConfig = {
   mutations: Limit;
   /** graphql-ws connections opened per client IP. */
   connections: Limit;
-  /** graphql-ws subscriptions started per client IP. */
+  /** Subscriptions started per client IP, over graphql-ws and SSE. */
   subscriptions: Limit;
 };
 

@@ -5,7 +5,7 @@ import { getOperationAST, GraphQLError, type ExecutionArgs, type execute, type s
 import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AccountSuspendedError, NotAuthenticatedError, OvationError, RateLimitedError } from '../domain/errors.js';
+import { AccountSuspendedError, IdentityProviderUnavailableError, NotAuthenticatedError, OvationError, RateLimitedError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
 import { ResumeRequiredError } from '../events/room-stream.js';
 import type { Logger } from '../logger.js';
@@ -89,6 +89,7 @@ export function createServer({
   function toClientError(error: unknown, message = 'Unexpected error.', isDev = false): GraphQLError {
     const original = error instanceof GraphQLError ? error.originalError : error;
     if (original instanceof OvationError) {
+      if (original instanceof IdentityProviderUnavailableError) log.warn({ err: original.cause }, 'identity provider unavailable');
       return new GraphQLError(original.message, {
         ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
         extensions: {
@@ -96,6 +97,9 @@ export function createServer({
           ...(original instanceof ResumeRequiredError ? { lastSequence: original.lastSequence } : {}),
           ...(original instanceof NotAuthenticatedError ? { http: { status: 401 } } : {}),
           ...(original instanceof AccountSuspendedError ? { http: { status: 403 } } : {}),
+          ...(original instanceof IdentityProviderUnavailableError
+            ? { retryAfterSeconds: original.retryAfterSeconds, http: { status: 503, headers: { 'Retry-After': String(original.retryAfterSeconds) } } }
+            : {}),
           ...(original instanceof RateLimitedError
             ? { retryAfterSeconds: original.retryAfterSeconds, http: { status: 429, headers: { 'Retry-After': String(original.retryAfterSeconds) } } }
             : {}),
@@ -116,6 +120,19 @@ export function createServer({
       if (!context.viewer || getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
       try {
         await rateLimits.consume('mutations', context.viewer.userId);
+      } catch (error) {
+        setResultAndStopExecution({ errors: [toClientError(error)] });
+      }
+    },
+  };
+  // Subscriptions per client address over HTTP (SSE). graphql-ws counts its own in onSubscribe below,
+  // before parsing, whatever path the operation then takes; its contexts carry no request.
+  const limitSubscriptions: Plugin<Context> = {
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const context = args.contextValue as Context & { request?: Request };
+      if (!context.request) return;
+      try {
+        await rateLimits.consume('subscriptions', context.clientAddress ?? 'unknown');
       } catch (error) {
         setResultAndStopExecution({ errors: [toClientError(error)] });
       }
@@ -157,6 +174,7 @@ export function createServer({
     plugins: [
       metrics.operations,
       limitMutations,
+      limitSubscriptions,
       useRequestBodyLimit(),
       ...useSchemaDiscovery(introspection),
       ...useQueryLimits({ maxCost: maxQueryCost }),
@@ -213,7 +231,8 @@ export function createServer({
   // with 1009 before the message is parsed.
   // Signed-in sockets by account: a suspension closes them (4403) on every instance, as soon as it is announced.
   const socketsOf = new Map<string, Set<WebSocket>>();
-  const closeCode = (error: unknown) => (error instanceof AccountSuspendedError ? 4403 : 4401);
+  // 1013 is WebSocket's "try again later": the identity provider did not answer, the token may be fine.
+  const closeCode = (error: unknown) => (error instanceof AccountSuspendedError ? 4403 : error instanceof IdentityProviderUnavailableError ? 1013 : 4401);
   accounts.onChange((userId) => {
     const open = socketsOf.get(userId);
     if (!open?.size) return;

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { SANDBOX_METHODS } from '../../src/domain/payments/sandbox.js';
 import { globalId } from '../../src/schema/ids.js';
 import { post } from '../support/graphql.js';
+import { bearer, openSocket } from '../support/ws.js';
 import { uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
@@ -140,5 +141,26 @@ describe('AUTH_JWKS_URL with AUTH_ISSUER, without discovery', () => {
     const token = await idToken(ec);
     expect((await post(direct.url, ME, auth(token))).data).toEqual({ me: null });
     expect((await post(direct.url, ME, auth(await idToken(ec, { issuer: 'https://elsewhere.example' })))).status).toBe(401);
+  });
+});
+
+describe('an identity provider that does not answer', () => {
+  // A port nothing listens on: the provider is down, and the client's token may well be good.
+  const down = 'http://127.0.0.1:9';
+
+  test.each([
+    ['its key set', { AUTH_JWKS_URL: `${down}/keys`, AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE }],
+    ['its discovery document', { AUTH_OIDC_ISSUER: down, AUTH_AUDIENCE: AUDIENCE }],
+  ])('%s: 503 with Retry-After, IDENTITY_PROVIDER_UNAVAILABLE, and a socket closed with 1013 (try again later)', async (_what, variables) => {
+    const stranded = await startTestServer({ database: server.database, variables });
+    const reply = await post(stranded.url, ME, auth(await idToken(rsa)));
+    expect(reply.status).toBe(503);
+    expect(reply.headers.get('retry-after')).toBe('5');
+    expect(reply.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'IDENTITY_PROVIDER_UNAVAILABLE', retryAfterSeconds: 5 }) })]);
+    const socket = openSocket(stranded.url, bearer(await idToken(rsa)));
+    expect(await socket.closed).toEqual(expect.objectContaining({ code: 1013 }));
+    // Ovation's own tokens do not need the provider.
+    const user = await createUser(server.db);
+    expect((await post(stranded.url, ME, auth(await tokenFor(user)))).data).toEqual({ me: { handle: user.handle, country: 'US' } });
   });
 });

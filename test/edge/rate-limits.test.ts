@@ -5,6 +5,7 @@ import { UserUpdated } from '../realtime/profile-documents.js';
 import { isViewerCount, readUntil, watchRoom } from '../rooms-live/support.js';
 import { createLiveCreator } from '../support/money.js';
 import { post } from '../support/graphql.js';
+import { subscribeOverSse } from '../support/sse.js';
 import { startTestServer } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
 import { bearer, openSocket, subscribe } from '../support/ws.js';
@@ -87,6 +88,24 @@ describe('rate limits', () => {
     const again = subscribe(socket, UserUpdated);
     await post(server.url, UPDATE, { authorization: `Bearer ${await tokenFor(user)}` }, { input: { displayName: 'Back' } });
     expect((await again.next()).data?.userUpdated.displayName).toBe('Back');
+  });
+
+  test('subscriptions per client address count SSE streams too', async () => {
+    const user = await createUser(server.db);
+    const token = await tokenFor(user);
+    const from = { headers: { 'x-forwarded-for': '198.51.100.30' }, token };
+    const held = await Promise.all(Array.from({ length: 3 }, () => subscribeOverSse(server.url, UserUpdated, {}, from)));
+    expect(held.map((stream) => stream.status)).toEqual([200, 200, 200]);
+    const refused = await subscribeOverSse(server.url, UserUpdated, {}, from);
+    const frame = await refused.frames.next();
+    expect(JSON.parse(frame.data).errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'RATE_LIMITED', retryAfterSeconds: expect.any(Number) }) })]);
+    // Another address is another count; the same one gets in again after the window.
+    expect((await subscribeOverSse(server.url, UserUpdated, {}, { ...from, headers: { 'x-forwarded-for': '198.51.100.31' } })).status).toBe(200);
+    for (const stream of held) stream.close();
+    await afterWindow();
+    const again = await subscribeOverSse(server.url, UserUpdated, {}, from);
+    await post(server.url, UPDATE, { authorization: `Bearer ${token}` }, { input: { displayName: 'Streamed' } });
+    expect(JSON.parse((await again.frames.next()).data).data.userUpdated.displayName).toBe('Streamed');
   });
 });
 

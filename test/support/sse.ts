@@ -22,7 +22,7 @@ export async function subscribeOverSse<Data, Variables>(
   url: string,
   document: TypedDocumentNode<Data, Variables>,
   variables: Variables,
-  options: { token?: string } = {},
+  options: { token?: string; headers?: Record<string, string> } = {},
 ): Promise<EventStream> {
   const abort = new AbortController();
   const response = await fetch(url, {
@@ -32,6 +32,7 @@ export async function subscribeOverSse<Data, Variables>(
       accept: 'text/event-stream',
       'content-type': 'application/json',
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
     },
     body: JSON.stringify({ query: print(document), variables }),
   });
