@@ -187,7 +187,9 @@ builder.subscriptionFields((t) => ({
         onOpen: () => {
           watcher = context.presence.join(id, context.viewer ? { account: context.viewer.userId } : { address: context.clientAddress ?? 'unknown' });
         },
-        onClose: () => context.presence.leave(id, watcher),
+        onClose: () => {
+          if (watcher !== undefined) context.presence.leave(id, watcher);
+        },
       });
       return expanded(stream);
     },

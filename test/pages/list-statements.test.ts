@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createBundle } from '../../src/domain/bundles.js';
@@ -49,7 +50,12 @@ for (let n = 1; n <= ROWS; n++) await give(supporters[n - 1]!, creators[0]!, n);
 for (let n = 2; n <= ROWS; n++) await give(supporters[0]!, creators[n - 1]!, n);
 // Creator n has n viewers (rows an instance keeps fresh; these stay fresh for the whole file).
 await db.roomPresence.createMany({
-  data: creators.map(({ session }, index) => ({ liveSessionId: session.id, instanceId: 'test', viewers: index + 1, updatedAt: new Date(Date.now() + 3_600_000) })),
+  data: creators.map(({ session }, index) => ({
+    liveSessionId: session.id,
+    instanceId: 'test',
+    accounts: Array.from({ length: index + 1 }, () => randomUUID()),
+    updatedAt: new Date(Date.now() + 3_600_000),
+  })),
 });
 // ROWS gifts in the catalog, ROWS bundles on sale (the ones bought to fund wallets off sale), and a buyer of each.
 await db.coinBundle.updateMany({ data: { retiredAt: new Date() } });

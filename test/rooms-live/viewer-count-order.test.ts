@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import type { Database } from '../../src/db/client.js';
 import { createAnnouncer } from '../../src/events/announcer.js';
@@ -58,9 +59,9 @@ describe('viewer counts under a slow flush', () => {
 
     // The first viewer's flush reads 1 and is slow to answer; a second viewer joins meanwhile.
     slow.slowNextRead();
-    presence.join(session.id);
+    presence.join(session.id, { account: randomUUID() });
     await eventually(async () => ((await db.roomPresence.count({ where: { liveSessionId: session.id } })) > 0 ? true : undefined), 'the first flush to write');
-    presence.join(session.id);
+    presence.join(session.id, { account: randomUUID() });
 
     await slow.released;
     await eventually(async () => (heard.includes(2) ? true : undefined), 'the count of 2 to be announced');
