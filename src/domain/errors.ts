@@ -125,6 +125,14 @@ export class IdentityProviderUnavailableError extends OvationError {
   }
 }
 
+/** Revoking ADMIN from the last admin in good standing would leave no one to run the platform. */
+export class LastAdminError extends OvationError {
+  readonly code = 'LAST_ADMIN';
+  constructor() {
+    super('This is the last admin: grant ADMIN to someone else first');
+  }
+}
+
 /** Refused at the edge for every signed-in operation of a suspended account (HTTP 403; a socket closes with 4403). */
 export class AccountSuspendedError extends OvationError {
   readonly code = 'ACCOUNT_SUSPENDED';

@@ -3,7 +3,7 @@ import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import type { Announcer } from '../events/announcer.js';
 import { Role, type User } from '../generated/prisma/client.js';
-import { NotFoundError } from './errors.js';
+import { LastAdminError, NotFoundError } from './errors.js';
 import type { Policy } from './policy.js';
 import { checkAge } from './safeguards.js';
 import { validate } from './validation.js';
@@ -27,6 +27,14 @@ const reasonInput = z.object({ reason: z.string().trim().min(3, 'say why, in a f
 export async function changeRole(db: Database, announcer: Announcer, change: RoleChangeRequest, check?: (user: User) => void): Promise<User> {
   const { reason } = validate(reasonInput, { reason: change.reason });
   const user = await transaction(db, async (tx) => {
+    if (change.role === Role.ADMIN && !change.granted) {
+      // Every admin is locked, in one order, before counting: two admins revoking each other at once
+      // must not both see the other remain.
+      const admins = await tx.$queryRaw<{ id: string; suspended: boolean }[]>`
+        SELECT id, "suspendedAt" IS NOT NULL AS suspended FROM "User" WHERE 'ADMIN' = ANY(roles) ORDER BY id FOR NO KEY UPDATE`;
+      const others = admins.filter((admin) => admin.id !== change.userId && !admin.suspended);
+      if (admins.some((admin) => admin.id === change.userId) && others.length === 0) throw new LastAdminError();
+    }
     // Locked, as changeRestriction does: two changes at once must not write each other's roles away.
     const [locked] = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "User" WHERE id = ${change.userId}::uuid FOR NO KEY UPDATE`;
     if (!locked) throw new NotFoundError('User');

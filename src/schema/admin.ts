@@ -1,5 +1,5 @@
 import { auditLedger } from '../domain/audit.js';
-import { NotFoundError, ValidationError } from '../domain/errors.js';
+import { LastAdminError, NotFoundError, ValidationError } from '../domain/errors.js';
 import { changeSuspension, setAdmin } from '../domain/roles.js';
 import { changeRestriction } from '../domain/safeguards.js';
 import { Role, RestrictionKind } from '../generated/prisma/client.js';
@@ -91,10 +91,11 @@ builder.mutationFields((t) => {
     liftSuspension: suspension(false, 'LiftSuspensionInput', "Operators: lifts an account's suspension."),
     setAdmin: t.field({
       type: User,
-      description: 'Operators: grants or revokes ADMIN. It takes effect on every instance at once (roles are read from the database).',
+      description:
+        'Operators: grants or revokes ADMIN. It takes effect on every instance at once (roles are read from the database). The last admin in good standing cannot be revoked (LAST_ADMIN).',
       authScopes: { role: Role.ADMIN },
       args: { input: t.arg({ type: SetAdminInput }) },
-      errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError] },
+      errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError, LastAdminError] },
       resolve: (_root, { input }, context) =>
         setAdmin(context.db, context.announcer, { adminId: context.viewer!.userId, userId: idOf(input.userId, 'User', 'userId'), admin: input.admin, reason: input.reason }),
     }),

@@ -9,6 +9,7 @@ import {
   IdempotencyInProgressError,
   InsufficientCoinsError,
   InsufficientDiamondsError,
+  LastAdminError,
   LiveSessionEndedError,
   NotAuthenticatedError,
   NotFoundError,
@@ -108,6 +109,7 @@ for (const [errorClass, name] of [
   [IdempotencyConflictError, 'IdempotencyConflictError'],
   [IdempotencyInProgressError, 'IdempotencyInProgressError'],
   [PaymentDeclinedError, 'PaymentDeclinedError'],
+  [LastAdminError, 'LastAdminError'],
 ] as const) {
   builder.objectType(errorClass as typeof NotFoundError, { name, interfaces: [ErrorInterface], fields: () => ({}) });
 }

@@ -109,6 +109,22 @@ describe('rate limits', () => {
   });
 });
 
+describe.skipIf(!process.env.REDIS_URL)('rate limits across instances (Redis)', () => {
+  test('one count for every instance: profiles created through A and B together stop at the limit', async () => {
+    const variables = { RATE_LIMIT_PROFILES: '2/2', TRUST_PROXY: '127.0.0.1' };
+    const a = await startTestServer({ env: 'development', redisUrl: process.env.REDIS_URL, variables });
+    const b = await startTestServer({ env: 'development', database: a.database, redisUrl: process.env.REDIS_URL, variables });
+    // An address of this run's own, so no other test's count (Redis is shared) is mixed in.
+    const from = { 'x-forwarded-for': `192.0.2.${1 + Math.floor(Math.random() * 250)}` };
+    expect((await post(a.url, REGISTER, from, registration())).data).toEqual({ register: { __typename: 'AuthToken' } });
+    expect((await post(b.url, REGISTER, from, registration())).data).toEqual({ register: { __typename: 'AuthToken' } });
+    expect(refusedAs(await post(a.url, REGISTER, from, registration()))).toEqual(RATE_LIMITED);
+    expect(refusedAs(await post(b.url, REGISTER, from, registration()))).toEqual(RATE_LIMITED);
+    await afterWindow();
+    expect((await post(b.url, REGISTER, from, registration())).data).toEqual({ register: { __typename: 'AuthToken' } });
+  });
+});
+
 describe('the client address', () => {
   test('X-Forwarded-For counts only past proxies TRUST_PROXY names', () => {
     const proxies = trustedProxies(['10.0.0.0/8', '::1']);

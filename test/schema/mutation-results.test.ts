@@ -243,6 +243,16 @@ const results: Record<string, Provocations> = {
     ForbiddenError: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: true, reason: 'a test' }, viewer),
     NotFoundError: () => attempt('setAdmin', { userId: nowhere('User'), admin: true, reason: 'a test' }, admin),
     ValidationError: () => attempt('setAdmin', { userId: gid('User', viewer.id), admin: true, reason: '' }, admin),
+    LastAdminError: async () => {
+      // Arranged for a moment: `admin` the only admin, revoking itself.
+      const others = await db.user.findMany({ where: { roles: { has: Role.ADMIN }, id: { not: admin.id } } });
+      await db.user.updateMany({ where: { id: { in: others.map((other) => other.id) } }, data: { roles: [Role.VIEWER] } });
+      try {
+        return await attempt('setAdmin', { userId: gid('User', admin.id), admin: false, reason: 'a test' }, admin);
+      } finally {
+        for (const other of others) await db.user.update({ where: { id: other.id }, data: { roles: other.roles } });
+      }
+    },
   },
   devToken: {
     AuthToken: () => attempt('devToken', { handle: viewer.handle }, null, { development: true }),

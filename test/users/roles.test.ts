@@ -74,6 +74,27 @@ describe('roles come from the database', () => {
   });
 });
 
+describe('the last admin', () => {
+  test('admins revoking each other all at once leave exactly one admin; the rest are refused with LAST_ADMIN', async () => {
+    const server = await startTestServer();
+    const admins = await Promise.all(Array.from({ length: 5 }, () => createUser(server.db, { roles: [Role.VIEWER, Role.ADMIN] })));
+    const tokens = await Promise.all(admins.map((admin) => tokenFor(admin)));
+    const replies = await Promise.all(
+      admins.flatMap((_, by) =>
+        admins.map((target) => post(server.url, SET_ADMIN, bearer(tokens[by]!), { input: { userId: globalId('User', target.id), admin: false, reason: 'a coup' } })),
+      ),
+    );
+    const outcomes = replies.map((reply) => {
+      const result = reply.data?.setAdmin as { __typename: string; code?: string } | undefined;
+      return result?.__typename === 'User' ? 'revoked' : (result?.code ?? reply.errors?.[0]?.extensions?.code);
+    });
+    expect(outcomes).toContain('LAST_ADMIN');
+    // A revoked admin's own later attempts are FORBIDDEN; nothing else happens.
+    expect(outcomes.filter((outcome) => !['revoked', 'LAST_ADMIN', 'FORBIDDEN'].includes(outcome as string))).toEqual([]);
+    expect(await server.db.user.count({ where: { roles: { has: Role.ADMIN } } })).toBe(1);
+  });
+});
+
 describe('npm run admin:grant', () => {
   test('makes the first admin against DATABASE_URL, recorded without an admin', async () => {
     const server = await startTestServer();
@@ -82,7 +103,7 @@ describe('npm run admin:grant', () => {
     const err: string[] = [];
     const io = { out: (line: string) => out.push(line), err: (line: string) => err.push(line) };
     expect(await runAdminGrant([`@${first.handle}`], { DATABASE_URL: server.databaseUrl }, io)).toBe(0);
-    expect(out).toEqual([`@${first.handle} is now an admin`]);
+    expect(out).toEqual([`@${first.handle} is now an admin (a running server without Redis applies it within a minute)`]);
     expect(await auditCode(server.url, await tokenFor(first))).toBe('OK');
     expect(await server.db.roleChange.findMany({ where: { userId: first.id } })).toEqual([
       expect.objectContaining({ role: Role.ADMIN, granted: true, adminId: null }),
@@ -108,6 +129,18 @@ describe.skipIf(!redisUrl)('two instances sharing Redis', () => {
     await post(a.url, SET_ADMIN, bearer(await tokenFor(boss)), { input: { userId: globalId('User', revoked.id), admin: false, reason: 'left the team' } });
     await eventually(async () => ((await auditCode(b.url, token)) === 'FORBIDDEN' ? true : undefined), 'B to refuse the revoked admin', 1_000);
     expect(Date.now() - revokedAt).toBeLessThan(1_000);
+  });
+
+  test('npm run admin:grant with REDIS_URL: a running server that remembers the account applies it at once', async () => {
+    const server = await startTestServer({ redisUrl });
+    const first = await createUser(server.db);
+    const token = await tokenFor(first);
+    expect(await auditCode(server.url, token)).toBe('FORBIDDEN');
+    const out: string[] = [];
+    const io = { out: (line: string) => out.push(line), err: (line: string) => out.push(line) };
+    expect(await runAdminGrant([first.handle], { DATABASE_URL: server.databaseUrl, REDIS_URL: redisUrl }, io)).toBe(0);
+    expect(out).toEqual([`@${first.handle} is now an admin`]);
+    await eventually(async () => ((await auditCode(server.url, token)) === 'OK' ? true : undefined), 'the server to apply the grant', 1_000);
   });
 
   test("an account suspended through A has its socket on B closed with 4403", async () => {
