@@ -18,6 +18,14 @@ import { ValidationError, type Problem } from '../domain/errors.js';
  */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_CHARACTER_MESSAGE = 'must not contain control characters';
+/**
+ * Invisible characters that change how the text around them reads: bidirectional embeddings, overrides
+ * and isolates (a handle that displays as another), zero-width space and word joiner, the byte order
+ * mark, line and paragraph separators, interlinear annotations. The joiners emoji and many scripts need
+ * (U+200C, U+200D) and the left-to-right and right-to-left marks stay allowed.
+ */
+const INVISIBLE_FORMATTING = /[\u200b\u2028-\u202e\u2060\u2066-\u2069\ufeff\ufff9-\ufffb]/;
+const INVISIBLE_FORMATTING_MESSAGE = 'must not contain invisible formatting characters (such as bidirectional overrides or zero-width spaces)';
 
 type TextFields = InputFieldsMapping<SchemaTypes, true>;
 type TextField = InputFieldMapping<SchemaTypes, true>;
@@ -90,6 +98,8 @@ function visitValue(value: unknown, field: TextField, listDepth: number, path: s
     if (field.fields.map) visitFields(value as Record<string, unknown>, field.fields.map, `${path}.`, problems);
   } else if (typeof value === 'string' && CONTROL_CHARACTER.test(value)) {
     problems.push({ field: path, message: CONTROL_CHARACTER_MESSAGE });
+  } else if (typeof value === 'string' && INVISIBLE_FORMATTING.test(value)) {
+    problems.push({ field: path, message: INVISIBLE_FORMATTING_MESSAGE });
   }
 }
 

@@ -26,9 +26,20 @@ function nodeId(globalId: string, info: GraphQLResolveInfo): { typename: string;
   return isObjectType(type) && type.getInterfaces().some(({ name }) => name === NodeInterface.name) ? decoded : null;
 }
 
-/** Each type's objects in one query, each as its type allows (`nullable` nodes: null when not found). */
-const loadNodes = (globalIds: readonly string[], context: Context, info: GraphQLResolveInfo) =>
-  resolveNodes(builder, context, info, globalIds.map((globalId) => nodeId(globalId, info)));
+/**
+ * Each type's objects in one query, each as its type allows (`nullable` nodes: null when not found). A
+ * private type says who may see an object in its `visibleTo` extension: anyone else gets null, as for an
+ * unknown id, not an error that would tell them the object exists.
+ */
+async function loadNodes(globalIds: readonly string[], context: Context, info: GraphQLResolveInfo) {
+  const ids = globalIds.map((globalId) => nodeId(globalId, info));
+  const objects = await resolveNodes(builder, context, info, ids);
+  return objects.map((object, index) => {
+    const type = ids[index] && info.schema.getType(ids[index].typename);
+    const visibleTo = type?.extensions.visibleTo as ((object: unknown, context: Context) => boolean) | undefined;
+    return object && visibleTo && !visibleTo(object, context) ? null : object;
+  });
+}
 
 builder.queryFields((t) => ({
   node: t.field({

@@ -16,6 +16,7 @@ import { hasRole } from '../domain/viewer.js';
 import { PurchaseStatus, Role } from '../generated/prisma/client.js';
 import { countryOfViewer } from '../domain/users.js';
 import { builder } from './builder.js';
+import type { Context } from './context.js';
 import { connectionCost } from './cost.js';
 import { OPERATOR_ERRORS } from './errors.js';
 import { idOf } from './ids.js';
@@ -54,11 +55,15 @@ const PricedBundleRef = builder.objectRef<PricedBundle>('PricedBundle').implemen
 
 const PurchaseStatusEnum = builder.enumType(PurchaseStatus, { name: 'PurchaseStatus' });
 
+const purchaseVisibleTo = (purchase: { buyerId: string }, context: Context) => purchase.buyerId === context.viewer?.userId || hasRole(context.viewer, Role.ADMIN);
+
 export const PurchaseRef = builder.prismaNode('Purchase', {
   id: { field: 'id' },
   nullable: true, // node(id:) of an unknown id: null
-  // Private: a purchase (found by id through `node`, say) is its buyer's and operators' alone.
-  authScopes: (purchase, context) => purchase.buyerId === context.viewer?.userId || hasRole(context.viewer, Role.ADMIN),
+  // Private: a purchase is its buyer's and operators' alone. `node(id:)` reads `visibleTo` too, so a
+  // stranger's purchase is null there, as an unknown one is, and its existence stays private.
+  authScopes: (purchase, context) => purchaseVisibleTo(purchase, context),
+  extensions: { visibleTo: purchaseVisibleTo },
   fields: (t) => ({
     status: t.expose('status', { type: PurchaseStatusEnum }),
     coins: t.expose('coins', { type: 'BigInt', description: 'Coins credited on success (bundle coins plus bonus).' }),

@@ -128,6 +128,21 @@ describe('accounts and live sessions', () => {
     const { updateProfile } = await ok(server.url, UpdateProfile, { input: { displayName: 'Zoë «Ovation» 🎤 ﬁ' } }, { token });
     expect(updateProfile).toMatchObject({ __typename: 'User', displayName: 'Zoë «Ovation» 🎤 ﬁ' });
   });
+
+  test('invisible formatting characters are refused (a name that displays as another); joiners that scripts and emoji need are kept', async () => {
+    const user = await createUser(db);
+    const token = await tokenFor(user);
+    // RIGHT-TO-LEFT OVERRIDE, isolates, ZERO WIDTH SPACE, WORD JOINER, BOM, LINE SEPARATOR.
+    for (const invisible of ['\u202e', '\u2066', '\u2069', '\u200b', '\u2060', '\ufeff', '\u2028']) {
+      const { updateProfile } = await ok(server.url, UpdateProfile, { input: { displayName: `Ada${invisible}Lovelace` } }, { token });
+      expect(updateProfile, JSON.stringify(invisible)).toMatchObject({ __typename: 'ValidationError', message: expect.stringMatching(/^input.displayName: must not contain invisible formatting characters/) });
+    }
+    // A family emoji (ZERO WIDTH JOINER) and Persian with ZERO WIDTH NON-JOINER.
+    for (const name of ['👩\u200d👩\u200d👧', 'می\u200cخواهم']) {
+      const { updateProfile } = await ok(server.url, UpdateProfile, { input: { displayName: name } }, { token });
+      expect(updateProfile).toMatchObject({ __typename: 'User', displayName: name });
+    }
+  });
 });
 
 describe('anywhere in the input', () => {
