@@ -81,7 +81,8 @@ export const builder = new SchemaBuilder<{
     filterConnectionTotalCount: true,
     defaultConnectionSize: CONNECTION_PAGE.default,
     maxConnectionSize: CONNECTION_PAGE.max,
-    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+    // Unset NODE_ENV is production (src/config.ts): warnings for developers only.
+    onUnusedQuery: process.env.NODE_ENV === 'development' || process.env.NODE_ENV === 'test' ? 'warn' : null,
   },
 });
 
