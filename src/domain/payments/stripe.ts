@@ -8,6 +8,9 @@ export const PAYMENT_METADATA = { kind: 'ovation_kind', purchaseId: 'ovation_pur
 /** Our idempotency key for a purchase's PaymentIntent: one purchase, one PaymentIntent, however often it is sent. */
 export const paymentIntentKey = (purchaseId: string) => `ovation-purchase-${purchaseId}`;
 
+/** Stripe's own words for a refusal, as the buyer sees them (the library adds its request id to `message`). */
+const stripeWords = (error: Stripe.errors.StripeError) => (error.raw as { message?: string } | undefined)?.message ?? 'The card was declined';
+
 /** What a PaymentIntent's state means for the purchase. */
 function outcomeOf(intent: Stripe.PaymentIntent): ChargeResult {
   const known = { providerPaymentId: intent.id, ...(intent.client_secret ? { clientSecret: intent.client_secret } : {}) };
@@ -55,7 +58,7 @@ export function createStripePaymentProvider(stripe: Stripe, settings: StripeSett
       // A declined card: the PaymentIntent exists, and waits for another payment method (Ovation declines).
       if (error instanceof Stripe.errors.StripeCardError) {
         const intent = error.payment_intent;
-        return { status: 'declined', ...(intent ? { providerPaymentId: intent.id } : {}), declineReason: error.message || 'The card was declined' };
+        return { status: 'declined', ...(intent ? { providerPaymentId: intent.id } : {}), declineReason: stripeWords(error) };
       }
       // A payment method Stripe does not know or cannot use: nothing was created.
       if (error instanceof Stripe.errors.StripeInvalidRequestError && error.param === 'payment_method') {

@@ -60,7 +60,7 @@ export function createStripePayoutProvider(stripe: Stripe): PayoutProvider {
         { idempotencyKey: keys.transfer },
       );
     } catch (error) {
-      if (refused(error)) return { status: 'failed', failureReason: failureReason(error.code, error.message) };
+      if (refused(error)) return { status: 'failed', failureReason: failureReason(error.code, (error.raw as { message?: string } | undefined)?.message) };
       throw error;
     }
     try {
@@ -68,7 +68,7 @@ export function createStripePayoutProvider(stripe: Stripe): PayoutProvider {
       return { ...answerOf(payout), providerTransferId: transfer.id };
     } catch (error) {
       // The Transfer went through: it is reversed before the diamonds return (recall).
-      if (refused(error)) return { status: 'failed', providerTransferId: transfer.id, failureReason: failureReason(error.code, error.message) };
+      if (refused(error)) return { status: 'failed', providerTransferId: transfer.id, failureReason: failureReason(error.code, (error.raw as { message?: string } | undefined)?.message) };
       throw error;
     }
   };
