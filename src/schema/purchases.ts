@@ -66,9 +66,13 @@ export const PurchaseRef = builder.prismaNode('Purchase', {
     currency: t.exposeString('currency'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     bundle: t.relation('bundle'),
-    clientSecret: t.exposeString('clientSecret', {
+    clientSecret: t.string({
       nullable: true,
-      description: "Stripe: the PaymentIntent's client secret, for Stripe.js to confirm or authenticate the payment (confirmPayment, handleNextAction). The buyer's alone.",
+      description:
+        "Stripe: the PaymentIntent's client secret, for Stripe.js to confirm or authenticate the payment (confirmPayment, handleNextAction). Shown to the buyer alone, while the purchase is PENDING or DECLINED (a declined PaymentIntent may still be paid with another card).",
+      // Whoever holds it can confirm the payment: not even an operator needs it.
+      resolve: (purchase, _args, context) =>
+        purchase.buyerId === context.viewer?.userId && (purchase.status === PurchaseStatus.PENDING || purchase.status === PurchaseStatus.DECLINED) ? purchase.clientSecret : null,
     }),
     nextAction: t.exposeString('nextAction', {
       nullable: true,

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { payoutKeys } from '../../src/domain/payouts/stripe.js';
+import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { PAYOUT_RECONCILE_AFTER_MS, reconcilePayouts } from '../../src/domain/payouts/lifecycle.js';
+import { createStripePayoutProvider, payoutKeys } from '../../src/domain/payouts/stripe.js';
+import { createStripeClient } from '../../src/domain/stripe/client.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
+import { createLogger } from '../../src/logger.js';
 import { ok } from '../support/graphql.js';
 import { expectCleanAudit } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
@@ -108,6 +113,29 @@ describe('payouts through Stripe Connect', () => {
     expect((stripe.transfers.get(transferId) as { reversals: { data: unknown[] } }).reversals.data).toHaveLength(1);
     expect(await payoutRecord(db, payoutId)).toMatchObject({ status: 'RETURNED', paid: 1, reversals: 1 });
     expect(await diamondsOf(server, creator)).toBe(10_000n);
+    await expectCleanAudit(db);
+  });
+
+  test('a send whose answers were lost is looked up by sending again with the same keys: one Transfer, one Payout', async () => {
+    const { creator, account, methodId } = await connectedCreator();
+    stripe.dropAnswers('POST /v1/payouts', 3); // the first call and both of the library's retries
+    const { payoutId } = await sentPayout(creator, methodId);
+    expect(await db.payout.findUniqueOrThrow({ where: { id: payoutId } })).toMatchObject({ status: 'PROCESSING', providerPayoutId: null, providerTransferId: null });
+
+    const provider = createStripePayoutProvider(createStripeClient(stripe.settings()));
+    const deps = { db, policy: DEFAULT_POLICY, provider, announce: silentAnnouncer, log: createLogger('silent') };
+    expect(await reconcilePayouts(deps, provider, new Date(Date.now() + PAYOUT_RECONCILE_AFTER_MS + 60_000))).toMatchObject({ stillPending: 1 });
+
+    const ours = (request: { metadata: Record<string, string> }) => request.metadata.ovation_payout_id === payoutId;
+    expect(new Set(stripe.requestsTo('POST', '/v1/transfers').filter(ours).map((request) => request.idempotencyKey))).toEqual(new Set([payoutKeys(payoutId).transfer]));
+    expect(new Set(stripe.requestsTo('POST', '/v1/payouts').filter(ours).map((request) => request.idempotencyKey))).toEqual(new Set([payoutKeys(payoutId).payout]));
+    expect([...stripe.transfers.values()].filter((transfer) => (transfer.metadata as Record<string, string>).ovation_payout_id === payoutId)).toHaveLength(1);
+    const made = [...stripe.payouts.values()].filter((payout) => (payout.metadata as Record<string, string>).ovation_payout_id === payoutId);
+    expect(made).toHaveLength(1);
+    expect(await db.payout.findUniqueOrThrow({ where: { id: payoutId } })).toMatchObject({ providerPayoutId: made[0]!.id, providerTransferId: expect.stringMatching(/^tr_/) });
+
+    expect((await deliver(server.url, fromAccount(account, 'payout.paid', stripe.settlePayout(made[0]!.id as string, 'paid')))).body.result).toBe('applied');
+    expect(await payoutRecord(db, payoutId)).toMatchObject({ status: 'PAID', paid: 1 });
     await expectCleanAudit(db);
   });
 

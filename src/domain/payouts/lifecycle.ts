@@ -371,9 +371,14 @@ const requestFor = (payout: Payout, method: PayoutMethod): PayoutRequest => ({
   providerTransferId: payout.providerTransferId,
 });
 
-/** Keeps the money a payout moved on the way (Stripe's Transfer), the first time the provider tells it. */
-async function keepTransfer(deps: PayoutDeps, payoutId: string, providerTransferId: string | undefined): Promise<void> {
+/**
+ * Keeps the provider's ids for a payout the first time it tells them: its transfer, and the money it
+ * moved on the way (Stripe's Transfer), so later lookups and a recall find them.
+ */
+async function keepProviderIds(deps: PayoutDeps, payoutId: string, ids: { providerPayoutId?: string; providerTransferId?: string }): Promise<void> {
+  const { providerPayoutId, providerTransferId } = ids;
   if (providerTransferId) await deps.db.payout.updateMany({ where: { id: payoutId, providerTransferId: null }, data: { providerTransferId } });
+  if (providerPayoutId) await deps.db.payout.updateMany({ where: { id: payoutId, providerPayoutId: null }, data: { providerPayoutId } });
 }
 
 /**
@@ -430,10 +435,10 @@ export async function submitApproved(deps: PayoutDeps, payoutId: string, now = n
     return true;
   }
   const by = { actor: PayoutActor.PROVIDER, note: "the provider's answer to the payout" };
-  await keepTransfer(deps, payoutId, answer.providerTransferId);
   if (answer.status === 'pending') {
-    if (answer.providerPayoutId) await deps.db.payout.updateMany({ where: { id: payoutId, providerPayoutId: null }, data: { providerPayoutId: answer.providerPayoutId } });
+    await keepProviderIds(deps, payoutId, answer);
   } else {
+    await keepProviderIds(deps, payoutId, { providerTransferId: answer.providerTransferId });
     await settle(deps, payoutId, answer.status, by, { providerPayoutId: answer.providerPayoutId, reason: answer.failureReason }, now);
   }
   return true;
@@ -591,7 +596,7 @@ export async function reconcilePayouts(deps: PayoutDeps, provider: PayoutProvide
       continue;
     }
     const { status } = found;
-    await keepTransfer(deps, payout.id, found.providerTransferId);
+    await keepProviderIds(deps, payout.id, status === 'pending' ? found : { providerTransferId: found.providerTransferId });
     if (status === 'not_found') {
       if (payout.status !== PayoutStatus.PROCESSING) await checkedAgain(deps, payout, null);
       else if (await settle(deps, payout.id, 'failed', byLookup, { reason: 'the provider never received it: nothing was sent' }, now)) reconciled.failed++;
