@@ -30,6 +30,7 @@ const MIGRATION_ONLY: string[] = [
   ].map((name) => `constraints:${name}`),
   // Refunds and disputes (migration stripe_payments_s24): never more taken back than credited.
   ...['Purchase.Purchase_taken_back_check', 'PurchaseAdjustment.PurchaseAdjustment_coins_check'].map((name) => `constraints:${name}`),
+  'triggers:PurchaseAdjustment.PurchaseAdjustment_append_only',
   // The payout rules the database enforces itself (migration payouts; test/payouts/database-guards.test.ts).
   'functions:check_payout_change()',
   'functions:check_payout_hold()',

@@ -46,3 +46,6 @@ ALTER TABLE "PurchaseAdjustment" ADD CONSTRAINT "PurchaseAdjustment_entryId_fkey
 -- credited, nor records more refunded than was paid; an adjustment always moves coins.
 ALTER TABLE "Purchase" ADD CONSTRAINT "Purchase_taken_back_check" CHECK ("coinsTakenBack" >= 0 AND "coinsTakenBack" <= coins AND "refundedMinor" >= 0 AND "refundedMinor" <= "amountMinor");
 ALTER TABLE "PurchaseAdjustment" ADD CONSTRAINT "PurchaseAdjustment_coins_check" CHECK (coins <> 0);
+-- An adjustment is part of the money's record: never changed or removed, like the journal.
+CREATE TRIGGER "PurchaseAdjustment_append_only" BEFORE UPDATE OR DELETE OR TRUNCATE ON "PurchaseAdjustment"
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_journal_change();
