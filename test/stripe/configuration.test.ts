@@ -44,6 +44,12 @@ describe('configuring Stripe', () => {
     expect(refusal({ ...live, STRIPE_CANCEL_UNCONFIRMED_AFTER_MINUTES: '5' })).toMatch(/STRIPE_CANCEL_UNCONFIRMED_AFTER_MINUTES: must be a whole number of minutes, at least 15/);
   });
 
+  test('without PAYMENT_PROVIDER=stripe, /webhooks/stripe is not there', async () => {
+    const sandboxed = await startTestServer();
+    const response = await fetch(`${new URL(sandboxed.url).origin}/webhooks/stripe`, { method: 'POST', body: '{}', headers: { 'stripe-signature': 't=1,v1=00' } });
+    expect(response.status).toBe(404);
+  });
+
   test('the server logs which mode Stripe runs in', async () => {
     const stripe = await startStripeStandIn();
     const { log, lines } = recordingLogger();

@@ -102,6 +102,8 @@ export function createStripePaymentProvider(stripe: Stripe, settings: StripeSett
   };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** The PaymentIntent id of a charge or dispute (an id, or the object when expanded). */
 const intentId = (value: string | Stripe.PaymentIntent | null | undefined) => (typeof value === 'string' ? value : (value?.id ?? null));
 
@@ -112,7 +114,10 @@ const intentId = (value: string | Stripe.PaymentIntent | null | undefined) => (t
 export function paymentEventOf(event: Stripe.Event): PaymentEvent | null {
   const ours = (metadata: Stripe.Metadata | null | undefined) =>
     !metadata?.[PAYMENT_METADATA.kind] || metadata[PAYMENT_METADATA.kind] === 'coin_purchase';
-  const purchaseIdIn = (metadata: Stripe.Metadata | null | undefined) => metadata?.[PAYMENT_METADATA.purchaseId];
+  const purchaseIdIn = (metadata: Stripe.Metadata | null | undefined) => {
+    const id = metadata?.[PAYMENT_METADATA.purchaseId];
+    return id && UUID.test(id) ? id : undefined;
+  };
   const base = (providerPaymentId: string | null, purchaseId?: string) =>
     providerPaymentId ? { eventId: event.id, providerPaymentId, ...(purchaseId ? { purchaseId } : {}) } : null;
   switch (event.type) {

@@ -387,10 +387,12 @@ async function keepProviderIds(deps: PayoutDeps, payoutId: string, ids: { provid
  * reversal's id kept), so a creator is never paid twice. Throws when the provider can't: the payout then
  * stays as it is, and the webhook (retried by the provider) or reconciliation tries again.
  */
-async function recallSent(deps: PayoutDeps, provider: PayoutProvider, payoutId: string): Promise<void> {
+async function recallSent(deps: PayoutDeps, provider: PayoutProvider, payoutId: string, providerPayoutId?: string): Promise<void> {
   if (!provider.recall) return;
   const payout = await deps.db.payout.findUnique({ where: { id: payoutId }, include: { method: true } });
   if (!payout || payout.provider !== provider.name || payout.transferReversalId) return;
+  // A word about another of the provider's transfers is ignored (applyPayoutEvent): nothing to take back for it.
+  if (providerPayoutId && payout.providerPayoutId && payout.providerPayoutId !== providerPayoutId) return;
   if (payout.status !== PayoutStatus.PROCESSING && payout.status !== PayoutStatus.PAID) return;
   const reversalId = await provider.recall(requestFor(payout, payout.method));
   if (reversalId) await deps.db.payout.updateMany({ where: { id: payoutId, transferReversalId: null }, data: { transferReversalId: reversalId } });
@@ -506,7 +508,7 @@ export async function applyPayoutEvent(deps: PayoutDeps, provider: PayoutProvide
   if (event.type === 'payout.failed' || event.type === 'payout.returned') {
     // Unless this event was applied already: then there is nothing to take back for it.
     const seen = await deps.db.webhookEvent.count({ where: { provider: webhookSource(provider), eventId: event.eventId } });
-    if (seen === 0) await recallSent(deps, provider, event.payoutId);
+    if (seen === 0) await recallSent(deps, provider, event.payoutId, event.providerPayoutId);
   }
   const { result, changed } = await transaction(deps.db, async (tx) => {
     const changed = new Changed();
