@@ -99,6 +99,7 @@ describe('buying coins through Stripe', () => {
     const buyer = await signedIn(db);
     const purchase = await bought(buyer, TEST_CARDS.authenticationRequired);
     expect(purchase).toMatchObject({ status: 'PENDING', nextAction: 'authenticate', clientSecret: intentOf(purchase.dbId).client_secret });
+    await expectCleanAudit(db);
   });
 
   test("a declined card declines the purchase with Stripe's words; payment_failed changes nothing more; the same PaymentIntent paid with another card is credited", async () => {
@@ -212,6 +213,7 @@ describe('Stripe webhooks', () => {
     const other = stripe.signedEvent('customer.created', { id: 'cus_1', object: 'customer' });
     expect(await deliver(server.url, other)).toEqual({ status: 200, body: { received: true, result: 'ignored' } });
     expect(await db.webhookEvent.count({ where: { eventId: other.id } })).toBe(0);
+    await expectCleanAudit(db);
   });
 });
 
