@@ -166,49 +166,81 @@ export type Reconciled = { credited: number; declined: number; stillPending: num
  * so the buyer may have paid and has no coins): each purchase pending longer than RECONCILE_AFTER_MS is
  * looked up at its provider, outside any transaction, then credited or declined in a transaction that
  * settles it only if it is still pending (a webhook may have come meanwhile). A payment the provider
- * never received is declined: nothing was charged. A credit is announced to the buyer's wallet once
- * committed. Safe to run on every instance at once.
+ * never received is declined: nothing was charged. A payment the buyer left unconfirmed longer than the
+ * provider's `abandonAfterMs` is canceled there (`abandon`) and declined. A credit is announced to the
+ * buyer's wallet once committed. Safe to run on every instance at once.
  */
 export async function reconcilePurchases(db: Database, announcer: Announcer, provider: PaymentProvider, now = new Date()): Promise<Reconciled> {
+  const reconciled: Reconciled = { credited: 0, declined: 0, stillPending: 0, unanswered: 0 };
   const stale = await db.purchase.findMany({
     where: { status: PurchaseStatus.PENDING, provider: provider.name, createdAt: { lt: new Date(now.getTime() - RECONCILE_AFTER_MS) } },
     orderBy: { createdAt: 'asc' },
     take: RECONCILE_BATCH,
     select: { id: true },
   });
-  const reconciled: Reconciled = { credited: 0, declined: 0, stillPending: 0, unanswered: 0 };
-  for (const { id } of stale) {
-    let found: PaymentLookup;
-    try {
-      const purchase = await db.purchase.findUniqueOrThrow({ where: { id } });
-      const payment: PendingPayment = { ...chargeOf(purchase), providerPaymentId: purchase.providerPaymentId, createdAt: purchase.createdAt };
-      found = await provider.lookup(payment, now);
-      // Left unconfirmed too long: canceled at the provider, so it can no longer be paid, then declined.
-      if (found.status === 'pending' && provider.abandon && now.getTime() - purchase.createdAt.getTime() >= (provider.abandonAfterMs ?? Infinity)) {
-        found = await provider.abandon({ ...payment, providerPaymentId: found.providerPaymentId ?? payment.providerPaymentId }, now);
-      }
-    } catch {
-      reconciled.unanswered++; // asked again on the next run
-      continue;
-    }
-    if (found.status === 'pending') {
-      reconciled.stillPending++;
-      continue;
-    }
-    const outcome = found.status === 'succeeded' ? 'succeeded' : 'declined';
-    const { settled, buyerId } = await transaction(db, async (tx) => {
-      await tx.$queryRaw`SELECT id FROM "Purchase" WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
-      let purchase = await tx.purchase.findUniqueOrThrow({ where: { id } });
-      if (purchase.status === PurchaseStatus.PENDING && found.providerPaymentId && !purchase.providerPaymentId) {
-        purchase = await tx.purchase.update({ where: { id }, data: { providerPaymentId: found.providerPaymentId } });
-      }
-      return { settled: await settle(tx, provider, purchase, outcome), buyerId: purchase.buyerId };
+  for (const { id } of stale) await reconcileOne(db, announcer, provider, id, 'pending', reconciled, now);
+  // Declined, yet still payable at the provider (Stripe: a PaymentIntent after a failed attempt keeps its
+  // client secret): canceled too once the buyer's time to confirm is over.
+  if (provider.abandon && provider.declinedMayStillSucceed && provider.abandonAfterMs !== undefined) {
+    const open = await db.purchase.findMany({
+      where: { status: PurchaseStatus.DECLINED, provider: provider.name, clientSecret: { not: null }, createdAt: { lt: new Date(now.getTime() - provider.abandonAfterMs) } },
+      orderBy: { createdAt: 'asc' },
+      take: RECONCILE_BATCH,
+      select: { id: true },
     });
-    if (!settled) continue;
-    reconciled[outcome === 'succeeded' ? 'credited' : 'declined']++;
-    if (outcome === 'succeeded') announcer.walletChanged([buyerId]);
+    for (const { id } of open) await reconcileOne(db, announcer, provider, id, 'declined', reconciled, now);
   }
   return reconciled;
+}
+
+/**
+ * Asks the provider about one purchase, outside any transaction (a declined one is not asked: only
+ * canceled), cancels its payment when left unconfirmed too long, and settles it in a transaction that
+ * settles it only if it still may be (a webhook may have come meanwhile).
+ */
+async function reconcileOne(
+  db: Database,
+  announcer: Announcer,
+  provider: PaymentProvider,
+  id: string,
+  was: 'pending' | 'declined',
+  reconciled: Reconciled,
+  now: Date,
+): Promise<void> {
+  let found: PaymentLookup;
+  let abandoned = false;
+  try {
+    const purchase = await db.purchase.findUniqueOrThrow({ where: { id } });
+    const payment: PendingPayment = { ...chargeOf(purchase), providerPaymentId: purchase.providerPaymentId, createdAt: purchase.createdAt };
+    found = was === 'declined' ? { status: 'pending' } : await provider.lookup(payment, now);
+    // Left unconfirmed too long: canceled at the provider, so it can no longer be paid, then declined.
+    if (found.status === 'pending' && provider.abandon && now.getTime() - purchase.createdAt.getTime() >= (provider.abandonAfterMs ?? Infinity)) {
+      found = await provider.abandon({ ...payment, providerPaymentId: found.providerPaymentId ?? payment.providerPaymentId }, now);
+      abandoned = true;
+    }
+  } catch {
+    reconciled.unanswered++; // asked again on the next run
+    return;
+  }
+  if (found.status === 'pending') {
+    reconciled.stillPending++;
+    return;
+  }
+  const outcome = found.status === 'succeeded' ? 'succeeded' : 'declined';
+  const { settled, buyerId } = await transaction(db, async (tx) => {
+    await tx.$queryRaw`SELECT id FROM "Purchase" WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
+    let purchase = await tx.purchase.findUniqueOrThrow({ where: { id } });
+    if (purchase.status === PurchaseStatus.PENDING && found.providerPaymentId && !purchase.providerPaymentId) {
+      purchase = await tx.purchase.update({ where: { id }, data: { providerPaymentId: found.providerPaymentId } });
+    }
+    const settled = await settle(tx, provider, purchase, outcome);
+    // Canceled at the provider: nothing can pay it any more, and its client secret is of no use.
+    if (abandoned && outcome === 'declined') await tx.purchase.update({ where: { id }, data: { clientSecret: null, nextAction: null } });
+    return { settled, buyerId: purchase.buyerId };
+  });
+  if (!settled) return;
+  reconciled[outcome === 'succeeded' ? 'credited' : 'declined']++;
+  if (outcome === 'succeeded') announcer.walletChanged([buyerId]);
 }
 
 /**

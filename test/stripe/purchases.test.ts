@@ -358,4 +358,20 @@ describe('reconciliation through Stripe', () => {
     expect((await deliver(server.url, intentEvent('payment_intent.canceled', row.id))).body.result).toBe('ignored');
     await expectCleanAudit(db);
   });
+
+  test('a declined PaymentIntent, which the buyer could still pay with another card, is canceled after the configured time too', async () => {
+    const buyer = await signedIn(db);
+    expect(await buy(buyer, TEST_CARDS.declined)).toMatchObject({ __typename: 'PaymentDeclinedError' });
+    const row = await db.purchase.findFirstOrThrow({ where: { buyerId: buyer.id } });
+    expect(row).toMatchObject({ status: 'DECLINED', clientSecret: intentOf(row.id).client_secret });
+
+    await reconcilePurchases(db, silentAnnouncer, provider, later(row));
+    expect(intentOf(row.id).status).toBe('requires_payment_method');
+    await reconcilePurchases(db, silentAnnouncer, provider, later(row, CANCEL_AFTER_MS));
+    await reconcilePurchases(db, silentAnnouncer, provider, later(row, CANCEL_AFTER_MS + 60_000));
+    expect(stripe.requestsTo('POST', `/v1/payment_intents/${row.providerPaymentId}/cancel`)).toHaveLength(1);
+    expect(intentOf(row.id).status).toBe('canceled');
+    expect(await purchaseRow(row.id)).toMatchObject({ status: 'DECLINED', clientSecret: null });
+    await expectCleanAudit(db);
+  });
 });

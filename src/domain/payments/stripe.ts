@@ -58,7 +58,11 @@ export function createStripePaymentProvider(stripe: Stripe, settings: StripeSett
       // A declined card: the PaymentIntent exists, and waits for another payment method (Ovation declines).
       if (error instanceof Stripe.errors.StripeCardError) {
         const intent = error.payment_intent;
-        return { status: 'declined', ...(intent ? { providerPaymentId: intent.id } : {}), declineReason: stripeWords(error) };
+        return {
+          status: 'declined',
+          ...(intent ? { providerPaymentId: intent.id, ...(intent.client_secret ? { clientSecret: intent.client_secret } : {}) } : {}),
+          declineReason: stripeWords(error),
+        };
       }
       // A payment method Stripe does not know or cannot use: nothing was created.
       if (error instanceof Stripe.errors.StripeInvalidRequestError && error.param === 'payment_method') {
