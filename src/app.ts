@@ -16,6 +16,9 @@ import { reconcilePurchases } from './domain/purchases.js';
 import { reconcilePayouts } from './domain/payouts/lifecycle.js';
 import type { PayoutProvider } from './domain/payouts/provider.js';
 import { createSandboxPayoutProvider } from './domain/payouts/sandbox.js';
+import { createStripePayoutProvider } from './domain/payouts/stripe.js';
+import { createStripePaymentProvider } from './domain/payments/stripe.js';
+import { createStripeClient } from './domain/stripe/client.js';
 import type { Services } from './schema/context.js';
 import type { Logger } from './logger.js';
 import { seedDemoData } from '../prisma/seed.js';
@@ -43,6 +46,11 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
     const db = database.prisma;
     const accounts = createAccounts(db, pubsub, log);
     const rateLimits = createRateLimits(config.rateLimits, config.redisUrl, log);
+    const stripe = config.stripe && { client: createStripeClient(config.stripe), webhookSecrets: config.stripe.webhookSecrets };
+    if (config.stripe) {
+      const { mode } = config.stripe;
+      log.info({ stripe: mode }, mode === 'live' ? 'Stripe in live mode: purchases and payouts move real money' : 'Stripe in test mode: no real money moves');
+    }
     const services: Services = {
       db,
       pubsub,
@@ -50,8 +58,9 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       presence,
       policy: config.policy,
       gifts: createGiftSender(db, announcer, config.policy, { maxInFlight: config.giftBatchesInFlight, observer: metrics.gifts }),
-      payments: paymentProvider(config, log),
-      payouts: { db, policy: config.policy, provider: payoutProvider(config, log), announce: announcer, log },
+      payments: stripe ? createStripePaymentProvider(stripe.client, config.stripe!) : paymentProvider(config, log),
+      payouts: { db, policy: config.policy, provider: stripe ? createStripePayoutProvider(stripe.client) : payoutProvider(config, log), announce: announcer, log },
+      ...(stripe ? { stripe } : {}),
       issueToken: auth.issueToken,
       development: config.development,
     };

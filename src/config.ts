@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DEFAULT_POLICY, wholeCents, type Policy } from './domain/policy.js';
 import { DEFAULT_MAX_COST } from './edge/query-limits.js';
 import type { RateLimitConfig } from './edge/rate-limits.js';
+import { stripeModeOf, type StripeMode, type StripeSettings } from './domain/stripe/client.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
@@ -78,6 +79,20 @@ const environment = z.object({
   LIMIT_COOLING_OFF_HOURS: z.coerce.number().min(0).optional(),
   COUNTRY_COOLING_OFF_HOURS: z.coerce.number({ error: 'must be a number of hours' }).min(0, 'must not be negative').optional(),
   PAYMENT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  PAYMENT_PROVIDER: z.enum(['stripe'], { error: 'must be "stripe" (or unset: the sandbox where enabled, else none)' }).optional(),
+  STRIPE_SECRET_KEY: z.string().regex(/^[sr]k_(live|test)_[A-Za-z0-9]+$/, 'must be a Stripe secret or restricted key (sk_live_..., sk_test_..., rk_...)').optional(),
+  STRIPE_WEBHOOK_SECRETS: z
+    .string()
+    .transform((text) => text.split(',').map((secret) => secret.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^whsec_\w+$/, 'each must be a webhook signing secret (whsec_...)')).min(1, 'must hold at least one signing secret'))
+    .optional(),
+  STRIPE_CANCEL_UNCONFIRMED_AFTER_MINUTES: z.coerce
+    .number({ error: 'must be a whole number of minutes, at least 15' })
+    .int('must be a whole number of minutes, at least 15')
+    .min(15, 'must be a whole number of minutes, at least 15')
+    .default(60),
+  STRIPE_API_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  STAGING: z.stringbool().optional(),
   IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
   ENABLE_SANDBOX_PROVIDERS: z.stringbool().optional(),
   GIFT_IN_FLIGHT: z.coerce.number({ error: IN_FLIGHT }).int(IN_FLIGHT).min(1, IN_FLIGHT).max(64, IN_FLIGHT).default(2),
@@ -148,6 +163,8 @@ export type Config = {
   policy: Policy;
   /** Verifies the payment provider's webhooks (HMAC-SHA256). */
   paymentWebhookSecret: string;
+  /** PAYMENT_PROVIDER=stripe: coin purchases through PaymentIntents, payouts through Connect; its mode is logged at start. */
+  stripe: (StripeSettings & { mode: StripeMode }) | undefined;
   /** Verify the payout provider's webhooks: any one of them, so a secret can be rotated. */
   payoutWebhookSecrets: string[];
   /** When the sandbox payout provider returns a payout sent to its `returns` destination. */
@@ -214,12 +231,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
           refetchAfterMs: e.AUTH_JWKS_REFETCH_SECONDS * 1000,
         }
       : undefined;
+  const stripe = stripeSettings(e);
   if (!development) {
     const missing = [
       ...(e.JWT_SECRET || identityProvider
         ? []
         : ['  JWT_SECRET: required unless NODE_ENV=development (at least 32 characters), or an identity provider (AUTH_JWKS_URL or AUTH_OIDC_ISSUER)']),
-      ...(e.PAYMENT_WEBHOOK_SECRET ? [] : ['  PAYMENT_WEBHOOK_SECRET: required unless NODE_ENV=development (at least 16 characters)']),
+      ...(e.PAYMENT_WEBHOOK_SECRET || stripe ? [] : ['  PAYMENT_WEBHOOK_SECRET: required unless NODE_ENV=development or PAYMENT_PROVIDER=stripe (at least 16 characters)']),
     ];
     if (missing.length) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
   }
@@ -242,6 +260,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA ?? development,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,
+    stripe,
     // Outside development PAYMENT_WEBHOOK_SECRET is required, so payout webhooks are never unsigned.
     payoutWebhookSecrets: e.PAYOUT_WEBHOOK_SECRETS ?? [e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET],
     sandboxPayoutReturnMs: e.SANDBOX_PAYOUT_RETURN_SECONDS * 1000,
@@ -263,5 +282,38 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
         e.COUNTRY_COOLING_OFF_HOURS === undefined ? DEFAULT_POLICY.countryChangeCoolingOffMs : e.COUNTRY_COOLING_OFF_HOURS * 3600_000,
       payouts,
     },
+  };
+}
+
+/**
+ * PAYMENT_PROVIDER=stripe's settings, refused when incomplete. A test-mode key takes no money: production
+ * refuses one unless STAGING=true says this deployment is a staging one. STRIPE_API_URL (a local
+ * stand-in of Stripe's API) is refused in production.
+ */
+function stripeSettings(e: z.infer<typeof environment>): (StripeSettings & { mode: StripeMode }) | undefined {
+  if (e.PAYMENT_PROVIDER !== 'stripe') {
+    const stray = (['STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRETS'] as const).filter((name) => e[name] !== undefined);
+    if (stray.length) throw new ConfigError(`Invalid configuration:\n${stray.map((name) => `  ${name}: set PAYMENT_PROVIDER=stripe to use it`).join('\n')}`);
+    return undefined;
+  }
+  const problems = [
+    ...(e.STRIPE_SECRET_KEY ? [] : ['  STRIPE_SECRET_KEY: required with PAYMENT_PROVIDER=stripe']),
+    ...(e.STRIPE_WEBHOOK_SECRETS ? [] : ['  STRIPE_WEBHOOK_SECRETS: required with PAYMENT_PROVIDER=stripe (the signing secret of each webhook endpoint, comma-separated)']),
+  ];
+  const mode = e.STRIPE_SECRET_KEY ? stripeModeOf(e.STRIPE_SECRET_KEY) : 'test';
+  if (e.NODE_ENV === 'production' && mode === 'test' && !e.STAGING) {
+    problems.push('  STRIPE_SECRET_KEY: a test-mode key takes no money; production needs a live key (sk_live_...), or STAGING=true for a staging deployment');
+  }
+  if (e.NODE_ENV === 'production' && e.STRIPE_API_URL) problems.push("  STRIPE_API_URL: only for a local stand-in of Stripe's API, never in production");
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  const api = e.STRIPE_API_URL ? new URL(e.STRIPE_API_URL) : undefined;
+  return {
+    mode,
+    secretKey: e.STRIPE_SECRET_KEY!,
+    webhookSecrets: e.STRIPE_WEBHOOK_SECRETS!,
+    cancelUnconfirmedAfterMs: e.STRIPE_CANCEL_UNCONFIRMED_AFTER_MINUTES * 60_000,
+    ...(api
+      ? { api: { host: api.hostname, port: Number(api.port || (api.protocol === 'https:' ? 443 : 80)), protocol: api.protocol === 'https:' ? ('https' as const) : ('http' as const) } }
+      : {}),
   };
 }

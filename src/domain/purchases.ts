@@ -2,19 +2,20 @@ import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { transaction, type Tx } from '../db/transaction.js';
 import type { Announcer } from '../events/announcer.js';
-import { Asset, EntryKind, PurchaseStatus, RestrictionKind, type Purchase } from '../generated/prisma/client.js';
+import { Asset, DisputeStatus, EntryKind, PurchaseStatus, RestrictionKind, type Purchase } from '../generated/prisma/client.js';
 import { priceFor } from './bundles.js';
 import { BundleUnavailableError, IdempotencyInProgressError, NotFoundError, OvationError, PaymentDeclinedError, PaymentProviderUnavailableError } from './errors.js';
 import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from './idempotency.js';
 import { lockUserAccounts, PLATFORM, record, userAccountIds } from './ledger.js';
-import type { ChargeResult, PaymentEvent, PaymentProvider } from './payments/provider.js';
+import type { ChargeRequest, ChargeResult, PaymentEvent, PaymentLookup, PaymentProvider, PendingPayment } from './payments/provider.js';
 import type { Policy } from './policy.js';
 import { checkAge, checkNotRestricted, countryInForce } from './safeguards.js';
 import { validate } from './validation.js';
 
 const purchaseInput = z.object({
   bundleId: z.uuid('is not a coin bundle id'),
-  paymentMethod: z.string().trim().min(1, 'must not be empty').max(200),
+  // Optional: without one the buyer's app confirms the payment itself (Stripe: with the client secret).
+  paymentMethod: z.string().trim().min(1, 'must not be empty').max(200).optional(),
   idempotencyKey,
 });
 
@@ -62,6 +63,7 @@ export async function purchaseCoins(
           amountMinor: price.amountMinor,
           currency: price.currency,
           provider: provider.name,
+          paymentMethod: data.paymentMethod ?? null,
         },
       });
       return { purchase };
@@ -76,12 +78,7 @@ export async function purchaseCoins(
 
   let charge: ChargeResult;
   try {
-    charge = await provider.charge({
-      purchaseId: started.purchase.id,
-      amountMinor: started.purchase.amountMinor,
-      currency: started.purchase.currency,
-      paymentMethod: data.paymentMethod,
-    });
+    charge = await provider.charge(chargeOf(started.purchase));
   } catch (error) {
     // The charge may or may not have happened. The purchase stays pending for the provider's webhook to
     // settle; the key keeps this answer, so a retry neither charges twice nor waits forever.
@@ -92,8 +89,15 @@ export async function purchaseCoins(
 
   const { outcome, credited } = await transaction(db, async (tx) => {
     // The provider's webhook may have settled the purchase already: only a pending one is settled here.
-    const purchase = await tx.purchase.update({ where: { id: started.purchase.id }, data: { providerPaymentId: charge.providerPaymentId } });
-    const settledNow = charge.status !== 'pending' && (await settle(tx, purchase, charge.status));
+    const purchase = await tx.purchase.update({
+      where: { id: started.purchase.id },
+      data: {
+        ...(charge.providerPaymentId ? { providerPaymentId: charge.providerPaymentId } : {}),
+        clientSecret: charge.clientSecret ?? null,
+        nextAction: charge.status === 'pending' ? (charge.nextAction ?? null) : null,
+      },
+    });
+    const settledNow = charge.status !== 'pending' && (await settle(tx, provider, purchase, charge.status));
     const declined = settledNow ? charge.status === 'declined' : purchase.status === PurchaseStatus.DECLINED;
     const result: PurchaseOutcome = declined ? failure(new PaymentDeclinedError(charge.declineReason)) : { ok: { purchaseId: purchase.id } };
     await storeOutcomes(tx, [{ callerId: buyerId, key: data.idempotencyKey, outcome: result }]);
@@ -124,11 +128,30 @@ async function waitingForFirstCall<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Settles a pending purchase: credits its coins, or marks it declined. One no longer pending is left as it is. */
-async function settle(tx: Tx, purchase: Purchase, outcome: 'succeeded' | 'declined'): Promise<boolean> {
+/** The charge a purchase asks its provider for: the same every time it is asked (a retry must match the first call). */
+const chargeOf = (purchase: Purchase): ChargeRequest => ({
+  kind: 'coin_purchase',
+  purchaseId: purchase.id,
+  amountMinor: purchase.amountMinor,
+  currency: purchase.currency,
+  paymentMethod: purchase.paymentMethod,
+});
+
+/**
+ * Settles a purchase (locked by the caller): credits its coins, or marks it declined. Only a pending one
+ * is settled, except that a provider whose declined payments may still be paid (Stripe: the buyer's app
+ * confirms the same PaymentIntent with another card) has a declined one credited when it says it was
+ * paid after all: money taken is coins owed. Anything else is left as it is.
+ */
+async function settle(tx: Tx, provider: PaymentProvider, purchase: Purchase, outcome: 'succeeded' | 'declined'): Promise<boolean> {
+  if (outcome === 'succeeded') {
+    const settleable = purchase.status === PurchaseStatus.PENDING || (purchase.status === PurchaseStatus.DECLINED && provider.declinedMayStillSucceed === true);
+    if (!settleable) return false;
+    await creditPurchase(tx, purchase);
+    return true;
+  }
   if (purchase.status !== PurchaseStatus.PENDING) return false;
-  if (outcome === 'succeeded') await creditPurchase(tx, purchase);
-  else await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.DECLINED } });
+  await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.DECLINED, nextAction: null } });
   return true;
 }
 
@@ -143,46 +166,87 @@ export type Reconciled = { credited: number; declined: number; stillPending: num
  * so the buyer may have paid and has no coins): each purchase pending longer than RECONCILE_AFTER_MS is
  * looked up at its provider, outside any transaction, then credited or declined in a transaction that
  * settles it only if it is still pending (a webhook may have come meanwhile). A payment the provider
- * never received is declined: nothing was charged. A credit is announced to the buyer's wallet once
- * committed. Safe to run on every instance at once.
+ * never received is declined: nothing was charged. A payment the buyer left unconfirmed longer than the
+ * provider's `abandonAfterMs` is canceled there (`abandon`) and declined. A credit is announced to the
+ * buyer's wallet once committed. Safe to run on every instance at once.
  */
 export async function reconcilePurchases(db: Database, announcer: Announcer, provider: PaymentProvider, now = new Date()): Promise<Reconciled> {
+  const reconciled: Reconciled = { credited: 0, declined: 0, stillPending: 0, unanswered: 0 };
   const stale = await db.purchase.findMany({
     where: { status: PurchaseStatus.PENDING, provider: provider.name, createdAt: { lt: new Date(now.getTime() - RECONCILE_AFTER_MS) } },
     orderBy: { createdAt: 'asc' },
     take: RECONCILE_BATCH,
     select: { id: true },
   });
-  const reconciled: Reconciled = { credited: 0, declined: 0, stillPending: 0, unanswered: 0 };
-  for (const { id } of stale) {
-    let found;
-    try {
-      found = await provider.lookup(id);
-    } catch {
-      reconciled.unanswered++; // asked again on the next run
-      continue;
-    }
-    if (found.status === 'pending') {
-      reconciled.stillPending++;
-      continue;
-    }
-    const outcome = found.status === 'succeeded' ? 'succeeded' : 'declined';
-    const { settled, buyerId } = await transaction(db, async (tx) => {
-      await tx.$queryRaw`SELECT id FROM "Purchase" WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
-      const purchase = await tx.purchase.findUniqueOrThrow({ where: { id } });
-      if (purchase.status === PurchaseStatus.PENDING && found.providerPaymentId && !purchase.providerPaymentId) {
-        await tx.purchase.update({ where: { id }, data: { providerPaymentId: found.providerPaymentId } });
-      }
-      return { settled: await settle(tx, purchase, outcome), buyerId: purchase.buyerId };
+  for (const { id } of stale) await reconcileOne(db, announcer, provider, id, 'pending', reconciled, now);
+  // Declined, yet still payable at the provider (Stripe: a PaymentIntent after a failed attempt keeps its
+  // client secret): canceled too once the buyer's time to confirm is over.
+  if (provider.abandon && provider.declinedMayStillSucceed && provider.abandonAfterMs !== undefined) {
+    const open = await db.purchase.findMany({
+      where: { status: PurchaseStatus.DECLINED, provider: provider.name, clientSecret: { not: null }, createdAt: { lt: new Date(now.getTime() - provider.abandonAfterMs) } },
+      orderBy: { createdAt: 'asc' },
+      take: RECONCILE_BATCH,
+      select: { id: true },
     });
-    if (!settled) continue;
-    reconciled[outcome === 'succeeded' ? 'credited' : 'declined']++;
-    if (outcome === 'succeeded') announcer.walletChanged([buyerId]);
+    for (const { id } of open) await reconcileOne(db, announcer, provider, id, 'declined', reconciled, now);
   }
   return reconciled;
 }
 
-/** Credits a pending purchase's coins: issued by the platform into the buyer's wallet. */
+/**
+ * Asks the provider about one purchase, outside any transaction (a declined one is not asked: only
+ * canceled), cancels its payment when left unconfirmed too long, and settles it in a transaction that
+ * settles it only if it still may be (a webhook may have come meanwhile).
+ */
+async function reconcileOne(
+  db: Database,
+  announcer: Announcer,
+  provider: PaymentProvider,
+  id: string,
+  was: 'pending' | 'declined',
+  reconciled: Reconciled,
+  now: Date,
+): Promise<void> {
+  let found: PaymentLookup;
+  let abandoned = false;
+  try {
+    const purchase = await db.purchase.findUniqueOrThrow({ where: { id } });
+    const payment: PendingPayment = { ...chargeOf(purchase), providerPaymentId: purchase.providerPaymentId, createdAt: purchase.createdAt };
+    found = was === 'declined' ? { status: 'pending' } : await provider.lookup(payment, now);
+    // Left unconfirmed too long: canceled at the provider, so it can no longer be paid, then declined.
+    if (found.status === 'pending' && provider.abandon && now.getTime() - purchase.createdAt.getTime() >= (provider.abandonAfterMs ?? Infinity)) {
+      found = await provider.abandon({ ...payment, providerPaymentId: found.providerPaymentId ?? payment.providerPaymentId }, now);
+      abandoned = true;
+    }
+  } catch {
+    reconciled.unanswered++; // asked again on the next run
+    return;
+  }
+  if (found.status === 'pending') {
+    reconciled.stillPending++;
+    return;
+  }
+  const outcome = found.status === 'succeeded' ? 'succeeded' : 'declined';
+  const { settled, buyerId } = await transaction(db, async (tx) => {
+    await tx.$queryRaw`SELECT id FROM "Purchase" WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
+    let purchase = await tx.purchase.findUniqueOrThrow({ where: { id } });
+    if (purchase.status === PurchaseStatus.PENDING && found.providerPaymentId && !purchase.providerPaymentId) {
+      purchase = await tx.purchase.update({ where: { id }, data: { providerPaymentId: found.providerPaymentId } });
+    }
+    const settled = await settle(tx, provider, purchase, outcome);
+    // Canceled at the provider: nothing can pay it any more, and its client secret is of no use.
+    if (abandoned && outcome === 'declined') await tx.purchase.update({ where: { id }, data: { clientSecret: null, nextAction: null } });
+    return { settled, buyerId: purchase.buyerId };
+  });
+  if (!settled) return;
+  reconciled[outcome === 'succeeded' ? 'credited' : 'declined']++;
+  if (outcome === 'succeeded') announcer.walletChanged([buyerId]);
+}
+
+/**
+ * Credits a purchase's coins: issued by the platform into the buyer's wallet. A refund or dispute heard
+ * of before the payment's success (the provider does not promise order) is applied right after.
+ */
 async function creditPurchase(tx: Tx, purchase: Purchase): Promise<void> {
   const wallet = (await userAccountIds(tx, [purchase.buyerId], Asset.COIN)).get(purchase.buyerId)!;
   const [entryId] = await record(tx, [
@@ -195,35 +259,60 @@ async function creditPurchase(tx: Tx, purchase: Purchase): Promise<void> {
       ],
     },
   ]);
-  await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.SUCCEEDED, creditEntryId: entryId } });
+  const credited = await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.SUCCEEDED, creditEntryId: entryId, nextAction: null } });
+  await adjust(tx, credited);
+}
+
+const disputeInForce = (purchase: Purchase) => purchase.dispute === DisputeStatus.OPEN || purchase.dispute === DisputeStatus.LOST;
+
+/**
+ * The coins a credited purchase should have taken back, from what the provider has said of it: all of
+ * them while a dispute is open or lost; otherwise the refunded share, rounded down, in the buyer's
+ * favour (a refund of 50 of 99 cents on 70 coins takes back floor(70 x 50 / 99) = 35).
+ */
+export function coinsOwedBack(purchase: Pick<Purchase, 'coins' | 'amountMinor' | 'refundedMinor' | 'dispute'>): bigint {
+  if (purchase.dispute === DisputeStatus.OPEN || purchase.dispute === DisputeStatus.LOST) return purchase.coins;
+  return (purchase.coins * purchase.refundedMinor) / purchase.amountMinor;
 }
 
 /**
- * Takes a purchase's coins back (refund or chargeback). Coins already spent leave the wallet negative,
- * recorded as a debt that blocks spending until later purchases cover it.
+ * Brings a credited purchase's coins in line with what the provider has said (refunds, a dispute): takes
+ * back what is owed, or gives back what a won dispute returns, in one entry. Coins already spent leave
+ * the wallet negative, recorded as a debt that blocks spending until later purchases cover it. Says
+ * whether coins moved; a purchase not credited yet changes nothing (its credit applies it).
  */
-async function takeBack(tx: Tx, purchase: Purchase, kind: typeof EntryKind.REFUND | typeof EntryKind.CHARGEBACK): Promise<void> {
+async function adjust(tx: Tx, purchase: Purchase): Promise<boolean> {
+  if (!purchase.creditEntryId) return false;
+  const owed = coinsOwedBack(purchase);
+  const change = owed - purchase.coinsTakenBack;
+  if (change === 0n) return false;
   const wallet = (await lockUserAccounts(tx, [purchase.buyerId], Asset.COIN)).get(purchase.buyerId)!;
-  await record(
+  const kind = change < 0n ? EntryKind.CHARGEBACK_REVERSAL : disputeInForce(purchase) ? EntryKind.CHARGEBACK : EntryKind.REFUND;
+  const what = kind === EntryKind.REFUND ? 'Refund' : kind === EntryKind.CHARGEBACK ? 'Chargeback' : 'Dispute won';
+  const [entryId] = await record(
     tx,
     [
       {
         kind,
-        memo: `${kind === EntryKind.REFUND ? 'Refund' : 'Chargeback'} of purchase ${purchase.id}`,
+        memo: `${what} of purchase ${purchase.id}`,
         postings: [
-          { accountId: wallet.accountId, asset: Asset.COIN, amount: -purchase.coins },
-          { accountId: PLATFORM.coinIssuance, asset: Asset.COIN, amount: purchase.coins },
+          { accountId: wallet.accountId, asset: Asset.COIN, amount: -change },
+          { accountId: PLATFORM.coinIssuance, asset: Asset.COIN, amount: change },
         ],
       },
     ],
     [wallet.accountId],
   );
-  const spentAlready = wallet.balance >= purchase.coins ? 0n : purchase.coins - (wallet.balance > 0n ? wallet.balance : 0n);
-  if (spentAlready > 0n) await tx.chargebackDebt.create({ data: { userId: purchase.buyerId, purchaseId: purchase.id, coins: spentAlready } });
-  await tx.purchase.update({
-    where: { id: purchase.id },
-    data: { status: kind === EntryKind.REFUND ? PurchaseStatus.REFUNDED : PurchaseStatus.CHARGED_BACK },
-  });
+  await tx.purchaseAdjustment.create({ data: { purchaseId: purchase.id, entryId: entryId!, coins: change } });
+  const covered = wallet.balance <= 0n ? 0n : wallet.balance < change ? wallet.balance : change;
+  if (change > 0n && change > covered) {
+    await tx.$executeRaw`
+      INSERT INTO "ChargebackDebt" (id, "userId", "purchaseId", coins) VALUES (gen_random_uuid(), ${purchase.buyerId}::uuid, ${purchase.id}::uuid, ${change - covered})
+      ON CONFLICT ("purchaseId") DO UPDATE SET coins = "ChargebackDebt".coins + EXCLUDED.coins`;
+  }
+  const status = owed < purchase.coins ? PurchaseStatus.SUCCEEDED : disputeInForce(purchase) ? PurchaseStatus.CHARGED_BACK : PurchaseStatus.REFUNDED;
+  await tx.purchase.update({ where: { id: purchase.id }, data: { coinsTakenBack: owed, status } });
+  return true;
 }
 
 export type WebhookResult = { result: 'applied' | 'duplicate' | 'ignored' };
@@ -247,16 +336,27 @@ export async function applyPaymentEvent(db: Database, announcer: Announcer, prov
       FOR NO KEY UPDATE`;
     if (!locked) return { result: 'ignored' };
     const purchase = await tx.purchase.update({ where: { id: locked.id }, data: { providerPaymentId: event.providerPaymentId } });
+    const moved = (coinsMoved: boolean): WebhookResult & { coinsMovedFor?: string } =>
+      coinsMoved ? { result: 'applied', coinsMovedFor: purchase.buyerId } : { result: 'ignored' };
     switch (event.type) {
       case 'payment.succeeded':
-        return (await settle(tx, purchase, 'succeeded')) ? { result: 'applied', coinsMovedFor: purchase.buyerId } : { result: 'ignored' };
+        return moved(await settle(tx, provider, purchase, 'succeeded'));
       case 'payment.failed':
-        return { result: (await settle(tx, purchase, 'declined')) ? 'applied' : 'ignored' };
-      case 'payment.refunded':
+        return { result: (await settle(tx, provider, purchase, 'declined')) ? 'applied' : 'ignored' };
+      case 'payment.refunded': {
+        // Refunds are told as a running total, so one told late (or twice) takes nothing back twice.
+        const refundedMinor = event.refundedMinor ?? purchase.amountMinor;
+        if (refundedMinor <= purchase.refundedMinor || refundedMinor > purchase.amountMinor) return { result: 'ignored' };
+        return moved(await adjust(tx, await tx.purchase.update({ where: { id: purchase.id }, data: { refundedMinor } })));
+      }
       case 'payment.charged_back':
-        if (purchase.status !== PurchaseStatus.SUCCEEDED) return { result: 'ignored' };
-        await takeBack(tx, purchase, event.type === 'payment.refunded' ? EntryKind.REFUND : EntryKind.CHARGEBACK);
-        return { result: 'applied', coinsMovedFor: purchase.buyerId };
+      case 'payment.dispute_won':
+      case 'payment.dispute_lost': {
+        // A dispute opens once and closes once; a closure heard first stands (its opening changes nothing).
+        const to = event.type === 'payment.charged_back' ? DisputeStatus.OPEN : event.type === 'payment.dispute_won' ? DisputeStatus.WON : DisputeStatus.LOST;
+        if (to === DisputeStatus.OPEN ? purchase.dispute !== null : purchase.dispute !== null && purchase.dispute !== DisputeStatus.OPEN) return { result: 'ignored' };
+        return moved(await adjust(tx, await tx.purchase.update({ where: { id: purchase.id }, data: { dispute: to } })));
+      }
     }
   });
   if (coinsMovedFor) announcer.walletChanged([coinsMovedFor]);

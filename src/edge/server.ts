@@ -20,7 +20,7 @@ import { useQueryLimits } from './query-limits.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
 import { useSchemaDiscovery } from './schema-discovery.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
-import { handlePaymentWebhook, handlePayoutWebhook, PAYOUT_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
+import { handlePaymentWebhook, handlePayoutWebhook, handleStripeWebhook, PAYOUT_WEBHOOK_PATH, STRIPE_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
 
 export type ServerDeps = {
   services: Services;
@@ -218,6 +218,8 @@ export function createServer({
           ? handlePaymentWebhook(req, res, services, log, metrics.webhook)
           : req.method === 'POST' && req.url === PAYOUT_WEBHOOK_PATH
             ? handlePayoutWebhook(req, res, services, log)
+            : req.method === 'POST' && req.url === STRIPE_WEBHOOK_PATH
+            ? handleStripeWebhook(req, res, services, log, metrics.webhook)
             : metricsAccess.on === 'main-port' && isScrape(req)
               ? serveMetrics(req, res, metrics.registry, metricsAccess.token, log)
               : yoga(req, res);

@@ -2,12 +2,16 @@ import type http from 'node:http';
 import { WebhookRejectedError } from '../domain/payments/provider.js';
 import { applyPayoutEvent } from '../domain/payouts/lifecycle.js';
 import { applyPaymentEvent } from '../domain/purchases.js';
+import { paymentEventOf } from '../domain/payments/stripe.js';
+import { payoutEventOf } from '../domain/payouts/stripe.js';
+import { readStripeEvent } from '../domain/stripe/client.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../schema/context.js';
 import type { WebhookOutcome } from './metrics.js';
 
 export const WEBHOOK_PATH = '/webhooks/payments';
 export const PAYOUT_WEBHOOK_PATH = '/webhooks/payouts';
+export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
 const MAX_BODY_BYTES = 64 * 1024;
 
 type Reply = (outcome: WebhookOutcome, status: number, body: object) => void;
@@ -26,10 +30,16 @@ const replier =
  * as received) and its headers; undefined once it has answered a body it could not read. Settles every
  * error itself: a sender that breaks off its body costs a log line, never the process.
  */
-async function receive(req: http.IncomingMessage, res: http.ServerResponse, reply: Reply, log: Logger, what: string): Promise<{ rawBody: string; headers: Headers } | undefined> {
-  let rawBody: string;
+async function receive(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  reply: Reply,
+  log: Logger,
+  what: string,
+): Promise<{ rawBody: string; bytes: Buffer; headers: Headers } | undefined> {
+  let bytes: Buffer;
   try {
-    rawBody = await readBody(req);
+    bytes = await readBody(req);
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) {
       log.info({ reason: (error as Error).message }, `${what} webhook body broken off by its sender`);
@@ -43,7 +53,7 @@ async function receive(req: http.IncomingMessage, res: http.ServerResponse, repl
   }
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-  return { rawBody, headers };
+  return { rawBody: bytes.toString('utf8'), bytes, headers };
 }
 
 /** 400 for a webhook that must not be trusted; 500 (the provider retries) for anything else. */
@@ -101,10 +111,46 @@ export async function handlePayoutWebhook(req: http.IncomingMessage, res: http.S
   }
 }
 
+/**
+ * Stripe's webhooks, at their own path: one endpoint for the platform's events and for its connected
+ * accounts' (each endpoint's signing secret in STRIPE_WEBHOOK_SECRETS). Verified with the library over
+ * the raw bytes, then applied once: payment events to purchases, payout and account events to payouts,
+ * each deduplicated on the event id in the transaction of its effect. Events Ovation does not act on
+ * are acknowledged (200) and not kept. 404 unless PAYMENT_PROVIDER=stripe.
+ */
+export async function handleStripeWebhook(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  services: Services,
+  log: Logger,
+  report: (outcome: WebhookOutcome) => void,
+) {
+  const reply = replier(res, report);
+  const { stripe, payments, payouts, db, announcer } = services;
+  if (!stripe) return reply('rejected', 404, { error: 'Stripe is not configured' });
+  const body = await receive(req, res, reply, log, 'stripe');
+  if (!body) return;
+  try {
+    const event = readStripeEvent(stripe.client, stripe.webhookSecrets, body.bytes, body.headers.get('stripe-signature'), new Date());
+    const payment = paymentEventOf(event);
+    const payout = payment ? null : payoutEventOf(event);
+    const result =
+      payment && payments
+        ? (await applyPaymentEvent(db, announcer, payments, payment)).result
+        : payout && payouts.provider
+          ? await applyPayoutEvent(payouts, payouts.provider, payout)
+          : 'ignored';
+    log.info({ eventId: event.id, type: event.type, account: event.account, result }, 'stripe webhook');
+    reply(result, 200, { received: true, result });
+  } catch (error) {
+    failed(error, reply, log, 'stripe');
+  }
+}
+
 class BodyTooLargeError extends Error {}
 
-/** The whole body as text; rejects when the sender breaks it off or sends more than MAX_BODY_BYTES. */
-function readBody(req: http.IncomingMessage): Promise<string> {
+/** The whole body, as received; rejects when the sender breaks it off or sends more than MAX_BODY_BYTES. */
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -114,7 +160,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
       req.pause();
       reject(new BodyTooLargeError());
     });
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
     // 'aborted' comes with an 'error' on the request; either settles this once.
     req.once('error', reject);
     req.once('close', () => reject(new Error('connection closed before the body ended')));

@@ -1,3 +1,4 @@
+import type Stripe from 'stripe';
 import type { Database } from '../db/client.js';
 import type { GiftSender } from '../domain/gifting.js';
 import type { PaymentProvider } from '../domain/payments/provider.js';
@@ -23,6 +24,8 @@ export type Services = {
   payments: PaymentProvider | null;
   /** What payouts work with; its provider is null when none is configured (payouts are then PAYOUT_PROVIDER_UNAVAILABLE). */
   payouts: PayoutDeps;
+  /** PAYMENT_PROVIDER=stripe: the client, and the secrets its webhooks (/webhooks/stripe) are signed with. */
+  stripe?: { client: Stripe; webhookSecrets: string[] };
   issueToken(subject: { userId: string }): Promise<string>;
   /** NODE_ENV=development only; elsewhere development conveniences (demo tokens) are refused. */
   development: boolean;

@@ -363,11 +363,17 @@ const EmailWalletInput = builder.inputType('EmailWalletInput', {
   fields: (t) => ({ email: t.string() }),
 });
 
+const StripeAccountInput = builder.inputType('StripeAccountInput', {
+  description: "The creator's Stripe Connect connected account (PAYMENT_PROVIDER=stripe): verified once Stripe says it can receive payouts.",
+  fields: (t) => ({ accountId: t.string({ description: 'acct_...' }) }),
+});
+
 const AddPayoutMethodInput = builder.inputType('AddPayoutMethodInput', {
-  description: 'Exactly one of the two.',
+  description: 'Exactly one of them; which the server accepts depends on its payout provider.',
   fields: (t) => ({
     bankAccount: t.field({ type: BankAccountInput, required: false }),
     emailWallet: t.field({ type: EmailWalletInput, required: false }),
+    stripeAccount: t.field({ type: StripeAccountInput, required: false }),
   }),
 });
 
@@ -426,7 +432,7 @@ builder.mutationFields((t) => ({
     authScopes: { role: Role.CREATOR },
     errors: { types: [...ACCOUNT, PayoutProviderUnavailableError] },
     resolve: (_root, { input }, context) =>
-      addPayoutMethod(context.payouts, context.viewer!.userId, { bankAccount: input.bankAccount ?? undefined, emailWallet: input.emailWallet ?? undefined }),
+      addPayoutMethod(context.payouts, context.viewer!.userId, { bankAccount: input.bankAccount ?? undefined, emailWallet: input.emailWallet ?? undefined, stripeAccount: input.stripeAccount ?? undefined }),
   }),
   removePayoutMethod: t.field({
     type: PayoutMethodRef,

@@ -71,6 +71,18 @@ export const PurchaseRef = builder.prismaNode('Purchase', {
     currency: t.exposeString('currency'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     bundle: t.relation('bundle'),
+    clientSecret: t.string({
+      nullable: true,
+      description:
+        "Stripe: the PaymentIntent's client secret, for Stripe.js to confirm or authenticate the payment (confirmPayment, handleNextAction). Shown to the buyer alone, while the purchase is PENDING or DECLINED (a declined PaymentIntent may still be paid with another card).",
+      // Whoever holds it can confirm the payment: not even an operator needs it.
+      resolve: (purchase, _args, context) =>
+        purchase.buyerId === context.viewer?.userId && (purchase.status === PurchaseStatus.PENDING || purchase.status === PurchaseStatus.DECLINED) ? purchase.clientSecret : null,
+    }),
+    nextAction: t.exposeString('nextAction', {
+      nullable: true,
+      description: 'What the buyer\'s app must do before a PENDING purchase can succeed: "confirm" (no payment method was given) or "authenticate" (e.g. 3-D Secure); null when nothing.',
+    }),
   }),
 });
 
@@ -106,7 +118,11 @@ const RetireCoinBundleInput = builder.inputType('RetireCoinBundleInput', {
 const PurchaseInput = builder.inputType('PurchaseCoinsInput', {
   fields: (t) => ({
     bundleId: t.id(),
-    paymentMethod: t.string({ description: 'From the payment provider; sandbox: pm_sandbox_success, pm_sandbox_declined, pm_sandbox_webhook.' }),
+    paymentMethod: t.string({
+      required: false,
+      description:
+        "What to charge at once: Stripe, a PaymentMethod id (pm_...); sandbox: pm_sandbox_success, pm_sandbox_declined, pm_sandbox_webhook. Leave it out to confirm the payment in the buyer's app with `clientSecret` (the purchase stays PENDING until the provider says).",
+    }),
     idempotencyKey: t.string({ description: 'Unique per attempt; a retry with the same key returns the first result.' }),
   }),
 });
@@ -157,7 +173,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, context) =>
       purchaseCoins(context.db, context.announcer, context.policy, context.payments, context.viewer!.userId, {
         bundleId: idOf(input.bundleId, 'CoinBundle', 'bundleId'),
-        paymentMethod: input.paymentMethod,
+        paymentMethod: input.paymentMethod ?? undefined,
         idempotencyKey: input.idempotencyKey,
       }),
   }),

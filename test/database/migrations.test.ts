@@ -28,6 +28,9 @@ const MIGRATION_ONLY: string[] = [
     'ChargebackDebt.ChargebackDebt_coins_check', 'DailySpend.DailySpend_coins_check', 'User.User_limits_check', 'LiveSession.LiveSession_totals_check',
     'SessionSupporter.SessionSupporter_coins_check', 'CreatorSupportDay.CreatorSupportDay_coins_check', 'CreatorSupporter.CreatorSupporter_coins_check',
   ].map((name) => `constraints:${name}`),
+  // Refunds and disputes (migration stripe_payments_s24): never more taken back than credited.
+  ...['Purchase.Purchase_taken_back_check', 'PurchaseAdjustment.PurchaseAdjustment_coins_check'].map((name) => `constraints:${name}`),
+  'triggers:PurchaseAdjustment.PurchaseAdjustment_append_only',
   // The payout rules the database enforces itself (migration payouts; test/payouts/database-guards.test.ts).
   'functions:check_payout_change()',
   'functions:check_payout_hold()',

@@ -47,7 +47,7 @@ describe('registering a payout method', () => {
     expect(refused.__typename).toBe('ValidationError');
     if (refused.__typename !== 'ValidationError') return;
     expect(refused.problems.map((problem) => problem.field).sort()).toEqual(['bankAccount.accountNumber', 'bankAccount.holderName', 'bankAccount.routingNumber']);
-    expect(await add(creator, {})).toMatchObject({ __typename: 'ValidationError', problems: [{ message: 'give either a bank account or an e-mail wallet' }] });
+    expect(await add(creator, {})).toMatchObject({ __typename: 'ValidationError', problems: [{ message: 'give one of a bank account, an e-mail wallet or a Stripe connected account' }] });
     expect(await add(creator, { emailWallet: { email: 'not an address' } })).toMatchObject({ __typename: 'ValidationError' });
     expect(await db.payoutMethod.count({ where: { creatorId: creator.id } })).toBe(0);
   });

@@ -6,7 +6,7 @@ import { WebhookRejectedError, type ChargeResult, type PaymentEvent, type Paymen
 export const SANDBOX_METHODS = {
   succeeds: 'pm_sandbox_success',
   declined: 'pm_sandbox_declined',
-  /** Stays pending until a `payment.succeeded` (or `payment.failed`) webhook arrives. */
+  /** Stays pending until a `payment.succeeded` (or `payment.failed`) webhook arrives, as does a purchase with no payment method. */
   succeedsByWebhook: 'pm_sandbox_webhook',
 } as const;
 
@@ -31,8 +31,8 @@ export function signWebhook(secret: string, rawBody: string, at: Date): string {
 export function createSandboxProvider(webhookSecret: string): PaymentProvider {
   // The charges this process made, for lookup (a payment confirmed by webhook stays pending here).
   const charges = new Map<string, ChargeResult['status']>();
-  const outcome = (paymentMethod: string): ChargeResult['status'] =>
-    paymentMethod === SANDBOX_METHODS.succeeds ? 'succeeded' : paymentMethod === SANDBOX_METHODS.succeedsByWebhook ? 'pending' : 'declined';
+  const outcome = (paymentMethod: string | null): ChargeResult['status'] =>
+    paymentMethod === SANDBOX_METHODS.succeeds ? 'succeeded' : paymentMethod === SANDBOX_METHODS.succeedsByWebhook || paymentMethod === null ? 'pending' : 'declined';
   return {
     name: 'sandbox',
     async charge({ purchaseId, paymentMethod }) {
@@ -40,7 +40,7 @@ export function createSandboxProvider(webhookSecret: string): PaymentProvider {
       charges.set(purchaseId, status);
       return { status, providerPaymentId: sandboxPaymentId(purchaseId), ...(status === 'declined' ? { declineReason: 'The card was declined' } : {}) };
     },
-    async lookup(purchaseId) {
+    async lookup({ purchaseId }) {
       const status = charges.get(purchaseId);
       return status ? { status, providerPaymentId: sandboxPaymentId(purchaseId) } : { status: 'not_found' };
     },

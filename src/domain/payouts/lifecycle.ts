@@ -297,6 +297,9 @@ export async function rejectPayout(deps: PayoutDeps, adminId: string, input: Rea
  */
 export async function markPayoutFailed(deps: PayoutDeps, adminId: string, input: ReasonedDecision, now = new Date()): Promise<Payout> {
   const data = validate(reasoned, input);
+  // Taken back from where it was sent first, as for the provider's own word; not for one's own payout (refused below).
+  const own = await deps.db.payout.count({ where: { id: data.payoutId, creatorId: adminId } });
+  if (deps.provider && own === 0) await recallSent(deps, deps.provider, data.payoutId);
   const payoutId = await decide(deps, adminId, 'markPayoutFailed', data, async (tx, payout, changed) => {
     operatorMayDecide(adminId, payout);
     await moveTo(tx, payout, PayoutStatus.FAILED, { actor: PayoutActor.ADMIN, actorId: adminId }, changed, now, { reason: data.reason });
@@ -364,7 +367,36 @@ const requestFor = (payout: Payout, method: PayoutMethod): PayoutRequest => ({
   currency: payout.currency,
   destination: { kind: method.kind, destination: method.destination, routingNumber: method.routingNumber, holderName: method.holderName },
   submittedAt: payout.submittedAt!,
+  providerPayoutId: payout.providerPayoutId,
+  providerTransferId: payout.providerTransferId,
 });
+
+/**
+ * Keeps the provider's ids for a payout the first time it tells them: its transfer, and the money it
+ * moved on the way (Stripe's Transfer), so later lookups and a recall find them.
+ */
+async function keepProviderIds(deps: PayoutDeps, payoutId: string, ids: { providerPayoutId?: string; providerTransferId?: string }): Promise<void> {
+  const { providerPayoutId, providerTransferId } = ids;
+  if (providerTransferId) await deps.db.payout.updateMany({ where: { id: payoutId, providerTransferId: null }, data: { providerTransferId } });
+  if (providerPayoutId) await deps.db.payout.updateMany({ where: { id: payoutId, providerPayoutId: null }, data: { providerPayoutId } });
+}
+
+/**
+ * Before a payout's diamonds come back for a failure or a return: whatever the provider sent on the way
+ * is taken back first (Stripe: the Transfer to the connected account is reversed, once, and the
+ * reversal's id kept), so a creator is never paid twice. Throws when the provider can't: the payout then
+ * stays as it is, and the webhook (retried by the provider) or reconciliation tries again.
+ */
+async function recallSent(deps: PayoutDeps, provider: PayoutProvider, payoutId: string, providerPayoutId?: string): Promise<void> {
+  if (!provider.recall) return;
+  const payout = await deps.db.payout.findUnique({ where: { id: payoutId }, include: { method: true } });
+  if (!payout || payout.provider !== provider.name || payout.transferReversalId) return;
+  // A word about another of the provider's transfers is ignored (applyPayoutEvent): nothing to take back for it.
+  if (providerPayoutId && payout.providerPayoutId && payout.providerPayoutId !== providerPayoutId) return;
+  if (payout.status !== PayoutStatus.PROCESSING && payout.status !== PayoutStatus.PAID) return;
+  const reversalId = await provider.recall(requestFor(payout, payout.method));
+  if (reversalId) await deps.db.payout.updateMany({ where: { id: payoutId, transferReversalId: null }, data: { transferReversalId: reversalId } });
+}
 
 /**
  * Submits an APPROVED payout to the provider, like purchases charge: PROCESSING is committed first (so
@@ -406,8 +438,9 @@ export async function submitApproved(deps: PayoutDeps, payoutId: string, now = n
   }
   const by = { actor: PayoutActor.PROVIDER, note: "the provider's answer to the payout" };
   if (answer.status === 'pending') {
-    await deps.db.payout.updateMany({ where: { id: payoutId, providerPayoutId: null }, data: { providerPayoutId: answer.providerPayoutId } });
+    await keepProviderIds(deps, payoutId, answer);
   } else {
+    await keepProviderIds(deps, payoutId, { providerTransferId: answer.providerTransferId });
     await settle(deps, payoutId, answer.status, by, { providerPayoutId: answer.providerPayoutId, reason: answer.failureReason }, now);
   }
   return true;
@@ -451,6 +484,7 @@ async function settleLocked(
 }
 
 async function settle(deps: PayoutDeps, payoutId: string, outcome: ProviderOutcome, by: Actor, details: { providerPayoutId?: string; reason?: string }, now: Date) {
+  if (outcome !== 'paid' && deps.provider) await recallSent(deps, deps.provider, payoutId);
   const { settled, changed } = await transaction(deps.db, async (tx) => {
     const changed = new Changed();
     const payout = await lockPayout(tx, payoutId);
@@ -471,6 +505,11 @@ const webhookSource = (provider: PayoutProvider) => `payouts:${provider.name}`;
  * told twice under different ids is applied once.
  */
 export async function applyPayoutEvent(deps: PayoutDeps, provider: PayoutProvider, event: PayoutEvent, now = new Date()): Promise<PayoutWebhookResult> {
+  if (event.type === 'payout.failed' || event.type === 'payout.returned') {
+    // Unless this event was applied already: then there is nothing to take back for it.
+    const seen = await deps.db.webhookEvent.count({ where: { provider: webhookSource(provider), eventId: event.eventId } });
+    if (seen === 0) await recallSent(deps, provider, event.payoutId, event.providerPayoutId);
+  }
   const { result, changed } = await transaction(deps.db, async (tx) => {
     const changed = new Changed();
     const fresh = await tx.$executeRaw`
@@ -478,7 +517,19 @@ export async function applyPayoutEvent(deps: PayoutDeps, provider: PayoutProvide
       ON CONFLICT DO NOTHING`;
     if (fresh === 0) return { result: 'duplicate' as const, changed };
     if (event.type === 'payout_method.verified') {
-      const verified = await verifyLocked(tx, event.methodId, { verifiedByEvent: event.eventId }, now, provider.name);
+      // By our id, or (Stripe) by the connected account the provider says can now receive payouts.
+      const methodIds =
+        'methodId' in event
+          ? [event.methodId]
+          : (
+              await tx.payoutMethod.findMany({
+                where: { provider: provider.name, destination: event.destination, verifiedAt: null, removedAt: null },
+                orderBy: { id: 'asc' },
+                select: { id: true },
+              })
+            ).map((method) => method.id);
+      let verified = false;
+      for (const methodId of methodIds) verified = (await verifyLocked(tx, methodId, { verifiedByEvent: event.eventId }, now, provider.name)) || verified;
       return { result: verified ? ('applied' as const) : ('ignored' as const), changed };
     }
     const payout = await lockPayout(tx, event.payoutId);
@@ -547,6 +598,7 @@ export async function reconcilePayouts(deps: PayoutDeps, provider: PayoutProvide
       continue;
     }
     const { status } = found;
+    await keepProviderIds(deps, payout.id, status === 'pending' ? found : { providerTransferId: found.providerTransferId });
     if (status === 'not_found') {
       if (payout.status !== PayoutStatus.PROCESSING) await checkedAgain(deps, payout, null);
       else if (await settle(deps, payout.id, 'failed', byLookup, { reason: 'the provider never received it: nothing was sent' }, now)) reconciled.failed++;

@@ -15,15 +15,18 @@ const bankAccount = z.object({
 });
 const emailWallet = z.object({ email: z.email('must be an e-mail address').max(254, 'must be at most 254 characters') });
 
+const stripeAccount = z.object({ accountId: z.string().trim().regex(/^acct_[A-Za-z0-9]{1,64}$/, 'must be a Stripe connected account id (acct_...)') });
+
 const methodInput = z
-  .object({ bankAccount: bankAccount.optional(), emailWallet: emailWallet.optional() })
-  .refine((input) => !!input.bankAccount !== !!input.emailWallet, 'give either a bank account or an e-mail wallet');
+  .object({ bankAccount: bankAccount.optional(), emailWallet: emailWallet.optional(), stripeAccount: stripeAccount.optional() })
+  .refine((input) => [input.bankAccount, input.emailWallet, input.stripeAccount].filter(Boolean).length === 1, 'give one of a bank account, an e-mail wallet or a Stripe connected account');
 
 export type PayoutMethodInput = z.input<typeof methodInput>;
 
 /** How a method is shown, anywhere: enough to recognise it, never enough to use it. */
 export function maskedDestination(method: Pick<PayoutMethod, 'kind' | 'destination'>): string {
   if (method.kind === PayoutMethodKind.BANK_ACCOUNT) return `•••• ${method.destination.slice(-4)}`;
+  if (method.kind === PayoutMethodKind.STRIPE_ACCOUNT) return `acct_••••${method.destination.slice(-4)}`;
   const [name, domain] = method.destination.split('@') as [string, string];
   return `${name.slice(0, 1)}•••@${domain}`;
 }
@@ -49,7 +52,13 @@ export async function addPayoutMethod(deps: PayoutDeps, creatorId: string, input
     const usableFrom = coolsOff ? new Date(now.getTime() + deps.policy.payouts.methodCoolingOffMs) : now;
     const details = data.bankAccount
       ? { kind: PayoutMethodKind.BANK_ACCOUNT, destination: data.bankAccount.accountNumber, routingNumber: data.bankAccount.routingNumber, holderName: data.bankAccount.holderName }
-      : { kind: PayoutMethodKind.EMAIL_WALLET, destination: data.emailWallet!.email.toLowerCase() };
+      : data.stripeAccount
+        ? { kind: PayoutMethodKind.STRIPE_ACCOUNT, destination: data.stripeAccount.accountId }
+        : { kind: PayoutMethodKind.EMAIL_WALLET, destination: data.emailWallet!.email.toLowerCase() };
+    const kinds = deps.provider!.methodKinds;
+    if (kinds && !kinds.includes(details.kind)) {
+      throw new ValidationError([{ field: 'input', message: `this server's payout provider pays to ${kinds.join(', ')} only` }]);
+    }
     return tx.payoutMethod.create({ data: { creatorId, provider, usableFrom, createdAt: now, ...details } });
   });
 }

@@ -15,6 +15,15 @@ export type PayoutProvider = {
   lookup(request: PayoutRequest, now: Date): Promise<PayoutLookup>;
   /** How long after a payout is paid to ask once more whether it was returned; null: only webhooks tell. */
   returnCheckAfterMs: number | null;
+  /**
+   * Takes back what a payout sent before its diamonds return to the creator, when the money would
+   * otherwise stay out of the platform's reach (Stripe: a failed payout's money is back in the creator's
+   * connected account; the Transfer there is reversed). Done once per payout whatever the number of
+   * calls; says the reversal's id, or null when nothing was sent. Absent: nothing to take back.
+   */
+  recall?(request: PayoutRequest): Promise<string | null>;
+  /** The kinds of payout method it pays to; absent: every kind. */
+  methodKinds?: readonly PayoutMethodKind[];
   /** Verifies a webhook's signatures over the raw body and reads it; throws WebhookRejectedError if it must not be trusted. */
   readWebhook(rawBody: string, headers: Headers, now: Date): PayoutEvent;
 };
@@ -22,14 +31,31 @@ export type PayoutProvider = {
 export type PayoutDestination = { kind: PayoutMethodKind; destination: string; routingNumber: string | null; holderName: string | null };
 
 /** `amountCents` is what arrives: the payout's cash value less its fee. */
-export type PayoutRequest = { payoutId: string; amountCents: bigint; currency: string; destination: PayoutDestination; submittedAt: Date };
+export type PayoutRequest = {
+  payoutId: string;
+  amountCents: bigint;
+  currency: string;
+  destination: PayoutDestination;
+  submittedAt: Date;
+  /** What the provider told of it so far, if anything. */
+  providerPayoutId?: string | null;
+  providerTransferId?: string | null;
+};
 
-export type PayoutAnswer = { status: 'paid' | 'failed' | 'pending'; providerPayoutId: string; failureReason?: string };
+/** `providerTransferId`: money moved on the way (Stripe: the Transfer to the connected account), even when the payout itself failed. */
+export type PayoutAnswer = { status: 'paid' | 'failed' | 'pending'; providerPayoutId?: string; providerTransferId?: string; failureReason?: string };
 
-export type PayoutLookup = { status: 'paid' | 'failed' | 'returned' | 'pending' | 'not_found'; providerPayoutId?: string; failureReason?: string };
+export type PayoutLookup = {
+  status: 'paid' | 'failed' | 'returned' | 'pending' | 'not_found';
+  providerPayoutId?: string;
+  providerTransferId?: string;
+  failureReason?: string;
+};
 
 export type PayoutEventType = 'payout.paid' | 'payout.failed' | 'payout.returned' | 'payout_method.verified';
 
 export type PayoutEvent =
   | { eventId: string; type: 'payout.paid' | 'payout.failed' | 'payout.returned'; payoutId: string; providerPayoutId: string; reason?: string }
-  | { eventId: string; type: 'payout_method.verified'; methodId: string };
+  | { eventId: string; type: 'payout_method.verified'; methodId: string }
+  /** Stripe: a connected account can now receive payouts; the methods paying to it are verified. */
+  | { eventId: string; type: 'payout_method.verified'; destination: string };
