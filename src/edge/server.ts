@@ -18,6 +18,7 @@ import { bearerToken, type Auth, type TokenSubject } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
+import { isOverlayRequest, serveOverlay } from './overlay-pages.js';
 import { useSchemaDiscovery } from './schema-discovery.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, handlePayoutWebhook, PAYOUT_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
@@ -200,9 +201,11 @@ export function createServer({
           ? handlePaymentWebhook(req, res, services, log, metrics.webhook)
           : req.method === 'POST' && req.url === PAYOUT_WEBHOOK_PATH
             ? handlePayoutWebhook(req, res, services, log)
-            : metricsAccess.on === 'main-port' && isScrape(req)
-              ? serveMetrics(req, res, metrics.registry, metricsAccess.token, log)
-              : yoga(req, res);
+            : isOverlayRequest(req)
+              ? serveOverlay(req, res)
+              : metricsAccess.on === 'main-port' && isScrape(req)
+                ? serveMetrics(req, res, metrics.registry, metricsAccess.token, log)
+                : yoga(req, res);
       if (handled instanceof Promise) handled.catch(failed);
     } catch (error) {
       failed(error);
