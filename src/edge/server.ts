@@ -18,6 +18,7 @@ import { bearerToken, type Auth, type TokenSubject } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { isOverlayRequest, serveOverlay } from './overlay-pages.js';
 import { useSchemaDiscovery } from './schema-discovery.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
@@ -138,7 +139,8 @@ export function createServer({
       // No CORS headers at all for any other origin: its browser keeps the answer from the page.
       return origin && corsOrigins.includes(origin) ? { origin: [origin], credentials: false } : false;
     },
-    graphiql: development ? { subscriptionsProtocol: 'WS', title: 'Ovation' } : false,
+    graphiql: development ? GRAPHIQL_OPTIONS : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     logging: {
       debug: (...args) => log.debug({ yoga: args }),
       info: (...args) => log.info({ yoga: args }),
