@@ -111,13 +111,10 @@ export function alertsRenderer(container: HTMLElement, settings: Settings, kinds
         element.className = 'ovation-alert';
         container.prepend(element);
         if (settings.sound) beep();
-      } else {
-        clearTimeout(existing!.timer);
-        element.classList.remove('ovation-alert--grew');
-        void element.offsetWidth; // restarts the grow animation
-        element.classList.add('ovation-alert--grew');
-      }
+      } else clearTimeout(existing!.timer);
       alert.fill(element);
+      // A pop as the count grows: the Web Animations API, which (unlike restarting a CSS animation) forces no layout.
+      if (existing && !alert.ended) element.querySelector('.ovation-alert-count')?.animate([{ transform: 'scale(1)' }, { transform: 'scale(1.3)' }, { transform: 'scale(1)' }], 200);
       element.classList.toggle('ovation-alert--ended', alert.ended);
       shown.set(alert.id, { element, timer: setTimeout(() => remove(alert.id), settings.durationMs) });
       while (shown.size > settings.maxAlerts) remove(shown.keys().next().value!);
