@@ -33,9 +33,12 @@ export async function createOverlayToken(db: Database, creatorId: string, input:
   });
 }
 
+/** How many of a creator's tokens are listed: every unrevoked one, and the latest revoked. */
+export const OVERLAY_TOKENS_LISTED = 50;
+
 /** The creator's overlay tokens, newest first, revoked ones included (they say when). */
 export function overlayTokens(db: Database, creatorId: string): Promise<OverlayToken[]> {
-  return db.overlayToken.findMany({ where: { creatorId }, orderBy: { createdAt: 'desc' }, take: 100 });
+  return db.overlayToken.findMany({ where: { creatorId }, orderBy: { createdAt: 'desc' }, take: OVERLAY_TOKENS_LISTED });
 }
 
 /** Revokes one of the creator's tokens; overlays using it stop within OVERLAY_CHECK_MS. Revoking twice is harmless. */

@@ -1,8 +1,9 @@
 import { ForbiddenError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { createOverlayToken, overlayTokenOwner, overlayTokens, revokeOverlayToken } from '../domain/overlays.js';
+import { createOverlayToken, MAX_OVERLAY_TOKENS, OVERLAY_TOKENS_LISTED, overlayTokenOwner, overlayTokens, revokeOverlayToken } from '../domain/overlays.js';
 import { openOverlayStream, OVERLAY_DEFAULTS, STREAK_QUIET_MS, type OverlayItem, type Streak } from '../events/overlay-stream.js';
 import type { OverlayToken } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
+import { itemsCost } from './cost.js';
 import { globalId, idOf } from './ids.js';
 import { GiftSnapshot, LeaderboardEntrySnapshot, UserSnapshot } from './rooms.js';
 
@@ -32,7 +33,7 @@ const RevokeOverlayTokenInput = builder.inputType('RevokeOverlayTokenInput', { f
 builder.mutationFields((t) => ({
   createOverlayToken: t.field({
     type: CreatedOverlayToken,
-    description: `A creator makes a read-only overlay token (at most 20 unrevoked at once). It follows the creator's live sessions and reads only what their room shows.`,
+    description: `A creator makes a read-only overlay token (at most ${MAX_OVERLAY_TOKENS} unrevoked at once). It follows the creator's live sessions and reads only what their room shows.`,
     args: { input: t.arg({ type: CreateOverlayTokenInput }) },
     authScopes: { signedIn: true },
     errors: { types: [NotAuthenticatedError, ForbiddenError, NotFoundError, ValidationError] },
@@ -52,7 +53,8 @@ builder.mutationFields((t) => ({
 builder.queryFields((t) => ({
   overlayTokens: t.field({
     type: [OverlayTokenRef],
-    description: 'Your overlay tokens, newest first (revoked ones too); empty when signed out.',
+    description: `Your overlay tokens, newest first (revoked ones too), at most ${OVERLAY_TOKENS_LISTED}; empty when signed out.`,
+    complexity: itemsCost(OVERLAY_TOKENS_LISTED),
     resolve: (_root, _args, context) => (context.viewer ? overlayTokens(context.db, context.viewer.userId) : []),
   }),
 }));

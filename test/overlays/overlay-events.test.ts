@@ -75,6 +75,11 @@ describe('overlay tokens', () => {
     await ok(server.url, RevokeOverlayToken, { input: { overlayTokenId: created.overlayToken.id } }, { token: await tokenFor(creator) });
     const revoked = watchOverlay(created.secret);
     expect((await revoked.next()).errors).toMatchObject([{ extensions: { code: 'OVERLAY_TOKEN_REVOKED' } }]);
+    // A quiet time out of bounds, or a resume point missing its session, is refused as such.
+    for (const variables of [{ streakQuietMs: 100 }, { streakQuietMs: 60_000 }, { after: 3 }]) {
+      const refused = watchOverlay(created.secret, variables);
+      expect((await refused.next()).errors).toMatchObject([{ extensions: { code: 'VALIDATION_FAILED' } }]);
+    }
   });
 });
 
