@@ -7,11 +7,13 @@ import type { EventSubscriptions } from './pubsub.js';
 import { openRoomStream, type RoomStream } from './room-stream.js';
 
 /**
- * Gifts folded into what an alert shows: a combo (gifts sharing a comboId) is one streak that grows; a
- * gift without a comboId is a streak of its own. `count` is taps (quantities summed).
+ * Gifts folded into what an alert shows: a combo (one sender's gifts sharing a comboId) is one streak that
+ * grows; a gift without a comboId is a streak of its own. `count` is taps (quantities summed). Its id is
+ * its first gift's.
  */
 export type Streak = {
   streakId: string;
+  comboId: string | null;
   sender: Profile;
   gift: RoomGiftEvent['sentGift']['gift'];
   count: number;
@@ -44,6 +46,8 @@ export type OverlayItem =
  * token's overlays stop within that.
  */
 export const OVERLAY_DEFAULTS = { streakQuietMs: 3_000, checkMs: 2_000 };
+/** Open streaks by sender and combo (comboIds are the clients' own: two senders may pick the same), or by gift. */
+const keyOf = (senderId: string, comboId: string | null, sentGiftId: string) => (comboId === null ? `gift:${sentGiftId}` : `combo:${senderId}:${comboId}`);
 /** The bounds of a streak's quiet time an overlay may ask for (ms). */
 export const STREAK_QUIET_MS = { min: 500, max: 30_000 };
 /** How often open streaks are checked for having gone quiet. */
@@ -109,7 +113,7 @@ export function openOverlayStream(options: Options): Repeater<OverlayItem> {
     const ticks = setInterval(() => endQuiet(Date.now()), STREAK_TICK_MS);
 
     function endStreak(streak: Streak) {
-      open.delete(streak.streakId);
+      open.delete(keyOf(streak.sender.id, streak.comboId, streak.streakId));
       if (current) void say({ kind: 'streakEnded', liveSessionId: current.liveSessionId, sequence: current.sequence, streak: { ...streak } });
     }
     function endQuiet(nowMs: number) {
@@ -120,19 +124,28 @@ export function openOverlayStream(options: Options): Repeater<OverlayItem> {
     function fold(event: RoomGiftEvent, announce: boolean) {
       const { sentGift } = event;
       const sentAtMs = Date.parse(sentGift.sentAt);
-      const close = announce ? endStreak : (streak: Streak) => open.delete(streak.streakId);
-      for (const streak of open.values()) {
+      const key = keyOf(sentGift.sender.id, sentGift.comboId, sentGift.id);
+      for (const [openKey, streak] of open) {
         const quiet = streak.lastSentAtMs + streakQuietMs <= sentAtMs;
         // A sender's new combo ends their previous streak.
-        const replaced = streak.sender.id === sentGift.sender.id && streak.streakId !== sentGift.comboId;
-        if (quiet || replaced) close(streak);
+        const replaced = streak.sender.id === sentGift.sender.id && openKey !== key;
+        if (quiet || replaced) (announce ? endStreak(streak) : open.delete(openKey));
       }
-      const streakId = sentGift.comboId ?? `gift:${sentGift.id}`;
-      const known = open.get(streakId);
+      const known = open.get(key);
       const streak: Streak = known
         ? { ...known, count: known.count + sentGift.quantity, coins: (BigInt(known.coins) + BigInt(sentGift.coins)).toString(), lastSequence: event.sequence, lastSentAtMs: sentAtMs }
-        : { streakId, sender: sentGift.sender, gift: sentGift.gift, count: sentGift.quantity, coins: sentGift.coins, firstSequence: event.sequence, lastSequence: event.sequence, lastSentAtMs: sentAtMs };
-      open.set(streakId, streak);
+        : {
+            streakId: sentGift.id,
+            comboId: sentGift.comboId,
+            sender: sentGift.sender,
+            gift: sentGift.gift,
+            count: sentGift.quantity,
+            coins: sentGift.coins,
+            firstSequence: event.sequence,
+            lastSequence: event.sequence,
+            lastSentAtMs: sentAtMs,
+          };
+      open.set(key, streak);
       if (!announce) return;
       void say({ kind: known ? 'streakGrew' : 'streakStarted', liveSessionId: event.liveSessionId, sequence: event.sequence, streak: { ...streak } });
       // A gift outside any combo is a streak of one: it ends as it starts.
@@ -149,7 +162,7 @@ export function openOverlayStream(options: Options): Repeater<OverlayItem> {
       });
       for (const row of rows.reverse()) fold(row.payload as RoomGiftEvent, false);
       // Those gone quiet meanwhile ended while the page was away: it let their alerts go on its own clock.
-      for (const streak of open.values()) if (streak.lastSentAtMs + streakQuietMs <= Date.now()) open.delete(streak.streakId);
+      for (const [key, streak] of open) if (streak.lastSentAtMs + streakQuietMs <= Date.now()) open.delete(key);
     }
 
     /** Waits for `ms`, or until the overlay stops. */

@@ -71,7 +71,8 @@ const OverlayEventRef = builder.interfaceRef<OverlayItem>('OverlayEvent').implem
 const GiftStreakRef = builder.objectRef<Streak>('GiftStreak').implement({
   description: 'Gifts folded into one alert: a combo (gifts sharing a comboId), or a single gift. `count` is taps.',
   fields: (t) => ({
-    streakId: t.exposeString('streakId'),
+    streakId: t.id({ description: "The streak's first gift's id (a SentGift's).", resolve: (streak) => globalId('SentGift', streak.streakId) }),
+    comboId: t.exposeString('comboId', { nullable: true }),
     sender: t.field({ type: UserSnapshot, resolve: (streak) => streak.sender }),
     gift: t.field({ type: GiftSnapshot, resolve: (streak) => streak.gift }),
     count: t.exposeInt('count'),

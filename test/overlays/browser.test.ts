@@ -84,7 +84,7 @@ describe.skipIf(missing)('overlays in Chromium', () => {
 
     const comboId = randomUUID();
     for (let tap = 0; tap < 30; tap++) await sendGift(a.url, ann, session, rose, { comboId });
-    const combo = page.locator(`.ovation-alert[data-streak-id="${comboId}"]`);
+    const combo = page.locator('.ovation-alert[data-first-sequence="3"]');
     await expect.poll(() => combo.locator('.ovation-alert-count').textContent()).toBe('×30');
     expect((await addedAlerts(page)).filter((alert) => alert.first === 3)).toEqual([{ first: 3, count: 30 }]);
     expect(await alerts.count()).toBe(3);

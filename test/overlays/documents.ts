@@ -32,9 +32,9 @@ export const OverlayEvents = graphql(`
       __typename
       liveSessionId
       sequence
-      ... on StreakStartedEvent { streak { streakId count coins firstSequence lastSequence sender { handle displayName } gift { name } } }
-      ... on StreakGrewEvent { streak { streakId count coins lastSequence } }
-      ... on StreakEndedEvent { streak { streakId count coins } }
+      ... on StreakStartedEvent { streak { streakId comboId count coins firstSequence lastSequence sender { handle displayName } gift { name } } }
+      ... on StreakGrewEvent { streak { streakId comboId count coins lastSequence } }
+      ... on StreakEndedEvent { streak { streakId comboId count coins } }
       ... on OverlayStateEvent { viewers goal { goalCoins progressCoins reached } top { rank coins user { handle } } }
       ... on OverlayGoalEvent { goalCoins progressCoins reached }
       ... on OverlayTopGiftersEvent { top { rank coins user { handle } } }

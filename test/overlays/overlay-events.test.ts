@@ -95,7 +95,7 @@ describe('streaks folded on the server', () => {
     const events = await readUntil(overlay, has('StreakEndedEvent'));
     const streaks = events.filter((event) => event.__typename.startsWith('Streak'));
     expect(typesOf(streaks)).toEqual(['StreakStartedEvent', 'StreakGrewEvent', 'StreakGrewEvent', 'StreakGrewEvent', 'StreakGrewEvent', 'StreakEndedEvent']);
-    expect(streaks.at(-1)).toMatchObject({ streak: { streakId: comboId, count: 5, coins: '5' } });
+    expect(streaks.at(-1)).toMatchObject({ streak: { streakId: streaks[0]!.__typename === 'StreakStartedEvent' && streaks[0]!.streak.streakId, comboId, count: 5, coins: '5' } });
     expect(streaks[0]).toMatchObject({ streak: { sender: { displayName: '<b>Fan</b>' }, gift: { name: 'Rose' } } });
 
     // A second combo, then a third before the quiet time: the third's first gift ends the second.
@@ -104,9 +104,20 @@ describe('streaks folded on the server', () => {
     await sendGift(server.url, fan, session, lion, { comboId: third });
     const more = await readUntil(overlay, has('StreakEndedEvent', 3), events);
     const ends = more.filter((event) => event.__typename === 'StreakEndedEvent');
-    expect(ends.map((event) => 'streak' in event && event.streak.streakId)).toEqual([comboId, second, third]);
+    expect(ends.map((event) => 'streak' in event && event.streak.comboId)).toEqual([comboId, second, third]);
     expect(ends[1]).toMatchObject({ streak: { count: 3, coins: '30' } });
     await expect(overlay.next(1_000)).rejects.toBeInstanceOf(TimedOut);
+
+    // A comboId is the client's own: two senders who pick the same one have two streaks.
+    const other = await createFundedViewer(db, 1_000n);
+    await sendGift(server.url, fan, session, rose, { comboId: 'tap' });
+    await sendGift(server.url, other, session, rose, { comboId: 'tap' });
+    const both = await readUntil(overlay, has('StreakEndedEvent', 5), more);
+    const started = both.filter((event) => event.__typename === 'StreakStartedEvent').slice(-2);
+    expect(started.map((event) => 'streak' in event && [event.streak.comboId, event.streak.count])).toEqual([
+      ['tap', 1],
+      ['tap', 1],
+    ]);
     await expectCleanAudit(db);
   });
 
@@ -144,7 +155,7 @@ describe('resuming and following the creator', () => {
     const events = await readUntil(resumed, has('StreakStartedEvent', 3));
     const gifts = events.filter((event) => event.__typename === 'StreakStartedEvent' || event.__typename === 'StreakGrewEvent');
     expect(gifts.map((event) => event.sequence)).toEqual([2, 3, 4, 5]);
-    expect(gifts[0]).toMatchObject({ __typename: 'StreakGrewEvent', streak: { streakId: comboId, count: 2 } });
+    expect(gifts[0]).toMatchObject({ __typename: 'StreakGrewEvent', streak: { comboId, count: 2 } });
   });
 
   test('between sessions it waits quietly; the next session is heard from its first gift; overlays are not viewers', async () => {
