@@ -15,7 +15,7 @@ type Options<Event> = {
   /** Forgets the cursor (the server refused it: its database no longer has that point). */
   forget: () => void;
   onEvent: (event: Event) => Final | void;
-  onStatus: (status: 'connecting' | 'live' | Final) => void;
+  onStatus: (status: 'connecting' | Final) => void;
 };
 
 /** A ping every 10 s; no pong within 5 s closes the socket, which reconnects. */
@@ -59,10 +59,7 @@ function subscribeOnce<Event>(options: Options<Event>, flowing: () => void): Pro
     retryAttempts: 0,
     keepAlive: PING_MS,
     on: {
-      connected: (connected) => {
-        socket = connected as WebSocket;
-        options.onStatus('live');
-      },
+      connected: (connected) => (socket = connected as WebSocket),
       ping: (received) => {
         if (!received) pong = setTimeout(() => socket?.close(4408, 'No pong'), PONG_MS);
       },

@@ -74,8 +74,7 @@ else {
     cursor: () => cursor,
     forget: () => (cursor = null),
     onEvent,
-    onStatus: (value) => {
-      if (value !== 'live' || root.dataset.state === 'connecting') state(value);
-    },
+    // Live once the first event (where the session stands) has been rendered, not at the socket's open.
+    onStatus: state,
   });
 }

@@ -15,8 +15,9 @@ export type Settings = {
 const COLOUR = /^(#?[0-9a-f]{3,8}|[a-z]{3,20}|rgba?\([\d\s.,%]{5,40}\))$/i;
 const FONT = /^[\w\s-]{1,40}$/;
 
+/** A whole number from the URL, within bounds; the fallback when it is not one. */
 const number = (text: string | null, min: number, max: number, fallback: number) => {
-  const value = text === null ? NaN : Number(text);
+  const value = text === null ? NaN : Math.floor(Number(text));
   return Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
 };
 

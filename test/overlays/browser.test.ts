@@ -162,6 +162,25 @@ describe.skipIf(missing)('overlays in Chromium', () => {
     await shot(page, 'revoked');
   });
 
+  test('settings from the URL: minimum coins, colours, alerts on screen; a URL without a token says what is missing', async () => {
+    const { db } = a;
+    const { creator, session } = await createLiveCreator(db);
+    const [rose, lion] = await Promise.all([createCatalogGift(db, 1n, { name: 'Rose' }), createCatalogGift(db, 10n, { name: 'Lion' })]);
+    const fan = await createFundedViewer(db, 1_000n);
+    const { secret } = await overlayTokenOf(a, creator);
+    const page = await openOverlay(a.url, 'alerts', secret, 'minCoins=5&accent=00ff00&max=1&duration=60');
+    await sendGift(a.url, fan, session, rose);
+    await sendGift(a.url, fan, session, lion);
+    await sendGift(a.url, fan, session, lion, { quantity: 2 });
+    await expect.poll(() => page.locator('.ovation-alert .ovation-alert-count').allTextContents()).toEqual(['×2']);
+    expect((await addedAlerts(page)).map((alert) => alert.first)).toEqual([2, 3]);
+    expect(await page.locator('.ovation-alert-count').evaluate((element) => getComputedStyle(element).color)).toBe('rgb(0, 255, 0)');
+
+    const lost = await browser.newPage();
+    await lost.goto(`${new URL(a.url).origin}/overlay/alerts`);
+    await expect.poll(() => lost.locator('.ovation-status').textContent()).toContain('#token=');
+  });
+
   test('the pages send a strict Content-Security-Policy', async () => {
     const response = await fetch(new URL('/overlay/alerts', a.url));
     expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
