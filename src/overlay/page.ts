@@ -1,5 +1,6 @@
 import { follow, type Cursor, type Final } from './connection.js';
 import { alertsRenderer, ALERT_KINDS, GIFT_EVENTS, goalRenderer, topGiftersRenderer, viewersRenderer, type OverlayEvent } from './render.js';
+import { cursorMemory } from './memory.js';
 import { readSettings } from './settings.js';
 
 // A stream overlay (an OBS browser source): /overlay/<kind>?<settings>#token=<overlay token>. The server
@@ -41,7 +42,8 @@ const render = (
   >
 )[kind ?? '']?.();
 
-let cursor: Cursor | null = null;
+const memory = settings.token ? cursorMemory(settings.token, location.pathname) : undefined;
+let cursor: Cursor | null = memory?.recall() ?? null;
 const state = (value: string) => {
   root.dataset.state = value;
   if (value in MESSAGES) status.textContent = MESSAGES[value as keyof typeof MESSAGES];
@@ -58,6 +60,7 @@ function onEvent(event: OverlayEvent): Final | void {
   if (GIFT_EVENTS.has(event.__typename) && sameSession && sequence <= cursor!.sequence) return;
   if (!sameSession || sequence > cursor!.sequence) {
     cursor = { liveSessionId, sequence };
+    memory?.keep(cursor);
     root.dataset.sequence = String(sequence);
   }
   render?.(event);

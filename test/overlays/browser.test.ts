@@ -117,6 +117,23 @@ describe.skipIf(missing)('overlays in Chromium', () => {
     await expectCleanAudit(db);
   });
 
+  test('a page closed and opened again (OBS shutting a hidden source down) shows what it missed meanwhile, once', async () => {
+    const { db } = a;
+    const { creator, session } = await createLiveCreator(db);
+    const heart = await createCatalogGift(db, 5n, { name: 'Heart' });
+    const senders = await Promise.all(range(1, 6).map(() => createFundedViewer(db, 100n)));
+    const { secret } = await overlayTokenOf(a, creator);
+    const settings = 'duration=60&max=10';
+    const before = await openOverlay(a.url, 'alerts', secret, settings);
+    for (const i of range(1, 3)) await sendGift(a.url, senders[i - 1]!, session, heart);
+    await expect.poll(() => before.locator('#ovation').getAttribute('data-sequence')).toBe('3');
+    await before.close({ runBeforeUnload: true });
+    for (const i of range(4, 6)) await sendGift(a.url, senders[i - 1]!, session, heart);
+    const after = await openOverlay(a.url, 'alerts', secret, settings);
+    await expect.poll(() => after.locator('#ovation').getAttribute('data-sequence')).toBe('6');
+    expect((await addedAlerts(after)).map((alert) => alert.first)).toEqual([4, 5, 6]);
+  });
+
   test('the goal bar, the top gifters and the viewer count change as gifts arrive', async () => {
     const { db } = a;
     const { creator, session } = await createLiveCreator(db);
