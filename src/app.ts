@@ -2,6 +2,7 @@ import type { Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { createAccounts } from './edge/accounts.js';
 import { createAuth, jwtSecret } from './edge/auth.js';
+import { OVERLAY_DEFAULTS } from './events/overlay-stream.js';
 import { createRateLimits, trustedProxies } from './edge/rate-limits.js';
 import { createMetrics, listenForScrapes, METRICS_PATH, metricsAccess } from './edge/metrics.js';
 import { createServer } from './edge/server.js';
@@ -63,6 +64,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       ...(stripe ? { stripe } : {}),
       issueToken: auth.issueToken,
       development: config.development,
+      overlays: { streakQuietMs: config.overlayStreakQuietMs, checkMs: OVERLAY_DEFAULTS.checkMs },
     };
     // Each instance does its share of housekeeping; every job is safe to run on many instances at once.
     const { payments, payouts } = services;

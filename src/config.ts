@@ -5,6 +5,7 @@ import { DEFAULT_POLICY, wholeCents, type Policy } from './domain/policy.js';
 import { DEFAULT_MAX_COST } from './edge/query-limits.js';
 import type { RateLimitConfig } from './edge/rate-limits.js';
 import { stripeModeOf, type StripeMode, type StripeSettings } from './domain/stripe/client.js';
+import { OVERLAY_DEFAULTS, STREAK_QUIET_MS } from './events/overlay-stream.js';
 
 // Read once at start-up. A bad variable stops the process with a message naming it.
 const PORT_RANGE = 'must be a whole number from 0 to 65535';
@@ -22,6 +23,7 @@ const rateLimit = z
     return { points: points!, seconds: seconds! };
   })
   .refine(({ points, seconds }) => points >= 1 && seconds >= 1, RATE_LIMIT);
+const QUIET = `must be a whole number of milliseconds from ${STREAK_QUIET_MS.min} to ${STREAK_QUIET_MS.max}`;
 const port = z.coerce.number({ error: PORT_RANGE }).int(PORT_RANGE).min(0, PORT_RANGE).max(65535, PORT_RANGE);
 
 const environment = z.object({
@@ -44,6 +46,12 @@ const environment = z.object({
   RATE_LIMIT_MUTATIONS: rateLimit.prefault('120/60'),
   RATE_LIMIT_CONNECTIONS: rateLimit.prefault('30/60'),
   RATE_LIMIT_SUBSCRIPTIONS: rateLimit.prefault('300/60'),
+  OVERLAY_STREAK_QUIET_MS: z.coerce
+    .number({ error: QUIET })
+    .int(QUIET)
+    .min(STREAK_QUIET_MS.min, QUIET)
+    .max(STREAK_QUIET_MS.max, QUIET)
+    .default(OVERLAY_DEFAULTS.streakQuietMs),
   ANONYMOUS_VIEWERS_PER_ADDRESS: z.coerce.number({ error: 'must be a whole number, at least 1' }).int('must be a whole number, at least 1').min(1, 'must be a whole number, at least 1').default(3),
   TRUST_PROXY: z
     .string()
@@ -157,6 +165,8 @@ export type Config = {
   trustProxy: string[];
   /** A room's viewer count takes at most this many anonymous subscribers from one client address. */
   anonymousViewersPerAddress: number;
+  /** Stream overlays: a gift streak ends after this long without a gift (overlays may ask for another, within bounds). */
+  overlayStreakQuietMs: number;
   logLevel: string;
   /** Demo data is seeded once into an empty database; on by default in development only. */
   seedDemoData: boolean;
@@ -257,6 +267,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: { profiles: e.RATE_LIMIT_PROFILES, mutations: e.RATE_LIMIT_MUTATIONS, connections: e.RATE_LIMIT_CONNECTIONS, subscriptions: e.RATE_LIMIT_SUBSCRIPTIONS },
     trustProxy: e.TRUST_PROXY,
     anonymousViewersPerAddress: e.ANONYMOUS_VIEWERS_PER_ADDRESS,
+    overlayStreakQuietMs: e.OVERLAY_STREAK_QUIET_MS,
     logLevel: e.LOG_LEVEL,
     seedDemoData: e.SEED_DEMO_DATA ?? development,
     paymentWebhookSecret: e.PAYMENT_WEBHOOK_SECRET ?? DEVELOPMENT_WEBHOOK_SECRET,

@@ -303,3 +303,10 @@ export function errorFromJson(json: Record<string, unknown>): OvationError {
   if (!errorClass) throw new Error(`Cannot replay error ${String(type)}`);
   return Object.assign(Object.create(errorClass.prototype) as OvationError, fields);
 }
+
+export class OverlayTokenRevokedError extends OvationError {
+  readonly code = 'OVERLAY_TOKEN_REVOKED';
+  constructor() {
+    super('This overlay token was revoked: create a new one and update the overlay URL');
+  }
+}

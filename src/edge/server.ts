@@ -18,6 +18,8 @@ import { bearerToken, type Auth, type TokenSubject } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
+import { isOverlayRequest, serveOverlay } from './overlay-pages.js';
 import { useSchemaDiscovery } from './schema-discovery.js';
 import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, handlePayoutWebhook, handleStripeWebhook, PAYOUT_WEBHOOK_PATH, STRIPE_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
@@ -154,7 +156,8 @@ export function createServer({
       // No CORS headers at all for any other origin: its browser keeps the answer from the page.
       return origin && corsOrigins.includes(origin) ? { origin: [origin], credentials: false } : false;
     },
-    graphiql: development ? { subscriptionsProtocol: 'WS', title: 'Ovation' } : false,
+    graphiql: development ? GRAPHIQL_OPTIONS : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     logging: {
       debug: (...args) => log.debug({ yoga: args }),
       info: (...args) => log.info({ yoga: args }),
@@ -219,10 +222,12 @@ export function createServer({
           : req.method === 'POST' && req.url === PAYOUT_WEBHOOK_PATH
             ? handlePayoutWebhook(req, res, services, log)
             : req.method === 'POST' && req.url === STRIPE_WEBHOOK_PATH
-            ? handleStripeWebhook(req, res, services, log, metrics.webhook)
-            : metricsAccess.on === 'main-port' && isScrape(req)
-              ? serveMetrics(req, res, metrics.registry, metricsAccess.token, log)
-              : yoga(req, res);
+              ? handleStripeWebhook(req, res, services, log, metrics.webhook)
+              : isOverlayRequest(req)
+                ? serveOverlay(req, res)
+                : metricsAccess.on === 'main-port' && isScrape(req)
+                  ? serveMetrics(req, res, metrics.registry, metricsAccess.token, log)
+                  : yoga(req, res);
       if (handled instanceof Promise) handled.catch(failed);
     } catch (error) {
       failed(error);

@@ -31,6 +31,8 @@ export type Services = {
   development: boolean;
   /** The instance's rate limits (src/edge/rate-limits.ts); absent where nothing is limited (schema-level tests). */
   rateLimits?: RateLimits;
+  /** Stream overlays' streak quiet time and token checks (ms); OVERLAY_DEFAULTS where absent. */
+  overlays?: { streakQuietMs: number; checkMs: number };
 };
 
 /** An identity at the platform's identity provider: a verified token's issuer and subject. */

@@ -25,7 +25,7 @@ const LiveSessionEventRef = builder.interfaceRef<LiveSessionEvent>('LiveSessionE
 // A copy has no `id`: a client store that normalizes by id (Relay's) would overwrite the real User or
 // Gift with it. It names the real one's id instead.
 
-const UserSnapshot = builder.objectRef<Profile>('UserSnapshot').implement({
+export const UserSnapshot = builder.objectRef<Profile>('UserSnapshot').implement({
   description: 'A user as the live session saw them at the time: a copy, not the User (`userId` is its id).',
   fields: (t) => ({
     userId: t.id({ resolve: (profile) => globalId('User', profile.id) }),
@@ -34,7 +34,7 @@ const UserSnapshot = builder.objectRef<Profile>('UserSnapshot').implement({
   }),
 });
 
-const GiftSnapshot = builder.objectRef<RoomGiftEvent['sentGift']['gift']>('GiftSnapshot').implement({
+export const GiftSnapshot = builder.objectRef<RoomGiftEvent['sentGift']['gift']>('GiftSnapshot').implement({
   description: 'A catalog gift as it was when sent: a copy, not the Gift (`giftId` is its id).',
   fields: (t) => ({
     giftId: t.id({ resolve: (gift) => globalId('Gift', gift.id) }),
@@ -64,7 +64,7 @@ builder.objectType(builder.objectRef<LiveSessionEvent>('GiftSentEvent'), {
   }),
 });
 
-const LeaderboardEntrySnapshot = builder.objectRef<{ rank: number; sender: Profile; coins: string }>('LeaderboardEntrySnapshot').implement({
+export const LeaderboardEntrySnapshot = builder.objectRef<{ rank: number; sender: Profile; coins: string }>('LeaderboardEntrySnapshot').implement({
   description: "A line of the live session's leaderboard as it stood: a LeaderboardEntry's fields, with a copy of the user.",
   fields: (t) => ({
     rank: t.exposeInt('rank'),

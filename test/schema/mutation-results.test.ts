@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { requestHash } from '../../src/domain/idempotency.js';
 import { endLiveSession } from '../../src/domain/live-sessions.js';
+import { createOverlayToken } from '../../src/domain/overlays.js';
 import { approvePayout, cancelPayout, placePayoutHold } from '../../src/domain/payouts/lifecycle.js';
 import { addPayoutMethod, verifyPayoutMethod } from '../../src/domain/payouts/methods.js';
 import { requestPayout } from '../../src/domain/payouts/requests.js';
@@ -229,6 +230,23 @@ const results: Record<string, Provocations> = {
     NotAuthenticatedError: () => attempt('createGift', { name: 'Rose', coins: '1', imageUrl: 'https://cdn.example/rose.png' }),
     ForbiddenError: () => attempt('createGift', { name: 'Rose', coins: '1', imageUrl: 'https://cdn.example/rose.png' }, viewer),
     ValidationError: () => attempt('createGift', { name: 'Rose', coins: '0', imageUrl: 'https://cdn.example/rose.png' }, admin),
+  },
+  createOverlayToken: {
+    CreatedOverlayToken: async () => attempt('createOverlayToken', { label: 'OBS' }, await creator()),
+    NotAuthenticatedError: () => attempt('createOverlayToken', { label: 'OBS' }),
+    ForbiddenError: () => attempt('createOverlayToken', { label: 'OBS' }, viewer),
+    NotFoundError: () => attempt('createOverlayToken', { label: 'OBS' }, unknownUser),
+    ValidationError: async () => attempt('createOverlayToken', { label: ' ' }, await creator()),
+  },
+  revokeOverlayToken: {
+    OverlayToken: async () => {
+      const owner = await creator();
+      const { token } = await createOverlayToken(db, owner.id, { label: 'OBS' });
+      return attempt('revokeOverlayToken', { overlayTokenId: gid('OverlayToken', token.id) }, owner);
+    },
+    NotAuthenticatedError: () => attempt('revokeOverlayToken', { overlayTokenId: nowhere('OverlayToken') }),
+    NotFoundError: () => attempt('revokeOverlayToken', { overlayTokenId: nowhere('OverlayToken') }, viewer),
+    ValidationError: () => attempt('revokeOverlayToken', { overlayTokenId: nowhere('LiveSession') }, viewer),
   },
   becomeCreator: {
     User: async () => attempt('becomeCreator', { acceptCreatorTerms: true }, await createUser(db)),
