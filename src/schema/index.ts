@@ -11,6 +11,7 @@ import './live-sessions.js';
 import './leaderboards.js';
 import './nodes.js';
 import './payouts.js';
+import './brands.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createAnnouncer, silentAnnouncer } from '../../src/events/announcer.js';
 import { execute, getNamedType, GraphQLInputObjectType, GraphQLNonNull, GraphQLUnionType, parse } from 'graphql';
 import { afterAll, describe, expect, test } from 'vitest';
+import { createApiKey, createBrand, setBrandMember } from '../../src/domain/brands/brands.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { requestHash } from '../../src/domain/idempotency.js';
 import { endLiveSession } from '../../src/domain/live-sessions.js';
@@ -156,6 +157,15 @@ const decision = (payoutId: string) => ({ payoutId, idempotencyKey: uniqueKey('d
 const reasoned = (payoutId: string, reason = 'The account is closed') => ({ ...decision(payoutId), reason });
 const hold = (payoutId: string) => ({ payoutId, reason: PayoutHoldReason.FRAUD_REVIEW });
 
+/** A brand with its first owner, and an API key of it. */
+async function brandOf() {
+  const owner = await createUser(db);
+  const brand = await createBrand(db, { name: `Brand ${randomUUID()}`, ownerId: owner.id });
+  const key = await createApiKey(db, { viewer: { userId: owner.id, roles: owner.roles } }, { brandId: brand.id, name: 'key', scopes: ['READ'] });
+  return { owner, brand, id: gid('Brand', brand.id), keyId: gid('ApiKey', key.apiKey.id) };
+}
+const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
+
 type Provocations = Record<string, () => Promise<string>>;
 
 /** Every member of every mutation's result union, and a way to get it. */
@@ -195,6 +205,76 @@ const results: Record<string, Provocations> = {
       const { creator: restricted, id } = await requested();
       await changeRestriction(db, { adminId: admin.id, userId: restricted.id, kind: RestrictionKind.PAYOUTS, placed: true, reason: 'Under investigation' });
       return attempt('approvePayout', decision(id), admin);
+    },
+  },
+  createApiKey: {
+    IssuedApiKey: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('createApiKey', { brandId: id, name: 'key', scopes: ['READ'] }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('createApiKey', { brandId: (await brandOf()).id, name: 'key', scopes: ['READ'] }),
+    ForbiddenError: async () => attempt('createApiKey', { brandId: (await brandOf()).id, name: 'key', scopes: ['READ'] }, viewer),
+    NotFoundError: () => attempt('createApiKey', { brandId: nowhere('Brand'), name: 'key', scopes: ['READ'] }, viewer),
+    ValidationError: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('createApiKey', { brandId: id, name: 'key', scopes: [] }, owner);
+    },
+  },
+  createBrand: {
+    Brand: async () => attempt('createBrand', { name: `Brand ${randomUUID()}`, ownerId: gid('User', viewer.id) }, admin),
+    NotAuthenticatedError: () => attempt('createBrand', { name: 'Brand', ownerId: gid('User', viewer.id) }),
+    ForbiddenError: () => attempt('createBrand', { name: 'Brand', ownerId: gid('User', viewer.id) }, viewer),
+    NotFoundError: () => attempt('createBrand', { name: `Brand ${randomUUID()}`, ownerId: nowhere('User') }, admin),
+    ValidationError: () => attempt('createBrand', { name: 'B', ownerId: gid('User', viewer.id) }, admin),
+  },
+  removeBrandMember: {
+    Brand: async () => {
+      const { owner, brand, id } = await brandOf();
+      await setBrandMember(db, { viewer: { userId: owner.id, roles: owner.roles } }, { brandId: brand.id, userId: viewer.id, role: 'MEMBER' });
+      return attempt('removeBrandMember', { brandId: id, userId: gid('User', viewer.id) }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('removeBrandMember', { brandId: (await brandOf()).id, userId: gid('User', viewer.id) }),
+    ForbiddenError: async () => attempt('removeBrandMember', { brandId: (await brandOf()).id, userId: gid('User', viewer.id) }, viewer),
+    NotFoundError: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('removeBrandMember', { brandId: id, userId: gid('User', viewer.id) }, owner);
+    },
+    ValidationError: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('removeBrandMember', { brandId: id, userId: gid('User', owner.id) }, owner);
+    },
+  },
+  revokeApiKey: {
+    ApiKey: async () => {
+      const { owner, keyId } = await brandOf();
+      return attempt('revokeApiKey', { apiKeyId: keyId }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('revokeApiKey', { apiKeyId: (await brandOf()).keyId }),
+    ForbiddenError: async () => attempt('revokeApiKey', { apiKeyId: (await brandOf()).keyId }, viewer),
+    NotFoundError: () => attempt('revokeApiKey', { apiKeyId: nowhere('ApiKey') }, viewer),
+    ValidationError: () => attempt('revokeApiKey', { apiKeyId: 'nope' }, viewer),
+  },
+  rotateApiKey: {
+    IssuedApiKey: async () => {
+      const { owner, keyId } = await brandOf();
+      return attempt('rotateApiKey', { apiKeyId: keyId, oldKeyExpiresAt: inAnHour() }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('rotateApiKey', { apiKeyId: (await brandOf()).keyId, oldKeyExpiresAt: inAnHour() }),
+    ForbiddenError: async () => attempt('rotateApiKey', { apiKeyId: (await brandOf()).keyId, oldKeyExpiresAt: inAnHour() }, viewer),
+    NotFoundError: () => attempt('rotateApiKey', { apiKeyId: nowhere('ApiKey'), oldKeyExpiresAt: inAnHour() }, viewer),
+    ValidationError: async () => attempt('rotateApiKey', { apiKeyId: (await brandOf()).keyId, oldKeyExpiresAt: '2020-01-01T00:00:00Z' }, viewer),
+  },
+  setBrandMember: {
+    BrandMember: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('setBrandMember', { brandId: id, userId: gid('User', viewer.id), role: 'MEMBER' }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('setBrandMember', { brandId: (await brandOf()).id, userId: gid('User', viewer.id), role: 'MEMBER' }),
+    ForbiddenError: async () => attempt('setBrandMember', { brandId: (await brandOf()).id, userId: gid('User', viewer.id), role: 'MEMBER' }, viewer),
+    NotFoundError: () => attempt('setBrandMember', { brandId: nowhere('Brand'), userId: gid('User', viewer.id), role: 'MEMBER' }, viewer),
+    ValidationError: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('setBrandMember', { brandId: id, userId: gid('User', owner.id), role: 'MEMBER' }, owner);
     },
   },
   cancelPayout: {
