@@ -9,6 +9,9 @@ import { createAnnouncer } from './events/announcer.js';
 import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
 import { createGiftSender } from './domain/gifting.js';
+import { createWebhookDeliverer } from './domain/brands/webhooks/delivery.js';
+import { DELIVER_TASK } from './domain/brands/webhooks/events.js';
+import { startJobs } from './jobs/runner.js';
 import type { PaymentProvider } from './domain/payments/provider.js';
 import { createSandboxProvider } from './domain/payments/sandbox.js';
 import { forgetExpiredKeys } from './domain/idempotency.js';
@@ -54,6 +57,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       payouts: { db, policy: config.policy, provider: payoutProvider(config, log), announce: announcer, log },
       issueToken: auth.issueToken,
       development: config.development,
+      webhookAddresses: config.brandWebhooks,
     };
     // Each instance does its share of housekeeping; every job is safe to run on many instances at once.
     const { payments, payouts } = services;
@@ -80,6 +84,9 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
         if (forgotten > 0) log.info({ forgotten }, 'forgot expired idempotency keys');
       }),
     ];
+    const jobs = await startJobs(database.url, { [DELIVER_TASK]: createWebhookDeliverer(db, config.brandWebhooks, log, config.brandWebhooks) }, log, {
+      concurrency: config.jobConcurrency,
+    });
     const access = metricsAccess(config);
     const server = createServer({
       services,
@@ -108,6 +115,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       async stop() {
         await Promise.all(housekeeping.map((job) => job.stop()));
         await server.close();
+        await jobs.stop();
         await scrapes?.close();
         await presence.close();
         await accounts.close();

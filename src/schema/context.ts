@@ -5,6 +5,7 @@ import type { PayoutDeps } from '../domain/payouts/lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { BrandKey } from '../domain/brands/access.js';
+import type { AddressPolicy } from '../domain/brands/webhooks/addresses.js';
 import type { Announcer } from '../events/announcer.js';
 import type { Presence } from '../events/presence.js';
 import type { EventSubscriptions } from '../events/pubsub.js';
@@ -27,6 +28,8 @@ export type Services = {
   issueToken(subject: { userId: string }): Promise<string>;
   /** NODE_ENV=development only; elsewhere development conveniences (demo tokens) are refused. */
   development: boolean;
+  /** Where brands' webhook endpoints may point (https and public addresses only, in production). */
+  webhookAddresses: AddressPolicy;
   /** The instance's rate limits (src/edge/rate-limits.ts); absent where nothing is limited (schema-level tests). */
   rateLimits?: RateLimits;
 };

@@ -52,6 +52,7 @@ const services: Omit<Context, 'viewer'> = {
   payouts: { db, policy: DEFAULT_POLICY, provider: createSandboxPayoutProvider({ webhookSecrets: [], returnAfterMs: 60_000 }), announce: announcer, log },
   issueToken: async () => 'token',
   development: false,
+  webhookAddresses: { allowPrivate: true },
 };
 
 type Caller = Pick<User, 'id' | 'roles'> | null;
