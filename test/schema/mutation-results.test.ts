@@ -20,7 +20,7 @@ import { createEventBus } from '../../src/events/pubsub.js';
 import { PayoutHoldReason, PayoutStatus, RestrictionKind, Role, type User } from '../../src/generated/prisma/client.js';
 import { createLogger } from '../../src/logger.js';
 import type { Context } from '../../src/schema/context.js';
-import { globalId } from '../../src/schema/ids.js';
+import { globalId, parseGlobalId } from '../../src/schema/ids.js';
 import { schema } from '../../src/schema/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { aged, fundWalletUnder, NO_AGE_GATE } from '../support/gifting.js';
@@ -164,6 +164,29 @@ async function brandOf() {
   const key = await createApiKey(db, { viewer: { userId: owner.id, roles: owner.roles } }, { brandId: brand.id, name: 'key', scopes: ['READ'] });
   return { owner, brand, id: gid('Brand', brand.id), keyId: gid('ApiKey', key.apiKey.id) };
 }
+/**
+ * fundBrandBudget on a fresh brand as its owner (or nobody, or a stranger), with input changed by
+ * `overrides`; `before` may act first and hand back the input to attempt.
+ */
+async function fundAs(
+  who: 'owner' | 'nobody' | 'stranger',
+  overrides: Record<string, unknown> = {},
+  context: Partial<Context> = {},
+  before?: (input: Record<string, unknown>, owner: Caller) => Promise<Record<string, unknown>>,
+): Promise<string> {
+  const { owner, id } = await brandOf();
+  let input: Record<string, unknown> = {
+    brandId: id,
+    bundleId: gid('CoinBundle', (await createTestBundle(db)).id),
+    quantity: 1,
+    paymentMethod: SANDBOX_METHODS.succeeds,
+    idempotencyKey: uniqueKey('fund'),
+    ...overrides,
+  };
+  if (before) input = await before(input, owner);
+  return attempt('fundBrandBudget', input, who === 'owner' ? owner : who === 'stranger' ? viewer : null, context);
+}
+const invoice = (brandId: string) => ({ brandId, coins: '5000', amountMinor: '5000', currency: 'USD', invoiceReference: 'INV-1', idempotencyKey: uniqueKey('invoice') });
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
 
 type Provocations = Record<string, () => Promise<string>>;
@@ -218,6 +241,46 @@ const results: Record<string, Provocations> = {
     ValidationError: async () => {
       const { owner, id } = await brandOf();
       return attempt('createApiKey', { brandId: id, name: 'key', scopes: [] }, owner);
+    },
+  },
+  fundBrandBudget: {
+    BrandFunding: () => fundAs('owner'),
+    NotAuthenticatedError: () => fundAs('nobody'),
+    ForbiddenError: () => fundAs('stranger'),
+    NotFoundError: () => fundAs('owner', { bundleId: nowhere('CoinBundle') }),
+    ValidationError: () => fundAs('owner', { quantity: 0 }),
+    BundleUnavailableError: async () => {
+      const bundle = await createTestBundle(db);
+      await db.coinBundle.update({ where: { id: bundle.id }, data: { retiredAt: new Date() } });
+      return fundAs('owner', { bundleId: gid('CoinBundle', bundle.id) });
+    },
+    PaymentDeclinedError: () => fundAs('owner', { paymentMethod: SANDBOX_METHODS.declined }),
+    PaymentProviderUnavailableError: () => fundAs('owner', {}, { payments: null }),
+    IdempotencyConflictError: () =>
+      fundAs('owner', {}, {}, async (input, owner) => {
+        expect(await attempt('fundBrandBudget', input, owner)).toBe('BrandFunding');
+        return { ...input, quantity: 2 };
+      }),
+    // A first call with the key that never finishes: a retry waits for it, then gives up.
+    IdempotencyInProgressError: () =>
+      fundAs('owner', {}, {}, async (input) => {
+        const { brandId, bundleId, idempotencyKey, ...rest } = input as { brandId: string; bundleId: string; idempotencyKey: string };
+        const brand = parseGlobalId(brandId).id;
+        const hash = requestHash('fundBrandBudget', { ...rest, brandId: brand, bundleId: parseGlobalId(bundleId).id });
+        await db.idempotencyKey.create({ data: { callerId: brand, key: idempotencyKey, operation: 'fundBrandBudget', requestHash: hash } });
+        return input;
+      }),
+  },
+  recordBrandInvoicePayment: {
+    BrandFunding: async () => attempt('recordBrandInvoicePayment', invoice((await brandOf()).id), admin),
+    NotAuthenticatedError: async () => attempt('recordBrandInvoicePayment', invoice((await brandOf()).id)),
+    ForbiddenError: async () => attempt('recordBrandInvoicePayment', invoice((await brandOf()).id), viewer),
+    NotFoundError: () => attempt('recordBrandInvoicePayment', invoice(nowhere('Brand')), admin),
+    ValidationError: async () => attempt('recordBrandInvoicePayment', { ...invoice((await brandOf()).id), currency: 'usd' }, admin),
+    IdempotencyConflictError: async () => {
+      const first = invoice((await brandOf()).id);
+      expect(await attempt('recordBrandInvoicePayment', first, admin)).toBe('BrandFunding');
+      return attempt('recordBrandInvoicePayment', { ...first, coins: '7' }, admin);
     },
   },
   createBrand: {
