@@ -12,6 +12,7 @@ import './leaderboards.js';
 import './nodes.js';
 import './payouts.js';
 import './brands.js';
+import './campaigns.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

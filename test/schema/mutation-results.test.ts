@@ -3,6 +3,8 @@ import { createAnnouncer, silentAnnouncer } from '../../src/events/announcer.js'
 import { execute, getNamedType, GraphQLInputObjectType, GraphQLNonNull, GraphQLUnionType, parse } from 'graphql';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createApiKey, createBrand, setBrandMember } from '../../src/domain/brands/brands.js';
+import { recordInvoicePayment } from '../../src/domain/brands/budgets.js';
+import { changeCampaign, createMatchingCampaign, type CampaignAction } from '../../src/domain/brands/campaigns.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { requestHash } from '../../src/domain/idempotency.js';
 import { endLiveSession } from '../../src/domain/live-sessions.js';
@@ -187,6 +189,55 @@ async function fundAs(
   return attempt('fundBrandBudget', input, who === 'owner' ? owner : who === 'stranger' ? viewer : null, context);
 }
 const invoice = (brandId: string) => ({ brandId, coins: '5000', amountMinor: '5000', currency: 'USD', invoiceReference: 'INV-1', idempotencyKey: uniqueKey('invoice') });
+/** A campaign of a fresh brand holding `funds` coins, on a live creator: a draft, or moved on by `actions`. */
+async function campaignOf({ funds = 5000n, budget = 1000n, actions = [] as CampaignAction[] } = {}) {
+  const { owner, brand } = await brandOf();
+  const caller = { viewer: { userId: owner.id, roles: owner.roles } };
+  if (funds > 0n) await recordInvoicePayment(db, admin.id, { brandId: brand.id, coins: funds, amountMinor: 1n, currency: 'USD', invoiceReference: 'INV', idempotencyKey: uniqueKey('inv') });
+  const { creator: host } = await createLiveCreator(db);
+  const campaign = await createMatchingCampaign(db, caller, {
+    brandId: brand.id, name: 'Match', creatorId: host.id, ratioPercent: 100, budgetCoins: budget,
+    startsAt: new Date(Date.now() - 1000), endsAt: new Date(Date.now() + 3600_000), remainderRule: 'RETURN_TO_BRAND',
+  });
+  for (const action of actions) await changeCampaign(db, silentAnnouncer, caller, action, { campaignId: campaign.id });
+  return { owner, brandId: gid('Brand', brand.id), campaignId: gid('MatchingCampaign', campaign.id), hostId: gid('User', host.id) };
+}
+
+/** Every union member of a campaign action, from the state `from` that allows it and one (`wrong`) that does not. */
+function campaignActionResults(action: CampaignAction, from: CampaignAction[], wrong: CampaignAction[] | null): Provocations {
+  const name = `${action}MatchingCampaign`;
+  return {
+    MatchingCampaign: async () => {
+      const { owner, campaignId } = await campaignOf({ actions: from });
+      return attempt(name, { campaignId }, owner);
+    },
+    NotAuthenticatedError: async () => attempt(name, { campaignId: (await campaignOf({ actions: from })).campaignId }),
+    ForbiddenError: async () => attempt(name, { campaignId: (await campaignOf({ actions: from })).campaignId }, viewer),
+    NotFoundError: () => attempt(name, { campaignId: nowhere('MatchingCampaign') }, viewer),
+    ValidationError: () => attempt(name, { campaignId: 'nope' }, viewer),
+    ...(wrong
+      ? {
+          CampaignTransitionError: async () => {
+            const { owner, campaignId } = await campaignOf({ actions: wrong });
+            return attempt(name, { campaignId }, owner);
+          },
+        }
+      : {}),
+    ...(action === 'schedule' || action === 'activate'
+      ? {
+          InsufficientBudgetError: async () => {
+            const { owner, campaignId } = await campaignOf({ funds: 10n });
+            return attempt(name, { campaignId }, owner);
+          },
+        }
+      : {}),
+  };
+}
+
+const newCampaign = (brandId: string, creatorId: string) => ({
+  brandId, name: 'Match', creatorId, ratioPercent: 100, budgetCoins: '100', remainderRule: 'RETURN_TO_BRAND',
+  startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(),
+});
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
 
 type Provocations = Record<string, () => Promise<string>>;
@@ -281,6 +332,34 @@ const results: Record<string, Provocations> = {
       const first = invoice((await brandOf()).id);
       expect(await attempt('recordBrandInvoicePayment', first, admin)).toBe('BrandFunding');
       return attempt('recordBrandInvoicePayment', { ...first, coins: '7' }, admin);
+    },
+  },
+  scheduleMatchingCampaign: campaignActionResults('schedule', [], ['activate']),
+  activateMatchingCampaign: campaignActionResults('activate', [], ['end']),
+  pauseMatchingCampaign: campaignActionResults('pause', ['activate'], []),
+  resumeMatchingCampaign: campaignActionResults('resume', ['activate', 'pause'], ['activate', 'end']),
+  // Ending an ended (or settled) campaign changes nothing and refuses nothing.
+  endMatchingCampaign: campaignActionResults('end', ['activate'], null),
+  createMatchingCampaign: {
+    MatchingCampaign: async () => {
+      const { owner, brandId, hostId } = await campaignOf();
+      return attempt('createMatchingCampaign', newCampaign(brandId, hostId), owner);
+    },
+    NotAuthenticatedError: async () => {
+      const { brandId, hostId } = await campaignOf();
+      return attempt('createMatchingCampaign', newCampaign(brandId, hostId));
+    },
+    ForbiddenError: async () => {
+      const { brandId, hostId } = await campaignOf();
+      return attempt('createMatchingCampaign', newCampaign(brandId, hostId), viewer);
+    },
+    NotFoundError: async () => {
+      const { owner, brandId } = await campaignOf();
+      return attempt('createMatchingCampaign', newCampaign(brandId, nowhere('User')), owner);
+    },
+    ValidationError: async () => {
+      const { owner, brandId, hostId } = await campaignOf();
+      return attempt('createMatchingCampaign', { ...newCampaign(brandId, hostId), ratioPercent: 0 }, owner);
     },
   },
   createBrand: {
