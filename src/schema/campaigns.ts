@@ -12,6 +12,7 @@ import { callerOf, mayOnBrand } from './brands.js';
 import { builder } from './builder.js';
 import { ErrorInterface } from './errors.js';
 import { idOf } from './ids.js';
+import { cashValueOf, CashValue } from './money.js';
 
 const CampaignStateEnum = builder.enumType(CampaignStatus, {
   name: 'CampaignState',
@@ -65,6 +66,28 @@ export const MatchingCampaignRef = builder.prismaNode('MatchingCampaign', {
     state: t.field({ type: CampaignStateEnum, description: 'As of now.', resolve: (campaign) => campaignState(campaign, new Date()) }),
   }),
 });
+
+export const GiftMatchRef = builder.prismaNode('GiftMatch', {
+  id: { field: 'id' },
+  nullable: true,
+  description: "A brand's match of a gift (or part of it): coins of the campaign's budget, diamonds to the creator at the published rate.",
+  fields: (t) => ({
+    campaign: t.relation('campaign'),
+    brand: t.relation('brand'),
+    sentGift: t.relation('sentGift'),
+    viewer: t.relation('viewer', { description: 'Who sent the gift.' }),
+    creator: t.relation('creator'),
+    coins: t.expose('coins', { type: 'BigInt' }),
+    diamonds: t.expose('diamonds', { type: 'BigInt' }),
+    cashValue: t.field({ type: CashValue, resolve: (match) => cashValueOf(match.diamonds) }),
+    manual: t.exposeBoolean('manual', { description: 'Made by matchGift, after the gift, rather than with it.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.prismaObjectField('SentGift', 'matches', (t) =>
+  t.relation('matches', { description: "Brands' matches of this gift, in the order they applied.", query: { orderBy: [{ campaign: { endsAt: 'asc' } }, { campaign: { startsAt: 'asc' } }, { campaignId: 'asc' }] } }),
+);
 
 builder.prismaObjectField('Brand', 'campaigns', (t) =>
   t.prismaField({
