@@ -31,6 +31,11 @@ export type RoomGiftEvent = {
   goal?: { goalCoins: string; progressCoins: string; reached: boolean };
   /** Brands' campaigns that matched the gift with it (src/domain/brands/matching.ts), in the order they applied. */
   matches?: RoomMatch[];
+  /**
+   * Set on a brand's later match of the gift (matchGift): then the event is that match, with a sequence of
+   * its own, and `sentGift` is a copy of the gift it matched (src/domain/brands/manual-matching.ts).
+   */
+  manualMatch?: RoomMatch;
 };
 
 export type RoomGift = { sentGift: SentGift; sender: Profile; gift: RoomGiftEvent['sentGift']['gift']; matches?: RoomMatch[] };

@@ -2,11 +2,14 @@ import { campaignState, changeCampaign, createMatchingCampaign, settledOnRead, t
 import {
   CampaignTransitionError,
   ForbiddenError,
+  IdempotencyConflictError,
+  MatchRefusedError,
   InsufficientBudgetError,
   NotAuthenticatedError,
   NotFoundError,
   ValidationError,
 } from '../domain/errors.js';
+import { matchGift } from '../domain/brands/manual-matching.js';
 import { CampaignStatus, RemainderRule } from '../generated/prisma/client.js';
 import { callerOf, mayOnBrand } from './brands.js';
 import { builder } from './builder.js';
@@ -152,7 +155,32 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const MatchGiftInput = builder.inputType('MatchGiftInput', {
+  fields: (t) => ({
+    campaignId: t.id(),
+    sentGiftId: t.id(),
+    coins: t.field({ type: 'BigInt', required: false, description: "Coins to match; by default what the campaign's ratio gives for the gift, less what it matched of it already." }),
+    idempotencyKey: t.string({ description: 'Unique per attempt (within the brand); a retry with the same key returns the first result.' }),
+  }),
+});
+
+builder.objectType(MatchRefusedError, { name: 'MatchRefusedError', interfaces: [ErrorInterface], fields: () => ({}) });
+
 builder.mutationFields((t) => ({
+  matchGift: t.prismaField({
+    type: 'GiftMatch',
+    description:
+      "A brand matches a specific gift (or part of it) from an ACTIVE campaign's budget (a key with MATCH, or its people). The room hears it as a GiftMatchedEvent with a sequence of its own. Refused, changing nothing, outside the campaign's scope, window, caps or budget.",
+    args: { input: t.arg({ type: MatchGiftInput }) },
+    errors: { types: [...CAMPAIGN_ERRORS, IdempotencyConflictError, MatchRefusedError] },
+    resolve: (_query, _root, { input }, context) =>
+      matchGift(context.db, context.announcer, callerOf(context), {
+        campaignId: idOf(input.campaignId, 'MatchingCampaign', 'campaignId'),
+        sentGiftId: idOf(input.sentGiftId, 'SentGift', 'sentGiftId'),
+        coins: input.coins,
+        idempotencyKey: input.idempotencyKey,
+      }),
+  }),
   createMatchingCampaign: t.prismaField({
     type: 'MatchingCampaign',
     description: 'A brand drafts a matching campaign (a key with CAMPAIGNS, or its people). Nothing is reserved until it is scheduled or activated.',

@@ -17,7 +17,7 @@ type LiveSessionEvent =
 
 const LiveSessionEventRef = builder.interfaceRef<LiveSessionEvent>('LiveSessionEvent').implement({
   description:
-    "An event of a live session's room. `sequence` is the room's gift count when it happened: gifts are numbered 1, 2, 3... in commit order, without gaps; resume with `liveSessionEvents(after: <last sequence seen>)`.",
+    "An event of a live session's room. `sequence` numbers the room's stored events (gifts, and brands' later matches by `matchGift`) 1, 2, 3... in commit order, without gaps; an event that follows from one of them (a leaderboard change, goal progress, a match made with the gift) carries its sequence. Resume with `liveSessionEvents(after: <last sequence seen>)`.",
   fields: (t) => ({
     sequence: t.int({ resolve: (item) => ('event' in item ? item.event.sequence : item.sequence) }),
   }),
@@ -145,10 +145,15 @@ const expand = (item: RoomItem): readonly LiveSessionEvent[] => (item.kind === '
 function expandGift(gift: RoomGiftEvent): readonly LiveSessionEvent[] {
   let events = expansions.get(gift);
   if (!events) {
-    events = [
-      { kind: 'gift', event: gift },
-      ...(gift.matches ?? []).map((match) => ({ kind: 'matched', event: gift, match }) as const),
-      ...(gift.leaderboard ? [{ kind: 'leaderboard', event: gift } as const] : []), ...(gift.goal ? [{ kind: 'goal', event: gift } as const] : [])];
+    // A brand's later match is an event of its own; a gift is followed by what came with it.
+    events = gift.manualMatch
+      ? [{ kind: 'matched', event: gift, match: gift.manualMatch }]
+      : [
+          { kind: 'gift', event: gift },
+          ...(gift.matches ?? []).map((match) => ({ kind: 'matched', event: gift, match }) as const),
+          ...(gift.leaderboard ? [{ kind: 'leaderboard', event: gift } as const] : []),
+          ...(gift.goal ? [{ kind: 'goal', event: gift } as const] : []),
+        ];
     expansions.set(gift, events);
   }
   return events;

@@ -194,13 +194,21 @@ async function campaignOf({ funds = 5000n, budget = 1000n, actions = [] as Campa
   const { owner, brand } = await brandOf();
   const caller = { viewer: { userId: owner.id, roles: owner.roles } };
   if (funds > 0n) await recordInvoicePayment(db, admin.id, { brandId: brand.id, coins: funds, amountMinor: 1n, currency: 'USD', invoiceReference: 'INV', idempotencyKey: uniqueKey('inv') });
-  const { creator: host } = await createLiveCreator(db);
+  const { creator: host, session } = await createLiveCreator(db);
   const campaign = await createMatchingCampaign(db, caller, {
     brandId: brand.id, name: 'Match', creatorId: host.id, ratioPercent: 100, budgetCoins: budget,
     startsAt: new Date(Date.now() - 1000), endsAt: new Date(Date.now() + 3600_000), remainderRule: 'RETURN_TO_BRAND',
   });
   for (const action of actions) await changeCampaign(db, silentAnnouncer, caller, action, { campaignId: campaign.id });
-  return { owner, brandId: gid('Brand', brand.id), campaignId: gid('MatchingCampaign', campaign.id), hostId: gid('User', host.id) };
+  return { owner, session, brandId: gid('Brand', brand.id), campaignId: gid('MatchingCampaign', campaign.id), hostId: gid('User', host.id) };
+}
+
+/** matchGift's input for a gift sent (and matched with it) in an active campaign's session, as the brand's owner. */
+async function manualMatch(coins = '1') {
+  const { owner, session, campaignId } = await campaignOf({ actions: ['activate'] });
+  const sender = await createFundedViewer(db, 10n);
+  const sent = await services.gifts.send(sender.id, { liveSessionId: session.id, giftId: rose.id, quantity: 1, idempotencyKey: uniqueKey('gift') });
+  return { owner, input: { campaignId, sentGiftId: gid('SentGift', sent.id), coins, idempotencyKey: uniqueKey('match') } };
 }
 
 /** Every union member of a campaign action, from the state `from` that allows it and one (`wrong`) that does not. */
@@ -340,6 +348,26 @@ const results: Record<string, Provocations> = {
   resumeMatchingCampaign: campaignActionResults('resume', ['activate', 'pause'], ['activate', 'end']),
   // Ending an ended (or settled) campaign changes nothing and refuses nothing.
   endMatchingCampaign: campaignActionResults('end', ['activate'], null),
+  matchGift: {
+    GiftMatch: async () => {
+      const { owner, input } = await manualMatch();
+      return attempt('matchGift', input, owner);
+    },
+    NotAuthenticatedError: async () => attempt('matchGift', (await manualMatch()).input),
+    ForbiddenError: async () => attempt('matchGift', (await manualMatch()).input, viewer),
+    NotFoundError: () => attempt('matchGift', { campaignId: nowhere('MatchingCampaign'), sentGiftId: nowhere('SentGift'), idempotencyKey: uniqueKey('match') }, viewer),
+    ValidationError: () => attempt('matchGift', { campaignId: 'nope', sentGiftId: nowhere('SentGift'), idempotencyKey: uniqueKey('match') }, viewer),
+    IdempotencyConflictError: async () => {
+      const { owner, input } = await manualMatch();
+      expect(await attempt('matchGift', input, owner)).toBe('GiftMatch');
+      return attempt('matchGift', { ...input, coins: '2' }, owner);
+    },
+    // The rose (5 coins) was matched 5 with it: a campaign at 100% has nothing more to give it.
+    MatchRefusedError: async () => {
+      const { owner, input } = await manualMatch();
+      return attempt('matchGift', { ...input, coins: null }, owner);
+    },
+  },
   createMatchingCampaign: {
     MatchingCampaign: async () => {
       const { owner, brandId, hostId } = await campaignOf();
