@@ -14,6 +14,7 @@ import { CampaignStatus, RemainderRule } from '../generated/prisma/client.js';
 import { callerOf, mayOnBrand } from './brands.js';
 import { builder } from './builder.js';
 import { ErrorInterface } from './errors.js';
+import { connectionCost } from './cost.js';
 import { idOf } from './ids.js';
 import { cashValueOf, CashValue } from './money.js';
 
@@ -67,8 +68,54 @@ export const MatchingCampaignRef = builder.prismaNode('MatchingCampaign', {
     remainderCoins: t.expose('remainderCoins', { type: 'BigInt', nullable: true, description: 'What settlement did with the remainder (null until settled).' }),
     settledAt: t.expose('settledAt', { type: 'DateTime', nullable: true }),
     state: t.field({ type: CampaignStateEnum, description: 'As of now.', resolve: (campaign) => campaignState(campaign, new Date()) }),
+    viewersReached: t.relationCount('viewers', { description: 'Viewers whose gifts it matched.' }),
+    creatorsReached: t.int({
+      description: 'Creators whose gifts it matched (0 or 1: a campaign is on one creator).',
+      resolve: (campaign) => (campaign.giftsMatched > 0 ? 1 : 0),
+    }),
   }),
 });
+
+builder.prismaObjectField('Brand', 'matches', (t) =>
+  t.prismaConnection({
+    type: 'GiftMatch',
+    cursor: 'id',
+    description: "The brand's matches, newest first, of one campaign or all (its people and keys with READ).",
+    args: { campaignId: t.arg.id({ required: false }) },
+    complexity: connectionCost,
+    resolve: async (query, brand, { campaignId }, context) => {
+      await mayOnBrand(context, brand.id, 'read');
+      return context.db.giftMatch.findMany({
+        ...query,
+        where: { brandId: brand.id, ...(campaignId ? { campaignId: idOf(campaignId, 'MatchingCampaign', 'campaignId') } : {}) },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      });
+    },
+  }),
+);
+
+builder.prismaObjectField('LiveSession', 'sponsors', (t) =>
+  t.prismaField({
+    type: ['MatchingCampaign'],
+    description: "Brands' campaigns matching gifts in this session now, with their budget left (what an overlay shows), in the order they match.",
+    resolve: (query, session, _args, context) => {
+      const now = new Date();
+      return context.db.matchingCampaign.findMany({
+        ...query,
+        where: {
+          creatorId: session.creatorId,
+          OR: [{ liveSessionId: null }, { liveSessionId: session.id }],
+          status: { in: [CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE] },
+          startsAt: { lte: now },
+          endsAt: { gt: now },
+          settledAt: null,
+        },
+        orderBy: [{ endsAt: 'asc' }, { startsAt: 'asc' }, { id: 'asc' }],
+        take: 20,
+      }).then((campaigns) => campaigns.filter((campaign) => campaign.matchedCoins < campaign.budgetCoins));
+    },
+  }),
+);
 
 export const GiftMatchRef = builder.prismaNode('GiftMatch', {
   id: { field: 'id' },
