@@ -15,6 +15,7 @@ import { startJobs } from './jobs/runner.js';
 import type { PaymentProvider } from './domain/payments/provider.js';
 import { createSandboxProvider } from './domain/payments/sandbox.js';
 import { forgetExpiredKeys } from './domain/idempotency.js';
+import { settleDueCampaigns } from './domain/brands/campaigns.js';
 import { reconcilePurchases } from './domain/purchases.js';
 import { reconcilePayouts } from './domain/payouts/lifecycle.js';
 import type { PayoutProvider } from './domain/payouts/provider.js';
@@ -79,6 +80,10 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
             }),
           ]
         : []),
+      repeatEvery(RECONCILE_EVERY_MS, 'campaign settlement', log, async () => {
+        const settled = await settleDueCampaigns(db, announcer);
+        if (settled > 0) log.info({ settled }, 'settled matching campaigns past their end or budget');
+      }),
       repeatEvery(FORGET_KEYS_EVERY_MS, 'forgetting expired idempotency keys', log, async () => {
         const forgotten = await forgetExpiredKeys(db, config.idempotencyKeyHours);
         if (forgotten > 0) log.info({ forgotten }, 'forgot expired idempotency keys');
@@ -157,7 +162,10 @@ function payoutProvider(config: Config, log: Logger): PayoutProvider | null {
   return null;
 }
 
-/** How often each instance settles purchases and payouts whose outcome never arrived (reconcilePurchases, reconcilePayouts). */
+/**
+ * How often each instance settles purchases and payouts whose outcome never arrived (reconcilePurchases,
+ * reconcilePayouts), and matching campaigns past their end or budget (settleDueCampaigns).
+ */
 const RECONCILE_EVERY_MS = 60_000;
 /** How often each instance forgets idempotency keys past their retention (forgetExpiredKeys). */
 const FORGET_KEYS_EVERY_MS = 3600_000;

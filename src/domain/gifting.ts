@@ -16,7 +16,9 @@ import {
   ValidationError,
 } from './errors.js';
 import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
-import { balanceWrites, entryWrites, ledgerFailure, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
+import { balanceWrites, entryWrites, ledgerFailure, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
+import { campaignOffersClause, matchEntry, matchEvents, matchWrites, offersOf, planMatches, roomMatchOf, walletAndBudgetLocks, type CampaignOffer, type MatchedGift, type PlannedMatch } from './brands/matching.js';
+import { brandEventWrites } from './brands/webhooks/events.js';
 import { convertDown, DIAMONDS_PER_COIN, type Policy } from './policy.js';
 import { checkAge, checkNotRestricted, checkSpendingLimits, countryInForce, spendDay } from './safeguards.js';
 import { roomEventsWritten, roomEventWrites, roomFailure, SessionEndedMeanwhileError, supportWrites, type RoomGift, type RoomGiftEvent } from './rooms.js';
@@ -158,7 +160,7 @@ export function createGiftSender(db: Database, announcer: Announcer, policy: Pol
 /** `fresh`: decided by this batch, not replayed from an earlier attempt with the same key. */
 type Settled = { gift: SentGift; fresh: boolean } | { error: unknown; fresh: boolean };
 
-type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift };
+type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift; matches: { match: PlannedMatch; entry: EntryDraft; matched: MatchedGift }[] };
 
 /**
  * One batch in two round trips: BEGIN, the key claims, the wallet locks and the context read go out
@@ -173,8 +175,9 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   // Sender wallets are locked in a statement of their own, after the claims: the context read that
   // follows then sees everything committed before the lock (an earlier gift's spending), and nobody
   // else spends those coins until this batch commits. Replayed keys' gifts are read and then ignored.
-  const locking = lockUserAccounts(tx, batch.map((request) => request.senderId), Asset.COIN);
-  const [claims, , contexts] = await Promise.all([claiming, locking, loadContexts(tx, batch, day)]);
+  // The budgets of campaigns that may match the batch's gifts are locked with them (brands/matching.ts).
+  const locking = tx.$queryRaw(walletAndBudgetLocks(batch.map((request) => request.senderId), batch.map((request) => request.input.liveSessionId), now));
+  const [claims, , contexts] = await Promise.all([claiming, locking, loadContexts(tx, batch, day, now)]);
 
   const results: Settled[] = new Array(batch.length);
   const replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[] = [];
@@ -188,22 +191,30 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   if (fresh.length === 0) return { results, events: [] };
 
   const accepted: Accepted[] = [];
+  const offers = new Map<string, CampaignOffer>();
   const outcomes: { callerId: string; key: string; outcome: Outcome<{ sentGiftId: string }> }[] = [];
   for (const index of fresh) {
     const request = batch[index]!;
     try {
-      const { sender, wallet, session, creatorDiamonds, gift: catalogGift, spent } = contexts[index]!;
+      const { sender, wallet, session, creatorDiamonds, gift: catalogGift, spent, offers: offered } = contexts[index]!;
       if (!sender) throw new NotFoundError('Sender');
       const gift = checkGift({ policy, now, sender, wallet, spent, session, gift: catalogGift, input: request.input });
       const entryId = randomUUID();
       const sentGift: SentGift = { id: randomUUID(), entryId, createdAt: now, comboId: request.input.comboId ?? null, ...gift };
+      const matches = planMatches(offersOf(offered, offers), sender.id, gift.coins);
+      const diamondsAccount = gift.diamonds > 0n || matches.length > 0 ? (creatorDiamonds ?? (await openDiamondAccount(tx, gift.creatorId))) : null;
       accepted.push({
         gift: sentGift,
         roomGift: {
           sentGift,
           sender: { id: sender.id, handle: sender.handle, displayName: sender.displayName },
           gift: { id: catalogGift!.id, name: catalogGift!.name, imageUrl: catalogGift!.imageUrl, animationUrl: catalogGift!.animationUrl },
+          ...(matches.length > 0 ? { matches: matches.map(roomMatchOf) } : {}),
         },
+        matches: matches.map((match) => ({
+          match, entry: matchEntry(match, sentGift.id, diamondsAccount!),
+          matched: { match, sentGiftId: sentGift.id, liveSessionId: gift.liveSessionId, viewerId: sender.id, creatorId: gift.creatorId },
+        })),
         entry: {
           id: entryId,
           kind: EntryKind.GIFT,
@@ -214,7 +225,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
             ...(gift.diamonds > 0n
               ? [
                   { accountId: PLATFORM.diamondIssuance, asset: Asset.DIAMOND, amount: -gift.diamonds },
-                  { accountId: creatorDiamonds ?? (await openDiamondAccount(tx, gift.creatorId)), asset: Asset.DIAMOND, amount: gift.diamonds },
+                  { accountId: diamondsAccount!, asset: Asset.DIAMOND, amount: gift.diamonds },
                 ]
               : []),
           ],
@@ -237,10 +248,14 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   // once: the creator's diamonds, the platform's accounts and the room's sequence stay locked only
   // while PostgreSQL runs the last statement and commits, never across a round trip. Its checks fail
   // inside SQL, as COMMIT is already behind it.
-  const ledger = entryWrites(accepted.map((item) => item.entry));
+  const ledger = entryWrites(accepted.flatMap((item) => [item.entry, ...item.matches.map((m) => m.entry)]));
   const roomGifts = accepted.map((item) => item.roomGift);
+  const matched = accepted.flatMap((item) => item.matches.map((m) => m.matched));
   const writing = tx.$executeRaw(
-    combine({ ...ledger.writes, ...sentGiftWrites(accepted.map((item) => item.gift), day), outcomes: outcomesWrite(outcomes), ...supportWrites(roomGifts, now) }),
+    combine({
+      ...ledger.writes, ...sentGiftWrites(accepted.map((item) => item.gift), day), outcomes: outcomesWrite(outcomes), ...supportWrites(roomGifts, now),
+      ...matchWrites(matched, now), ...brandEventWrites(matchEvents(matched, (offer) => offer.remaining)),
+    }),
   );
   const balances = balanceWrites(ledger.changes);
   const room = roomEventWrites(roomGifts, now);
@@ -268,6 +283,8 @@ type GiftContext = {
   session?: Session;
   creatorDiamonds: string | null;
   gift?: CatalogGift;
+  /** Campaigns that may match gifts in the session, in the order they apply (brands/matching.ts); null when none. */
+  offers: Parameters<typeof offersOf>[0];
 };
 
 type GiftCheck = {
@@ -317,7 +334,7 @@ function checkGift({ policy, now, sender, wallet, spent, session, gift, input }:
  * spending this day and week, the sessions with their creators and the creators' diamond accounts
  * (opened on first use), the gifts.
  */
-async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<GiftContext[]> {
+async function loadContexts(tx: SqlTx, requests: Request[], day: Date, now: Date): Promise<GiftContext[]> {
   const weekStart = new Date(day.getTime() - 6 * 86_400_000);
   const senders = requests.map((r) => r.senderId);
   const sessions = requests.map((r) => r.input.liveSessionId);
@@ -329,6 +346,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
       sessionId: string | null; status: LiveSessionStatus; creatorId: string; creatorBirthDate: Date; creatorCountry: string; creatorPendingCountry: string | null; creatorCountryChangesAt: Date | null; creatorRestrictions: RestrictionKind[];
       creatorDiamonds: string | null;
       giftId: string | null; name: string; imageUrl: string; animationUrl: string | null; coins: bigint; active: boolean; countries: string[];
+      offers: GiftContext['offers'];
     }[]
   >`
     WITH wallets AS (SELECT id, "userId", balance FROM "Account" WHERE "userId" = ANY(${senders}::uuid[]) AND asset = 'COIN'),
@@ -341,7 +359,8 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
       RETURNING id, "userId"),
     diamonds AS (
       SELECT id, "userId" FROM opened
-      UNION ALL SELECT a.id, a."userId" FROM "Account" a JOIN creators c ON c.id = a."userId" WHERE a.asset = 'DIAMOND')
+      UNION ALL SELECT a.id, a."userId" FROM "Account" a JOIN creators c ON c.id = a."userId" WHERE a.asset = 'DIAMOND'),
+    campaigns AS (${campaignOffersClause(senders, sessions, now)})
     SELECT r.n,
       u.id AS "senderId", u.handle, u."displayName", u."birthDate" AS "senderBirthDate", u.country::text AS "senderCountry",
       u."pendingCountry"::text AS "senderPendingCountry", u."countryChangesAt" AS "senderCountryChangesAt",
@@ -352,7 +371,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
       c."birthDate" AS "creatorBirthDate", c.country::text AS "creatorCountry", c.restrictions::text[] AS "creatorRestrictions",
       c."pendingCountry"::text AS "creatorPendingCountry", c."countryChangesAt" AS "creatorCountryChangesAt",
       d.id AS "creatorDiamonds",
-      g.id AS "giftId", g.name, g."imageUrl", g."animationUrl", g.coins, g.active, g.countries
+      g.id AS "giftId", g.name, g."imageUrl", g."animationUrl", g.coins, g.active, g.countries, m.offers
     FROM unnest(${senders}::uuid[], ${sessions}::uuid[], ${requests.map((r) => r.input.giftId)}::uuid[]) WITH ORDINALITY AS r(sender, session, gift, n)
     LEFT JOIN "User" u ON u.id = r.sender
     LEFT JOIN wallets w ON w."userId" = r.sender
@@ -363,6 +382,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
     LEFT JOIN "User" c ON c.id = s."creatorId"
     LEFT JOIN diamonds d ON d."userId" = s."creatorId"
     LEFT JOIN "Gift" g ON g.id = r.gift
+    LEFT JOIN campaigns m ON m.session = r.session
     ORDER BY r.n`;
   return rows.map((row) => ({
     sender: row.senderId
@@ -385,6 +405,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
         }
       : undefined,
     creatorDiamonds: row.creatorDiamonds,
+    offers: row.offers,
     gift: row.giftId
       ? { id: row.giftId, name: row.name, imageUrl: row.imageUrl, animationUrl: row.animationUrl, coins: row.coins, active: row.active, countries: row.countries }
       : undefined,

@@ -112,7 +112,7 @@ const FIRST_CALL_WAIT_MS = 10_000;
  * a client timeout) gets the first call's result rather than a refusal; IdempotencyInProgressError only
  * when the first call takes longer than FIRST_CALL_WAIT_MS.
  */
-async function waitingForFirstCall<T>(attempt: () => Promise<T>): Promise<T> {
+export async function waitingForFirstCall<T>(attempt: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + FIRST_CALL_WAIT_MS;
   for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
     try {

@@ -1,7 +1,20 @@
 import { authorizeBrand, type BrandCaller, type BrandNeed } from '../domain/brands/access.js';
 import { createApiKey, createBrand, removeBrandMember, revokeApiKey, rotateApiKey, setBrandMember, type IssuedApiKey } from '../domain/brands/brands.js';
-import { ForbiddenError, NotAuthenticatedError, NotFoundError, ValidationError } from '../domain/errors.js';
-import { ApiKeyScope, BrandRole, Role } from '../generated/prisma/client.js';
+import { brandBudget, fundBrandBudget, recordInvoicePayment, type BrandBudget } from '../domain/brands/budgets.js';
+import {
+  BundleUnavailableError,
+  ForbiddenError,
+  IdempotencyConflictError,
+  IdempotencyInProgressError,
+  NotAuthenticatedError,
+  NotFoundError,
+  PaymentDeclinedError,
+  PaymentProviderUnavailableError,
+  ValidationError,
+} from '../domain/errors.js';
+import { ApiKeyScope, BrandFundingSource, BrandFundingStatus, BrandRole, Role } from '../generated/prisma/client.js';
+import { connectionCost } from './cost.js';
+import { EntryKindEnum } from './wallet.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
 import { OPERATOR_ERRORS } from './errors.js';
@@ -57,12 +70,71 @@ export const BrandRef = builder.prismaNode('Brand', {
         return context.db.brandMember.findMany({ ...query, where: { brandId: brand.id }, orderBy: { createdAt: 'asc' } });
       },
     }),
+    budget: t.field({
+      type: BrandBudgetRef,
+      description: "The brand's coins (its people and keys with READ).",
+      resolve: async (brand, _args, context) => {
+        await mayOnBrand(context, brand.id, 'read');
+        return brandBudget(context.db, brand.id);
+      },
+    }),
+    fundings: t.relation('fundings', {
+      description: 'Fundings, newest first.',
+      resolve: async (query, brand, _args, context) => {
+        await mayOnBrand(context, brand.id, 'read');
+        return context.db.brandFunding.findMany({ ...query, where: { brandId: brand.id }, orderBy: { createdAt: 'desc' }, take: 100 });
+      },
+    }),
     apiKeys: t.relation('apiKeys', {
       description: 'Every key, newest first (owners only).',
       resolve: async (query, brand, _args, context) => {
         await mayOnBrand(context, brand.id, 'manage');
         return context.db.apiKey.findMany({ ...query, where: { brandId: brand.id }, orderBy: { createdAt: 'desc' } });
       },
+    }),
+  }),
+});
+
+const BrandFundingSourceEnum = builder.enumType(BrandFundingSource, { name: 'BrandFundingSource' });
+const BrandFundingStatusEnum = builder.enumType(BrandFundingStatus, { name: 'BrandFundingStatus' });
+
+export const BrandFundingRef = builder.prismaObject('BrandFunding', {
+  description: "Coins added to a brand's budget: paid through the payment provider, or an invoice an operator recorded.",
+  fields: (t) => ({
+    id: t.id({ resolve: (funding) => globalId('BrandFunding', funding.id) }),
+    source: t.expose('source', { type: BrandFundingSourceEnum }),
+    status: t.expose('status', { type: BrandFundingStatusEnum, description: 'Coins are credited once, when it SUCCEEDED.' }),
+    coins: t.expose('coins', { type: 'BigInt' }),
+    amountMinor: t.expose('amountMinor', { type: 'BigInt' }),
+    currency: t.exposeString('currency'),
+    invoiceReference: t.exposeString('invoiceReference', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const BudgetActivity = builder.prismaObject('Posting', {
+  variant: 'BudgetActivity',
+  description: "One line of a brand's budget history: coins in (fundings, remainders returned) or out (reserved for campaigns).",
+  fields: (t) => ({
+    amount: t.expose('amount', { type: 'BigInt', description: 'Signed: positive in, negative out.' }),
+    kind: t.field({ type: EntryKindEnum, select: { entry: { select: { kind: true } } }, resolve: (posting) => posting.entry.kind }),
+    memo: t.string({ select: { entry: { select: { memo: true } } }, resolve: (posting) => posting.entry.memo }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+const BrandBudgetRef = builder.objectRef<BrandBudget>('BrandBudget').implement({
+  description: "A brand's coins: available to commit, and reserved for campaigns not yet settled.",
+  fields: (t) => ({
+    availableCoins: t.field({ type: 'BigInt', resolve: (budget) => budget.availableCoins }),
+    reservedCoins: t.field({ type: 'BigInt', resolve: (budget) => budget.reservedCoins }),
+    totalCoins: t.field({ type: 'BigInt', resolve: (budget) => budget.availableCoins + budget.reservedCoins }),
+    history: t.prismaConnection({
+      type: BudgetActivity,
+      cursor: 'id',
+      description: 'Every movement of the available coins, newest first.',
+      complexity: connectionCost,
+      resolve: (query, budget, _args, context) => context.db.posting.findMany({ ...query, where: { accountId: budget.budgetAccountId }, orderBy: { id: 'desc' } }),
     }),
   }),
 });
@@ -97,6 +169,26 @@ const RotateApiKeyInput = builder.inputType('RotateApiKeyInput', {
   }),
 });
 const RevokeApiKeyInput = builder.inputType('RevokeApiKeyInput', { fields: (t) => ({ apiKeyId: t.id() }) });
+
+const FundBrandBudgetInput = builder.inputType('FundBrandBudgetInput', {
+  fields: (t) => ({
+    brandId: t.id(),
+    bundleId: t.id({ description: 'A coin bundle, bought at its DEFAULT price.' }),
+    quantity: t.int({ defaultValue: 1, description: 'How many of the bundle (1-1000).' }),
+    paymentMethod: t.string({ description: 'From the payment provider; sandbox: pm_sandbox_success, pm_sandbox_declined.' }),
+    idempotencyKey: t.string({ description: "Unique per attempt (within the brand); a retry with the same key returns the first result." }),
+  }),
+});
+const RecordBrandInvoicePaymentInput = builder.inputType('RecordBrandInvoicePaymentInput', {
+  fields: (t) => ({
+    brandId: t.id(),
+    coins: t.field({ type: 'BigInt', description: 'Coins credited to the budget.' }),
+    amountMinor: t.field({ type: 'BigInt', description: 'What the invoice was paid, in minor units.' }),
+    currency: t.string(),
+    invoiceReference: t.string(),
+    idempotencyKey: t.string(),
+  }),
+});
 
 builder.queryFields((t) => ({
   brand: t.prismaField({
@@ -163,6 +255,26 @@ builder.mutationFields((t) => ({
     errors: { types: BRAND_ERRORS },
     resolve: (_root, { input }, context) =>
       rotateApiKey(context.db, callerOf(context), { apiKeyId: idOf(input.apiKeyId, 'ApiKey', 'apiKeyId'), oldKeyExpiresAt: input.oldKeyExpiresAt }),
+  }),
+  fundBrandBudget: t.prismaField({
+    type: 'BrandFunding',
+    description: "Buys coins for the brand's budget through the payment provider (owners, or a key with FUNDS).",
+    args: { input: t.arg({ type: FundBrandBudgetInput }) },
+    errors: { types: [...BRAND_ERRORS, IdempotencyConflictError, IdempotencyInProgressError, BundleUnavailableError, PaymentDeclinedError, PaymentProviderUnavailableError] },
+    resolve: (_query, _root, { input }, context) =>
+      fundBrandBudget(context.db, context.payments, callerOf(context), {
+        brandId: idOf(input.brandId, 'Brand', 'brandId'), bundleId: idOf(input.bundleId, 'CoinBundle', 'bundleId'), quantity: input.quantity,
+        paymentMethod: input.paymentMethod, idempotencyKey: input.idempotencyKey,
+      }),
+  }),
+  recordBrandInvoicePayment: t.prismaField({
+    type: 'BrandFunding',
+    description: "Operators record an invoice a brand paid outside Ovation: its coins are credited to the brand's budget at once.",
+    args: { input: t.arg({ type: RecordBrandInvoicePaymentInput }) },
+    authScopes: { role: Role.ADMIN },
+    errors: { types: [...OPERATOR_ERRORS, NotFoundError, ValidationError, IdempotencyConflictError] },
+    resolve: (_query, _root, { input }, context) =>
+      recordInvoicePayment(context.db, context.viewer!.userId, { ...input, brandId: idOf(input.brandId, 'Brand', 'brandId') }),
   }),
   revokeApiKey: t.prismaField({
     type: 'ApiKey',

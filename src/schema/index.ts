@@ -13,6 +13,7 @@ import './nodes.js';
 import './payouts.js';
 import './brands.js';
 import './brand-webhooks.js';
+import './campaigns.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -11,6 +11,15 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
 import { eventually } from '../support/wait.js';
 import { startReceiver, verifies } from './webhook-receiver.js';
+import { changeCampaign, createMatchingCampaign } from '../../src/domain/brands/campaigns.js';
+import { registerWebhookEndpoint } from '../../src/domain/brands/webhooks/endpoints.js';
+import { createGiftSender } from '../../src/domain/gifting.js';
+import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
+import { RemainderRule } from '../../src/generated/prisma/client.js';
+import { settleAll } from '../support/gifting.js';
+import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
+import { createFundedBrand } from './support.js';
 
 // A brand's back-end is told what happened to its campaigns: signed, retried, in order per campaign,
 // from a job queue on PostgreSQL that any instance works on.
@@ -134,6 +143,54 @@ describe('delivering a brand event', () => {
     const attempts = failing.received.length;
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(failing.received.length).toBe(attempts);
+  });
+});
+
+describe('what a campaign tells', () => {
+  test('matches as gifts are matched, its exhaustion once, then its end and settlement, each once; a brand without webhooks records nothing', async () => {
+    const server = await startTestServer({ variables: { WEBHOOK_BACKOFF_MS: '50' } });
+    const { db } = server;
+    const receiver = await startReceiver();
+    const live = await createLiveCreator(db);
+    const lion = await createCatalogGift(db, 10n, { name: 'Lion' });
+    const [told, silent] = await Promise.all([createFundedBrand(db, 1_000n), createFundedBrand(db, 1_000n)]);
+    await registerWebhookEndpoint(db, { allowPrivate: true }, told.caller, {
+      brandId: told.brand.id, url: receiver.url, eventTypes: ['MATCH_MADE', 'CAMPAIGN_ACTIVATED', 'CAMPAIGN_EXHAUSTED', 'CAMPAIGN_ENDED', 'CAMPAIGN_SETTLED'],
+    });
+    const now = Date.now();
+    const campaignOf = async ({ brand, caller }: typeof told, budgetCoins: bigint) => {
+      const draft = await createMatchingCampaign(db, caller, {
+        brandId: brand.id, name: 'Match', creatorId: live.creator.id, ratioPercent: 100, budgetCoins,
+        startsAt: new Date(now - 1000), endsAt: new Date(now + 3600_000), remainderRule: RemainderRule.RETURN_TO_BRAND,
+      });
+      return changeCampaign(db, silentAnnouncer, caller, 'activate', { campaignId: draft.id });
+    };
+    // The silent brand's campaign applies first (it ends sooner) and has no endpoint.
+    const quiet = await createMatchingCampaign(db, silent.caller, {
+      brandId: silent.brand.id, name: 'Quiet', creatorId: live.creator.id, ratioPercent: 10, budgetCoins: 1_000n,
+      startsAt: new Date(now - 1000), endsAt: new Date(now + 1800_000), remainderRule: RemainderRule.RETURN_TO_BRAND,
+    });
+    await changeCampaign(db, silentAnnouncer, silent.caller, 'activate', { campaignId: quiet.id });
+    const campaign = await campaignOf(told, 55n);
+
+    const gifts = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
+    const viewers = await Promise.all(Array.from({ length: 8 }, () => createFundedViewer(db, 10n)));
+    await settleAll(viewers.map((viewer) => gifts.send(viewer.id, { liveSessionId: live.session.id, giftId: lion.id, quantity: 1, idempotencyKey: uniqueKey('gift') })));
+    await changeCampaign(db, silentAnnouncer, told.caller, 'end', { campaignId: campaign.id });
+
+    const types = async () => {
+      const heard = receiver.received.map((entry) => entry.event.type);
+      return heard.includes('campaign.settled') ? heard : undefined;
+    };
+    const heard = await eventually(types, 'the settlement to be told');
+    // 55 coins: five whole matches of 10 and a partial one of 5, then exhausted; ended by the brand; settled with nothing left.
+    expect(heard).toEqual(['campaign.activated', ...Array(6).fill('match.made'), 'campaign.exhausted', 'campaign.ended', 'campaign.settled']);
+    const matched = receiver.received.filter((entry) => entry.event.type === 'match.made').map((entry) => entry.event.data);
+    expect(matched.map((data) => data.coins).sort()).toEqual(['10', '10', '10', '10', '10', '5']);
+    expect(matched.every((data) => data.creatorId === live.creator.id && data.manual === false)).toBe(true);
+    expect(receiver.received.at(-1)!.event.data).toMatchObject({ matchedCoins: '55', remainderCoins: '0', remainderRule: 'RETURN_TO_BRAND' });
+    expect(await db.brandEvent.count({ where: { brandId: silent.brand.id } })).toBe(0);
+    await expectCleanAudit(db);
   });
 });
 

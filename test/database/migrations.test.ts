@@ -46,6 +46,9 @@ const MIGRATION_ONLY: string[] = [
     'MatchingCampaign.MatchingCampaign_terms_check', 'CampaignViewer.CampaignViewer_coins_check', 'GiftMatch.GiftMatch_amounts_check',
     'BrandFunding.BrandFunding_amounts_check', 'RoomEvent.RoomEvent_subject_check',
   ].map((name) => `constraints:${name}`),
+  // A webhook delivery always has its job (migration brand_webhooks).
+  'functions:queue_webhook_deliveries()',
+  'triggers:WebhookDelivery.WebhookDelivery_jobs',
 ];
 
 const serverUrl = inject('postgresUrl');

@@ -153,10 +153,8 @@ export async function redeliverWebhook(db: Database, caller: BrandCaller, input:
     const original = await tx.webhookDelivery.findUnique({ where: { id: deliveryId }, include: { endpoint: { select: { brandId: true } } } });
     if (!original) throw new NotFoundError('Webhook delivery');
     await authorizeBrand(tx, caller, original.endpoint.brandId, 'read');
-    const delivery = await tx.webhookDelivery.create({
+    return tx.webhookDelivery.create({
       data: { eventId: original.eventId, endpointId: original.endpointId, orderKey: original.orderKey, redeliveryOfId: original.id },
     });
-    await scheduleDeliveries(tx, original.endpointId, [original.orderKey]);
-    return delivery;
   });
 }

@@ -95,3 +95,18 @@ ALTER TABLE "WebhookDelivery" ADD CONSTRAINT "WebhookDelivery_eventId_fkey" FORE
 
 -- AddForeignKey
 ALTER TABLE "WebhookDelivery" ADD CONSTRAINT "WebhookDelivery_endpointId_fkey" FOREIGN KEY ("endpointId") REFERENCES "WebhookEndpoint"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- Hand-written: a delivery always has its job. Inserting deliveries queues, in the same transaction, one
+-- graphile-worker job per endpoint and order key (src/domain/brands/webhooks/events.ts), keyed so many
+-- deliveries make one job, and a job waiting out a retry keeps its time (preserve_run_at). The job
+-- queue's schema is installed with the migrations (src/jobs/runner.ts); the function is resolved when run.
+CREATE FUNCTION queue_webhook_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM graphile_worker.add_job('deliverWebhooks', json_build_object('endpointId', "endpointId", 'orderKey', "orderKey"),
+    queue_name := k, job_key := k, job_key_mode := 'preserve_run_at', max_attempts := 25)
+  FROM (SELECT DISTINCT "endpointId", "orderKey", 'webhooks:' || "endpointId" || ':' || "orderKey" AS k FROM added) jobs;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER "WebhookDelivery_jobs" AFTER INSERT ON "WebhookDelivery"
+  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION queue_webhook_deliveries();
