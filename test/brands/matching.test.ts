@@ -77,6 +77,14 @@ describe('automatic matching', () => {
     await expectCleanAudit(db);
   });
 
+  test('a gift above the per-gift cap is matched up to the cap', async () => {
+    const { session, campaign } = await campaignOn(1000n, { perGiftCapCoins: 7n, ratioPercent: 150 });
+    const viewer = await createFundedViewer(db, 20n);
+    const sent = await send(viewer.id, session.id);
+    expect((await db.giftMatch.findMany({ where: { sentGiftId: sent.id } })).map((m) => [m.campaignId, m.coins, m.diamonds])).toEqual([[campaign.id, 7n, 7n]]);
+    await expectCleanAudit(db);
+  });
+
   test('two campaigns on one creator apply in the documented order: the one ending soonest first', async () => {
     const live = await createLiveCreator(db);
     const later = await campaignOn(1000n, { endsAt: new Date(Date.now() + 2 * HOUR), ratioPercent: 50 }, live);
