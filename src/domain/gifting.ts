@@ -334,7 +334,7 @@ function checkGift({ policy, now, sender, wallet, spent, session, gift, input }:
 /**
  * Everything the batch's checks need, in one statement: the senders' (locked) wallets, each sender's
  * spending this day and week, the sessions with their creators and the creators' diamond accounts
- * (opened on first use), the gifts.
+ * (opened on first use), the gifts, and the brands' campaigns that may match them (candidates only).
  */
 async function loadContexts(tx: SqlTx, requests: Request[], day: Date, now: Date): Promise<GiftContext[]> {
   const weekStart = new Date(day.getTime() - 6 * 86_400_000);
