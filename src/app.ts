@@ -16,6 +16,7 @@ import type { PaymentProvider } from './domain/payments/provider.js';
 import { createSandboxProvider } from './domain/payments/sandbox.js';
 import { forgetExpiredKeys } from './domain/idempotency.js';
 import { settleDueCampaigns } from './domain/brands/campaigns.js';
+import { reconcileBrandFundings } from './domain/brands/budgets.js';
 import { reconcilePurchases } from './domain/purchases.js';
 import { reconcilePayouts } from './domain/payouts/lifecycle.js';
 import type { PayoutProvider } from './domain/payouts/provider.js';
@@ -69,6 +70,8 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
             repeatEvery(RECONCILE_EVERY_MS, 'purchase reconciliation', log, async () => {
               const reconciled = await reconcilePurchases(db, announcer, payments);
               if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
+              const fundings = await reconcileBrandFundings(db, payments);
+              if (fundings > 0) log.info({ fundings }, 'reconciled pending brand fundings');
             }),
           ]
         : []),

@@ -16,8 +16,8 @@ import {
   ValidationError,
 } from './errors.js';
 import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
-import { balanceWrites, entryWrites, ledgerFailure, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
-import { campaignOffersClause, matchEntry, matchEvents, matchWrites, offersOf, planMatches, roomMatchOf, walletAndBudgetLocks, type CampaignOffer, type MatchedGift, type PlannedMatch } from './brands/matching.js';
+import { balanceWrites, entryWrites, ledgerFailure, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
+import { campaignCandidatesClause, matchEntry, matchEvents, matchWrites, offersFor, offersOf, planMatches, roomMatchOf, type CampaignCandidate, type MatchedGift, type PlannedMatch } from './brands/matching.js';
 import { brandEventWrites } from './brands/webhooks/events.js';
 import { convertDown, DIAMONDS_PER_COIN, type Policy } from './policy.js';
 import { checkAge, checkNotRestricted, checkSpendingLimits, countryInForce, spendDay } from './safeguards.js';
@@ -164,7 +164,8 @@ type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift; matches
 
 /**
  * One batch in two round trips: BEGIN, the key claims, the wallet locks and the context read go out
- * together; then, after each gift's checks, the writes, the hot statement and COMMIT.
+ * together; then, after each gift's checks, the writes, the hot statement and COMMIT. A batch whose gifts
+ * brands' campaigns may match takes one more, between them, for their budgets (brands/matching.ts).
  */
 async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: Date): Promise<{ results: Settled[]; events: RoomGiftEvent[] }> {
   const day = spendDay(now);
@@ -175,8 +176,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   // Sender wallets are locked in a statement of their own, after the claims: the context read that
   // follows then sees everything committed before the lock (an earlier gift's spending), and nobody
   // else spends those coins until this batch commits. Replayed keys' gifts are read and then ignored.
-  // The budgets of campaigns that may match the batch's gifts are locked with them (brands/matching.ts).
-  const locking = tx.$queryRaw(walletAndBudgetLocks(batch.map((request) => request.senderId), batch.map((request) => request.input.liveSessionId), now));
+  const locking = lockUserAccounts(tx, batch.map((request) => request.senderId), Asset.COIN);
   const [claims, , contexts] = await Promise.all([claiming, locking, loadContexts(tx, batch, day, now)]);
 
   const results: Settled[] = new Array(batch.length);
@@ -191,17 +191,20 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   if (fresh.length === 0) return { results, events: [] };
 
   const accepted: Accepted[] = [];
-  const offers = new Map<string, CampaignOffer>();
+  // Brands' campaigns that may match: their budgets locked and read afresh, one more round trip, only
+  // when the context read found any (brands/matching.ts).
+  const candidates = fresh.flatMap((index) => contexts[index]!.campaigns ?? []);
+  const offers = candidates.length > 0 ? await offersOf(tx, candidates, fresh.map((index) => batch[index]!.senderId), now) : [];
   const outcomes: { callerId: string; key: string; outcome: Outcome<{ sentGiftId: string }> }[] = [];
   for (const index of fresh) {
     const request = batch[index]!;
     try {
-      const { sender, wallet, session, creatorDiamonds, gift: catalogGift, spent, offers: offered } = contexts[index]!;
+      const { sender, wallet, session, creatorDiamonds, gift: catalogGift, spent } = contexts[index]!;
       if (!sender) throw new NotFoundError('Sender');
       const gift = checkGift({ policy, now, sender, wallet, spent, session, gift: catalogGift, input: request.input });
       const entryId = randomUUID();
       const sentGift: SentGift = { id: randomUUID(), entryId, createdAt: now, comboId: request.input.comboId ?? null, ...gift };
-      const matches = planMatches(offersOf(offered, offers), sender.id, gift.coins);
+      const matches = offers.length > 0 ? planMatches(offersFor(offers, gift.creatorId, gift.liveSessionId), sender.id, gift.coins) : [];
       const diamondsAccount = gift.diamonds > 0n || matches.length > 0 ? (creatorDiamonds ?? (await openDiamondAccount(tx, gift.creatorId))) : null;
       accepted.push({
         gift: sentGift,
@@ -283,8 +286,8 @@ type GiftContext = {
   session?: Session;
   creatorDiamonds: string | null;
   gift?: CatalogGift;
-  /** Campaigns that may match gifts in the session, in the order they apply (brands/matching.ts); null when none. */
-  offers: Parameters<typeof offersOf>[0];
+  /** Campaigns that may match gifts to the session's creator (brands/matching.ts); null when none. */
+  campaigns: CampaignCandidate[] | null;
 };
 
 type GiftCheck = {
@@ -332,7 +335,7 @@ function checkGift({ policy, now, sender, wallet, spent, session, gift, input }:
 /**
  * Everything the batch's checks need, in one statement: the senders' (locked) wallets, each sender's
  * spending this day and week, the sessions with their creators and the creators' diamond accounts
- * (opened on first use), the gifts.
+ * (opened on first use), the gifts, and the brands' campaigns that may match them (candidates only).
  */
 async function loadContexts(tx: SqlTx, requests: Request[], day: Date, now: Date): Promise<GiftContext[]> {
   const weekStart = new Date(day.getTime() - 6 * 86_400_000);
@@ -346,7 +349,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date, now: Date
       sessionId: string | null; status: LiveSessionStatus; creatorId: string; creatorBirthDate: Date; creatorCountry: string; creatorPendingCountry: string | null; creatorCountryChangesAt: Date | null; creatorRestrictions: RestrictionKind[];
       creatorDiamonds: string | null;
       giftId: string | null; name: string; imageUrl: string; animationUrl: string | null; coins: bigint; active: boolean; countries: string[];
-      offers: GiftContext['offers'];
+      campaigns: CampaignCandidate[] | null;
     }[]
   >`
     WITH wallets AS (SELECT id, "userId", balance FROM "Account" WHERE "userId" = ANY(${senders}::uuid[]) AND asset = 'COIN'),
@@ -360,7 +363,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date, now: Date
     diamonds AS (
       SELECT id, "userId" FROM opened
       UNION ALL SELECT a.id, a."userId" FROM "Account" a JOIN creators c ON c.id = a."userId" WHERE a.asset = 'DIAMOND'),
-    campaigns AS (${campaignOffersClause(senders, sessions, now)})
+    campaigns AS (${campaignCandidatesClause(now)})
     SELECT r.n,
       u.id AS "senderId", u.handle, u."displayName", u."birthDate" AS "senderBirthDate", u.country::text AS "senderCountry",
       u."pendingCountry"::text AS "senderPendingCountry", u."countryChangesAt" AS "senderCountryChangesAt",
@@ -371,7 +374,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date, now: Date
       c."birthDate" AS "creatorBirthDate", c.country::text AS "creatorCountry", c.restrictions::text[] AS "creatorRestrictions",
       c."pendingCountry"::text AS "creatorPendingCountry", c."countryChangesAt" AS "creatorCountryChangesAt",
       d.id AS "creatorDiamonds",
-      g.id AS "giftId", g.name, g."imageUrl", g."animationUrl", g.coins, g.active, g.countries, m.offers
+      g.id AS "giftId", g.name, g."imageUrl", g."animationUrl", g.coins, g.active, g.countries, m.candidates AS campaigns
     FROM unnest(${senders}::uuid[], ${sessions}::uuid[], ${requests.map((r) => r.input.giftId)}::uuid[]) WITH ORDINALITY AS r(sender, session, gift, n)
     LEFT JOIN "User" u ON u.id = r.sender
     LEFT JOIN wallets w ON w."userId" = r.sender
@@ -382,7 +385,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date, now: Date
     LEFT JOIN "User" c ON c.id = s."creatorId"
     LEFT JOIN diamonds d ON d."userId" = s."creatorId"
     LEFT JOIN "Gift" g ON g.id = r.gift
-    LEFT JOIN campaigns m ON m.session = r.session
+    LEFT JOIN campaigns m ON m.creator = s."creatorId"
     ORDER BY r.n`;
   return rows.map((row) => ({
     sender: row.senderId
@@ -405,7 +408,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date, now: Date
         }
       : undefined,
     creatorDiamonds: row.creatorDiamonds,
-    offers: row.offers,
+    campaigns: row.campaigns,
     gift: row.giftId
       ? { id: row.giftId, name: row.name, imageUrl: row.imageUrl, animationUrl: row.animationUrl, coins: row.coins, active: row.active, countries: row.countries }
       : undefined,

@@ -11,6 +11,7 @@ import type { ChargeResult, PaymentEvent, PaymentProvider } from './payments/pro
 import type { Policy } from './policy.js';
 import { checkAge, checkNotRestricted, countryInForce } from './safeguards.js';
 import { validate } from './validation.js';
+import { applyFundingEvent } from './brands/budgets.js';
 
 const purchaseInput = z.object({
   bundleId: z.uuid('is not a coin bundle id'),
@@ -245,7 +246,8 @@ export async function applyPaymentEvent(db: Database, announcer: Announcer, prov
       WHERE provider = ${provider.name}
         AND ("providerPaymentId" = ${event.providerPaymentId} OR ("providerPaymentId" IS NULL AND id = ${event.purchaseId ?? null}::uuid))
       FOR NO KEY UPDATE`;
-    if (!locked) return { result: 'ignored' };
+    // An event naming no purchase may be about a brand's funding (src/domain/brands/budgets.ts).
+    if (!locked) return { result: await applyFundingEvent(tx, provider, event) };
     const purchase = await tx.purchase.update({ where: { id: locked.id }, data: { providerPaymentId: event.providerPaymentId } });
     switch (event.type) {
       case 'payment.succeeded':

@@ -114,13 +114,15 @@ export function createServer({
     log.error({ err: original ?? error }, 'unexpected error');
     return maskError(error, message, isDev) as GraphQLError;
   }
-  // Mutations per signed-in account, over HTTP and graphql-ws alike; one operation counts once.
+  // Mutations per signed-in account (or brand), over HTTP and graphql-ws alike; one operation counts once.
   const limitMutations: Plugin<Context> = {
     async onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue;
-      if (!context.viewer || getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
+      // A brand's key counts as its brand (all of a brand's keys share one allowance).
+      const caller = context.viewer?.userId ?? context.brandKey?.brandId;
+      if (!caller || getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
       try {
-        await rateLimits.consume('mutations', context.viewer.userId);
+        await rateLimits.consume('mutations', caller);
       } catch (error) {
         setResultAndStopExecution({ errors: [toClientError(error)] });
       }

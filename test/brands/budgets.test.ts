@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { brandBudget, fundBrandBudget } from '../../src/domain/brands/budgets.js';
+import { brandBudget, fundBrandBudget, reconcileBrandFundings } from '../../src/domain/brands/budgets.js';
+import { sandboxPaymentId } from '../../src/domain/payments/sandbox.js';
+import { applyPaymentEvent, RECONCILE_AFTER_MS } from '../../src/domain/purchases.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createApiKey } from '../../src/domain/brands/brands.js';
 import { SANDBOX_METHODS } from '../../src/domain/payments/sandbox.js';
 import { globalId } from '../../src/schema/ids.js';
@@ -39,6 +42,25 @@ describe('brand budgets', () => {
     // Nobody outside the brand reads it.
     const outsider = await post(server.url, BUDGET, {}, { id: globalId('Brand', brand.id) });
     expect(outsider.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    await expectCleanAudit(db);
+  });
+
+  test("a funding the provider confirms later is credited once by its webhook; one it never received is declined by reconciliation", async () => {
+    const { db } = await createTestDatabase();
+    const { brand, caller } = await createFundedBrand(db, 0n);
+    const bundle = await createTestBundle(db, { coins: 500n });
+    const pending = await fundBrandBudget(db, sandbox, caller, { brandId: brand.id, bundleId: bundle.id, quantity: 2, paymentMethod: SANDBOX_METHODS.succeedsByWebhook, idempotencyKey: uniqueKey() });
+    expect(pending.status).toBe('PENDING');
+    const event = { eventId: uniqueKey('evt'), type: 'payment.succeeded' as const, providerPaymentId: sandboxPaymentId(pending.id), purchaseId: pending.id };
+    expect(await applyPaymentEvent(db, silentAnnouncer, sandbox, event)).toEqual({ result: 'applied' });
+    expect(await applyPaymentEvent(db, silentAnnouncer, sandbox, event)).toEqual({ result: 'duplicate' });
+    expect(await applyPaymentEvent(db, silentAnnouncer, sandbox, { ...event, eventId: uniqueKey('evt') })).toEqual({ result: 'ignored' });
+    expect(await brandBudget(db, brand.id)).toMatchObject({ availableCoins: 1000n });
+
+    const lost = await db.brandFunding.create({ data: { brandId: brand.id, source: 'PAYMENT', coins: 10n, amountMinor: 1n, currency: 'USD', provider: sandbox.name } });
+    expect(await reconcileBrandFundings(db, sandbox, new Date(Date.now() + RECONCILE_AFTER_MS + 60_000))).toBe(1);
+    expect(await db.brandFunding.findUniqueOrThrow({ where: { id: lost.id } })).toMatchObject({ status: 'DECLINED', creditEntryId: null });
+    expect(await brandBudget(db, brand.id)).toMatchObject({ availableCoins: 1000n });
     await expectCleanAudit(db);
   });
 

@@ -96,6 +96,23 @@ describe('manual matching', () => {
     await expectCleanAudit(db);
   });
 
+  test('manual matches racing automatic ones never spend more than the budget, and every event keeps its place', async () => {
+    const { session, campaign, caller } = await campaignOn(300n);
+    const viewers = await Promise.all(Array.from({ length: 30 }, () => createFundedViewer(db, 10n)));
+    const first = await send(viewers[0]!.id, session.id); // matched 10 with it
+    const racing = await Promise.allSettled([
+      ...viewers.slice(1).map((viewer) => send(viewer.id, session.id)),
+      ...Array.from({ length: 20 }, () => matchGift(db, silentAnnouncer, caller, { campaignId: campaign.id, sentGiftId: first.id, coins: 7n, idempotencyKey: uniqueKey('match') })),
+    ]);
+    // Gifts all go through; a manual match is refused only for want of budget.
+    for (const outcome of racing) if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ code: 'MATCH_REFUSED' });
+    expect(racing.slice(0, 29).every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    const matched = await db.giftMatch.aggregate({ where: { campaignId: campaign.id }, _sum: { coins: true } });
+    expect(matched._sum.coins! <= 300n).toBe(true);
+    expect((await db.matchingCampaign.findUniqueOrThrow({ where: { id: campaign.id } })).matchedCoins).toBe(matched._sum.coins);
+    await expectCleanAudit(db);
+  });
+
   test("a match outside the campaign's scope, window, caps or budget is refused and changes nothing", async () => {
     const { session, campaign, caller } = await campaignOn(25n, { perGiftCapCoins: 12n });
     const viewer = await createFundedViewer(db, 100n);

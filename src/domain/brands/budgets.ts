@@ -6,8 +6,8 @@ import { DEFAULT_REGION, priceFor } from '../bundles.js';
 import { BundleUnavailableError, NotFoundError, OvationError, PaymentDeclinedError, PaymentProviderUnavailableError } from '../errors.js';
 import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from '../idempotency.js';
 import { PLATFORM, record } from '../ledger.js';
-import type { ChargeResult, PaymentProvider } from '../payments/provider.js';
-import { waitingForFirstCall } from '../purchases.js';
+import type { ChargeResult, PaymentEvent, PaymentProvider } from '../payments/provider.js';
+import { RECONCILE_AFTER_MS, waitingForFirstCall } from '../purchases.js';
 import { validate } from '../validation.js';
 import { authorizeBrand, type BrandCaller } from './access.js';
 
@@ -86,9 +86,10 @@ export async function fundBrandBudget(db: Database, provider: PaymentProvider | 
   const outcome = await transaction(db, async (tx) => {
     await tx.$queryRaw`SELECT id FROM "BrandFunding" WHERE id = ${started.funding.id}::uuid FOR NO KEY UPDATE`;
     const funding = await tx.brandFunding.update({ where: { id: started.funding.id }, data: { providerPaymentId: charge.providerPaymentId } });
-    if (charge.status === 'succeeded') await creditFunding(tx, funding);
-    if (charge.status === 'declined') await tx.brandFunding.update({ where: { id: funding.id }, data: { status: BrandFundingStatus.DECLINED } });
-    const result: FundingOutcome = charge.status === 'declined' ? failure(new PaymentDeclinedError(charge.declineReason)) : { ok: { fundingId: funding.id } };
+    // The provider's webhook may have settled it already: only a pending one is settled here.
+    const settledNow = charge.status !== 'pending' && (await settleFunding(tx, funding, charge.status));
+    const declined = settledNow ? charge.status === 'declined' : funding.status === BrandFundingStatus.DECLINED;
+    const result: FundingOutcome = declined ? failure(new PaymentDeclinedError(charge.declineReason)) : { ok: { fundingId: funding.id } };
     await storeOutcomes(tx, [{ callerId: data.brandId, key: data.idempotencyKey, outcome: result }]);
     return result;
   });
@@ -124,6 +125,58 @@ export async function recordInvoicePayment(db: Database, adminId: string, input:
     return result;
   });
   return db.brandFunding.findUniqueOrThrow({ where: { id: replay(outcome).fundingId } });
+}
+
+/**
+ * A payment-provider event about a brand funding (applyPaymentEvent hands over those that name no
+ * purchase), inside its transaction: a pending funding is credited or declined, once. Refunds and
+ * chargebacks of brand fundings are not applied here (they are settled with the brand, outside Ovation).
+ */
+export async function applyFundingEvent(tx: Tx, provider: PaymentProvider, event: PaymentEvent): Promise<'applied' | 'ignored'> {
+  const [locked] = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM "BrandFunding"
+    WHERE provider = ${provider.name}
+      AND ("providerPaymentId" = ${event.providerPaymentId} OR ("providerPaymentId" IS NULL AND id = ${event.purchaseId ?? null}::uuid))
+    FOR NO KEY UPDATE`;
+  if (!locked || (event.type !== 'payment.succeeded' && event.type !== 'payment.failed')) return 'ignored';
+  const funding = await tx.brandFunding.update({ where: { id: locked.id }, data: { providerPaymentId: event.providerPaymentId } });
+  return (await settleFunding(tx, funding, event.type === 'payment.succeeded' ? 'succeeded' : 'declined')) ? 'applied' : 'ignored';
+}
+
+/** Brand fundings pending this long are looked up at their provider, as purchases are (RECONCILE_AFTER_MS). */
+const RECONCILE_BATCH = 100;
+
+/**
+ * Housekeeping, with purchase reconciliation: brand fundings whose outcome never arrived are looked up at
+ * the provider and credited or declined, each once. Safe on many instances at once. Returns how many it settled.
+ */
+export async function reconcileBrandFundings(db: Database, provider: PaymentProvider, now = new Date()): Promise<number> {
+  const stale = await db.brandFunding.findMany({
+    where: { status: BrandFundingStatus.PENDING, provider: provider.name, createdAt: { lt: new Date(now.getTime() - RECONCILE_AFTER_MS) } },
+    orderBy: { createdAt: 'asc' },
+    take: RECONCILE_BATCH,
+    select: { id: true },
+  });
+  let settled = 0;
+  for (const { id } of stale) {
+    const found = await provider.lookup(id).catch(() => undefined);
+    if (!found || found.status === 'pending') continue;
+    const applied = await transaction(db, async (tx) => {
+      await tx.$queryRaw`SELECT id FROM "BrandFunding" WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
+      const funding = await tx.brandFunding.findUniqueOrThrow({ where: { id } });
+      return settleFunding(tx, funding, found.status === 'succeeded' ? 'succeeded' : 'declined');
+    });
+    if (applied) settled++;
+  }
+  return settled;
+}
+
+/** Credits or declines a pending funding; one no longer pending is left as it is. */
+async function settleFunding(tx: Tx, funding: BrandFunding, outcome: 'succeeded' | 'declined'): Promise<boolean> {
+  if (funding.status !== BrandFundingStatus.PENDING) return false;
+  if (outcome === 'succeeded') await creditFunding(tx, funding);
+  else await tx.brandFunding.update({ where: { id: funding.id }, data: { status: BrandFundingStatus.DECLINED } });
+  return true;
 }
 
 /** Issues a funding's coins into the brand's budget, once (a funding no longer pending is left alone). */

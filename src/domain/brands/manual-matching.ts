@@ -66,7 +66,8 @@ export async function matchGift(db: Database, announcer: Announcer, caller: Bran
         SELECT coalesce(sum(coins), 0)::text AS coins FROM "GiftMatch" WHERE "campaignId" = ${campaign.id}::uuid AND "sentGiftId" = ${gift.id}::uuid`;
       const viewer = await tx.campaignViewer.findUnique({ where: { campaignId_viewerId: { campaignId: campaign.id, viewerId: gift.senderId } } });
       const offer: CampaignOffer = {
-        id: campaign.id, brandId: campaign.brandId, brandName: campaign.brand.name, accountId: campaign.accountId!, ratioPercent: campaign.ratioPercent,
+        id: campaign.id, brandId: campaign.brandId, brandName: campaign.brand.name, accountId: campaign.accountId!, creatorId: campaign.creatorId,
+        liveSessionId: campaign.liveSessionId, ratioPercent: campaign.ratioPercent,
         perGiftCapCoins: campaign.perGiftCapCoins === null ? null : campaign.perGiftCapCoins - BigInt(already!.coins),
         perViewerCapCoins: campaign.perViewerCapCoins, remaining: campaign.account!.balance,
         viewers: new Map(viewer ? [[gift.senderId, viewer.matchedCoins]] : []),

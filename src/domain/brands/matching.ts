@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SqlTx } from '../../db/driver.js';
 import { Asset, BrandEventType, EntryKind, Prisma } from '../../generated/prisma/client.js';
 import { PLATFORM, type EntryDraft } from '../ledger.js';
 import { convertDown, DIAMONDS_PER_COIN, diamondsInUsd } from '../policy.js';
@@ -18,6 +19,9 @@ export type CampaignOffer = {
   brandId: string;
   brandName: string;
   accountId: string;
+  creatorId: string;
+  /** Null: any of the creator's sessions. */
+  liveSessionId: string | null;
   ratioPercent: number;
   perGiftCapCoins: bigint | null;
   perViewerCapCoins: bigint | null;
@@ -32,73 +36,59 @@ export type RoomMatch = { id: string; campaignId: string; brand: { id: string; n
 
 export type PlannedMatch = { id: string; entryId: string; offer: CampaignOffer; coins: bigint; diamonds: bigint };
 
-/**
- * Locks the batch's senders' coin accounts and the budget accounts of every campaign that may match in
- * the batch's sessions, in one statement and in id order (every batch takes them in that order, so
- * batches never deadlock). Afterwards the batch's reads see every match committed before, and nobody
- * else spends those budgets until it commits. With no campaign, it is the wallet lock it always was.
- */
-export function walletAndBudgetLocks(senderIds: string[], sessionIds: string[], now: Date): Prisma.Sql {
-  return Prisma.sql`
-    SELECT id FROM "Account" WHERE id IN (
-      SELECT id FROM "Account" WHERE "userId" = ANY(${[...new Set(senderIds)]}::uuid[]) AND asset = 'COIN'
-      UNION ALL
-      SELECT c."accountId" FROM "LiveSession" s
-      JOIN "MatchingCampaign" c ON c."creatorId" = s."creatorId" AND (c."liveSessionId" IS NULL OR c."liveSessionId" = s.id)
-      WHERE s.id = ANY(${[...new Set(sessionIds)]}::uuid[]) AND ${inForce(now)})
-    ORDER BY id FOR NO KEY UPDATE`;
-}
-
 /** A campaign (alias c) that matches gifts at `now`: reserved, not paused, ended or settled, within its window, budget left. */
 const inForce = (now: Date) =>
   Prisma.sql`c.status IN ('SCHEDULED', 'ACTIVE') AND c."startsAt" <= ${now}::timestamptz AND c."endsAt" > ${now}::timestamptz AND c."matchedCoins" < c."budgetCoins"`;
 
+/** A campaign that may match some of a batch's gifts, as the batch's (unlocked) context read found it. */
+export type CampaignCandidate = { id: string; accountId: string };
+
 /**
- * The WITH clause (named `campaigns`) that reads, per session of the batch, the campaigns that may match
- * in it, in the order they apply, with their budgets left and what they matched of the batch's senders.
- * Read after walletAndBudgetLocks, so what it reads is current.
+ * The WITH clause, for the gift batch's context read, that finds per creator (of the `creators` clause)
+ * the campaigns that may match their gifts now: with no campaign, one index probe per creator of the
+ * batch. What it finds is only a candidate: the batch then locks the candidates' budgets and reads them
+ * afresh (offersOf), and only those match.
  */
-export function campaignOffersClause(senderIds: string[], sessionIds: string[], now: Date): Prisma.Sql {
+export function campaignCandidatesClause(now: Date): Prisma.Sql {
   return Prisma.sql`
-    SELECT s.id AS session, json_agg(json_build_object(
-        'id', c.id, 'brandId', c."brandId", 'brandName', b.name, 'accountId', c."accountId", 'ratioPercent', c."ratioPercent",
-        'perGiftCapCoins', c."perGiftCapCoins"::text, 'perViewerCapCoins', c."perViewerCapCoins"::text, 'remaining', a.balance::text,
-        'viewers', (SELECT coalesce(json_object_agg(v."viewerId", v."matchedCoins"::text), '{}') FROM "CampaignViewer" v
-                    WHERE v."campaignId" = c.id AND v."viewerId" = ANY(${[...new Set(senderIds)]}::uuid[])))
-      ORDER BY c."endsAt", c."startsAt", c.id) AS offers
-    FROM "LiveSession" s
-    JOIN "MatchingCampaign" c ON c."creatorId" = s."creatorId" AND (c."liveSessionId" IS NULL OR c."liveSessionId" = s.id)
-    JOIN "Account" a ON a.id = c."accountId"
-    JOIN "Brand" b ON b.id = c."brandId"
-    WHERE s.id = ANY(${[...new Set(sessionIds)]}::uuid[]) AND ${inForce(now)} AND a.balance > 0
-    GROUP BY s.id`;
+    SELECT c."creatorId" AS creator, json_agg(json_build_object('id', c.id, 'accountId', c."accountId")) AS candidates
+    FROM "MatchingCampaign" c WHERE c."creatorId" IN (SELECT id FROM creators) AND ${inForce(now)}
+    GROUP BY c."creatorId"`;
 }
-
-type OfferRow = {
-  id: string; brandId: string; brandName: string; accountId: string; ratioPercent: number;
-  perGiftCapCoins: string | null; perViewerCapCoins: string | null; remaining: string; viewers: Record<string, string>;
-};
 
 /**
- * The campaigns of one session's gifts, as shared state for the whole batch: the same campaign read for
- * several rows is one object, so what one gift's match takes is gone for the next.
+ * Locks the candidates' budget accounts (in id order, after the senders' wallets, as every batch does,
+ * so batches never deadlock; whoever else writes a campaign's budget takes it before anything else) and
+ * then, in the next statement, so with everything committed before the lock in view, reads each campaign
+ * still in force: its terms, its budget left, and what it matched of the batch's senders so far. In the
+ * documented order: the campaign ending soonest first, then the one that started first, then by id.
+ * One round trip, and only for a batch that has candidates.
  */
-export function offersOf(rows: OfferRow[] | null, known: Map<string, CampaignOffer>): CampaignOffer[] {
-  return (rows ?? []).map((row) => {
-    let offer = known.get(row.id);
-    if (!offer) {
-      offer = {
-        id: row.id, brandId: row.brandId, brandName: row.brandName, accountId: row.accountId, ratioPercent: row.ratioPercent,
-        perGiftCapCoins: row.perGiftCapCoins === null ? null : BigInt(row.perGiftCapCoins),
-        perViewerCapCoins: row.perViewerCapCoins === null ? null : BigInt(row.perViewerCapCoins),
-        remaining: BigInt(row.remaining),
-        viewers: new Map(Object.entries(row.viewers).map(([viewer, coins]) => [viewer, BigInt(coins)])),
-      };
-      known.set(row.id, offer);
-    }
-    return offer;
-  });
+export async function offersOf(tx: SqlTx, candidates: CampaignCandidate[], senderIds: string[], now: Date): Promise<CampaignOffer[]> {
+  const accounts = [...new Set(candidates.map((candidate) => candidate.accountId))].sort();
+  const [, rows] = await Promise.all([
+    tx.$queryRaw`SELECT id FROM "Account" WHERE id = ANY(${accounts}::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+    tx.$queryRaw<OfferRow[]>`
+      SELECT c.id, c."brandId", b.name AS "brandName", c."accountId", c."creatorId", c."liveSessionId", c."ratioPercent",
+        c."perGiftCapCoins", c."perViewerCapCoins", a.balance AS remaining,
+        (SELECT coalesce(json_object_agg(v."viewerId", v."matchedCoins"::text), '{}') FROM "CampaignViewer" v
+         WHERE v."campaignId" = c.id AND v."viewerId" = ANY(${[...new Set(senderIds)]}::uuid[])) AS viewers
+      FROM "MatchingCampaign" c JOIN "Account" a ON a.id = c."accountId" JOIN "Brand" b ON b.id = c."brandId"
+      WHERE c."accountId" = ANY(${accounts}::uuid[]) AND ${inForce(now)} AND a.balance > 0
+      ORDER BY c."endsAt", c."startsAt", c.id`,
+  ]);
+  return rows.map((row) => ({
+    id: row.id, brandId: row.brandId, brandName: row.brandName, accountId: row.accountId, creatorId: row.creatorId, liveSessionId: row.liveSessionId,
+    ratioPercent: row.ratioPercent, perGiftCapCoins: row.perGiftCapCoins, perViewerCapCoins: row.perViewerCapCoins, remaining: row.remaining,
+    viewers: new Map(Object.entries(row.viewers).map(([viewer, coins]) => [viewer, BigInt(coins)])),
+  }));
 }
+
+type OfferRow = Omit<CampaignOffer, 'viewers'> & { viewers: Record<string, string> };
+
+/** The offers, in order, that may match a gift to `creatorId` in `liveSessionId`. */
+export const offersFor = (offers: CampaignOffer[], creatorId: string, liveSessionId: string) =>
+  offers.filter((offer) => offer.creatorId === creatorId && (offer.liveSessionId === null || offer.liveSessionId === liveSessionId));
 
 /** What each campaign offered matches of a gift of `coins` by `viewerId`, in order; the offers' budgets and viewer totals go down with it. */
 export function planMatches(offers: CampaignOffer[], viewerId: string, coins: bigint): PlannedMatch[] {
