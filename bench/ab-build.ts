@@ -6,7 +6,7 @@
 import { createPrismaClient, type Database } from '../src/db/client.js';
 import { applyMigrations, MIGRATIONS_DIR } from '../src/db/migrate.js';
 import { CONTRACT, type Answer, type Audit, type Commit, type Prepared, type Question, type RoomStatus } from './ab.js';
-import { commitsAfter, fundedUsers, giftSending, ledgerViolations, openRoom, roomStatus, serverPlan, topGifts, viewerSubscription } from './support.js';
+import { commitsAfter, fundedUsers, giftSending, ledgerViolations, openCampaign, openRoom, roomStatus, serverPlan, topGifts, viewerSubscription } from './support.js';
 
 let db: Database | undefined;
 let liveSessionId = '';
@@ -17,6 +17,7 @@ async function answer(question: Question): Promise<Prepared | RoomStatus | Commi
     db = createPrismaClient(question.databaseUrl, 4);
     const room = await openRoom(db, 'A/B benchmark');
     liveSessionId = room.session.id;
+    if (question.matching) await openCampaign(db, room);
     const senders = await fundedUsers(db, question.senders, 'bench_sender');
     return {
       server: await serverPlan(question.databaseUrl),

@@ -25,6 +25,8 @@ export type Question = { id: number } & (
       /** Funded viewers to send the measured gifts, and top gifters to send the room's opening gifts. */
       senders: number;
       topGifters: number;
+      /** An active matching campaign on the room's creator (bench:gifts-ab, MATCHING); a build older than brands ignores it. */
+      matching?: boolean;
     }
   | { command: 'room' }
   | { command: 'commits'; after: number }
@@ -92,7 +94,7 @@ const HERE = path.resolve(import.meta.dirname, '..');
  * contract) is prepared by this checkout's entry point over its migrations, which is right only when the
  * two agree on everything else.
  */
-export async function openBuild(name: string, checkout: string, clusterUrl: string, sizes: { senders: number; topGifters: number }): Promise<Build> {
+export async function openBuild(name: string, checkout: string, clusterUrl: string, sizes: { senders: number; topGifters: number; matching?: boolean }): Promise<Build> {
   const database = `ab_${name.toLowerCase()}`;
   const admin = new pg.Client({ connectionString: clusterUrl });
   await admin.connect();

@@ -6,7 +6,8 @@
 // own code (bench/ab-build.ts, the A/B contract: bench/ab.ts), so the builds may differ in schema, seed,
 // tokens and GraphQL documents; and its own server process. Prints each round, the medians and the
 // median of the per-round ratios B/A, then audits both ledgers. ROUNDS (8) of SECONDS (5) each; SENDERS,
-// CONNECTIONS as bench:gifts.
+// CONNECTIONS as bench:gifts. MATCHING=A or B gives that build's room an active matching campaign (so
+// `MATCHING=B npm run bench:gifts-ab -- .` measures what matching costs one build).
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { median, openBuild, printAudits, type Build } from './ab.js';
@@ -21,13 +22,15 @@ const ROUNDS = Number(process.env.ROUNDS ?? 8);
 const SECONDS = Number(process.env.SECONDS ?? 5);
 const SENDERS = Number(process.env.SENDERS ?? 1000);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
+const MATCHING = process.env.MATCHING;
 
 const postgres = await startBenchPostgres();
 const builds: (Build & { outcomes: Map<string, number>; requests: autocannon.Request[] })[] = [];
 try {
   for (const [name, checkout] of [['A', path.resolve('.')], ['B', path.resolve(other)]] as const) {
     console.log(`Setting up ${name} (${checkout}): ${SENDERS} senders with coins, one creator live...`);
-    const build = await openBuild(name, checkout, postgres.url, { senders: SENDERS, topGifters: 0 });
+    if (MATCHING === name) console.log(`${name}'s room has an active matching campaign.`);
+    const build = await openBuild(name, checkout, postgres.url, { senders: SENDERS, topGifters: 0, matching: MATCHING === name });
     const outcomes = new Map<string, number>();
     builds.push({ ...build, outcomes, requests: sendGiftRequests(build.prepared.gifts, 'bench-gift', (outcome) => outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)) });
   }

@@ -12,6 +12,8 @@ import {
   openRoom,
   postgresCpuSeconds,
   printAudit,
+  matchesIn,
+  openCampaign,
   sendGiftRequests,
   startBenchServer,
   statementTimes,
@@ -26,6 +28,11 @@ try {
   console.log(`Setting up: ${SENDERS} senders with coins, one creator live...`);
   const { db } = server;
   const room = await openRoom(db, 'Benchmark live');
+  // MATCHING=1: a brand's campaign matches every measured gift, inside its transaction.
+  if (process.env.MATCHING) {
+    console.log('With an active matching campaign on the creator.');
+    await openCampaign(db, room);
+  }
   const sending = await giftSending(room, await fundedUsers(db, SENDERS, 'bench_sender'));
 
   const run = (title: string, options: Partial<autocannon.Options>) =>
@@ -72,6 +79,7 @@ try {
   console.log(`CPU per request       : { __typename }: ${ceilingCost.perRequest(ceiling.requests.total)}`);
   console.log(`                        sendGift: ${giftCost.perRequest(gifts.requests.total)}`);
   console.log(`Gifts committed       : ${committed} in all (measured run: ${sent} sent, refusals ${JSON.stringify(Object.fromEntries(refusals))})`);
+  if (process.env.MATCHING) console.log(`Gifts matched         : ${await matchesIn(db, room.session.id)} (each in the audit below)`);
   const clean = await printAudit(db);
   const met = ratio >= 0.7 && gifts.latency.p99 < 100 && clean && refusals.size === 0;
   console.log(met ? 'TARGET MET' : 'TARGET NOT MET');

@@ -14,6 +14,9 @@ import { createPrismaClient, type Database } from '../src/db/client.js';
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
 import { applyMigrations } from '../src/db/migrate.js';
 import { auditLedger } from '../src/domain/audit.js';
+import { createBrand } from '../src/domain/brands/brands.js';
+import { recordInvoicePayment } from '../src/domain/brands/budgets.js';
+import { changeCampaign, createMatchingCampaign } from '../src/domain/brands/campaigns.js';
 import { createBundle } from '../src/domain/bundles.js';
 import { createGift } from '../src/domain/catalog.js';
 import { startLiveSession } from '../src/domain/live-sessions.js';
@@ -22,7 +25,7 @@ import { DEFAULT_POLICY } from '../src/domain/policy.js';
 import { purchaseCoins } from '../src/domain/purchases.js';
 import { createAuth } from '../src/edge/auth.js';
 import { silentAnnouncer } from '../src/events/announcer.js';
-import { Role, type User } from '../src/generated/prisma/client.js';
+import { RemainderRule, Role, type User } from '../src/generated/prisma/client.js';
 
 export type BenchServer = { url: string; websocketUrl: string; databaseUrl: string; db: Database; pid: number; stop(): Promise<void> };
 
@@ -170,6 +173,26 @@ export async function openRoom(db: Database, title: string) {
   const rose = await createGift(db, { name: 'Rose', coins: 1n, imageUrl: 'https://cdn.example/rose.png' });
   return { session, liveSessionId: encodeGlobalID('LiveSession', session.id), giftId: encodeGlobalID('Gift', rose.id) };
 }
+
+/**
+ * A brand's active matching campaign on the room's creator, 1:1 with no caps, whose budget outlasts any
+ * run (`budgetCoins`): so every measured gift is matched, in its own transaction (bench:gifts with
+ * MATCHING=1, bench:gifts-ab with MATCHING=A or B).
+ */
+export async function openCampaign(db: Database, room: { session: { creatorId: string } }, budgetCoins = 10n ** 9n): Promise<void> {
+  const owner = await db.user.create({ data: { handle: 'bench_brand_owner', displayName: 'Bench Brand', birthDate: new Date('1990-01-01'), country: 'US' } });
+  const brand = await createBrand(db, { name: 'Bench Brand', ownerId: owner.id });
+  await recordInvoicePayment(db, owner.id, { brandId: brand.id, coins: budgetCoins, amountMinor: 1n, currency: 'USD', invoiceReference: 'bench', idempotencyKey: 'bench-brand-funding' });
+  const caller = { viewer: { userId: owner.id, roles: owner.roles } };
+  const campaign = await createMatchingCampaign(db, caller, {
+    brandId: brand.id, name: 'Bench match', creatorId: room.session.creatorId, ratioPercent: 100, budgetCoins,
+    startsAt: new Date(Date.now() - 1000), endsAt: new Date(Date.now() + 86_400_000), remainderRule: RemainderRule.RETURN_TO_BRAND,
+  });
+  await changeCampaign(db, silentAnnouncer, caller, 'activate', { campaignId: campaign.id });
+}
+
+/** Gifts the room's campaigns matched. */
+export const matchesIn = (db: Database, liveSessionId: string) => db.giftMatch.count({ where: { liveSessionId } });
 
 /** `count` adults named `<prefix>_<n>`, each with 7,000 coins bought through the real purchase path. */
 export async function fundedUsers(db: Database, count: number, prefix: string): Promise<User[]> {

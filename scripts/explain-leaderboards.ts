@@ -116,6 +116,7 @@ try {
     payouts: { db: db, policy: DEFAULT_POLICY, provider: null, announce: announcer, log },
     issueToken: async () => 'unused',
     development: false,
+    webhookAddresses: { allowPrivate: false },
     viewer: null,
   };
   const id = (sql: string) => client.query<{ id: string }>(sql).then((result) => result.rows[0]!.id);

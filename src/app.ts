@@ -10,9 +10,14 @@ import { createAnnouncer } from './events/announcer.js';
 import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
 import { createGiftSender } from './domain/gifting.js';
+import { createWebhookDeliverer } from './domain/brands/webhooks/delivery.js';
+import { DELIVER_TASK } from './domain/brands/webhooks/events.js';
+import { startJobs } from './jobs/runner.js';
 import type { PaymentProvider } from './domain/payments/provider.js';
 import { createSandboxProvider } from './domain/payments/sandbox.js';
 import { forgetExpiredKeys } from './domain/idempotency.js';
+import { settleDueCampaigns } from './domain/brands/campaigns.js';
+import { reconcileBrandFundings } from './domain/brands/budgets.js';
 import { reconcilePurchases } from './domain/purchases.js';
 import { reconcilePayouts } from './domain/payouts/lifecycle.js';
 import type { PayoutProvider } from './domain/payouts/provider.js';
@@ -65,6 +70,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       issueToken: auth.issueToken,
       development: config.development,
       overlays: { streakQuietMs: config.overlayStreakQuietMs, checkMs: OVERLAY_DEFAULTS.checkMs },
+      webhookAddresses: config.brandWebhooks,
     };
     // Each instance does its share of housekeeping; every job is safe to run on many instances at once.
     const { payments, payouts } = services;
@@ -75,6 +81,8 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
             repeatEvery(RECONCILE_EVERY_MS, 'purchase reconciliation', log, async () => {
               const reconciled = await reconcilePurchases(db, announcer, payments);
               if (Object.values(reconciled).some((count) => count > 0)) log.info({ reconciled }, 'reconciled pending purchases');
+              const fundings = await reconcileBrandFundings(db, payments);
+              if (fundings > 0) log.info({ fundings }, 'reconciled pending brand fundings');
             }),
           ]
         : []),
@@ -86,11 +94,18 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
             }),
           ]
         : []),
+      repeatEvery(RECONCILE_EVERY_MS, 'campaign settlement', log, async () => {
+        const settled = await settleDueCampaigns(db, announcer);
+        if (settled > 0) log.info({ settled }, 'settled matching campaigns past their end or budget');
+      }),
       repeatEvery(FORGET_KEYS_EVERY_MS, 'forgetting expired idempotency keys', log, async () => {
         const forgotten = await forgetExpiredKeys(db, config.idempotencyKeyHours);
         if (forgotten > 0) log.info({ forgotten }, 'forgot expired idempotency keys');
       }),
     ];
+    const jobs = await startJobs(database.url, { [DELIVER_TASK]: createWebhookDeliverer(db, config.brandWebhooks, log, config.brandWebhooks) }, log, {
+      concurrency: config.jobConcurrency,
+    });
     const access = metricsAccess(config);
     const server = createServer({
       services,
@@ -119,6 +134,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       async stop() {
         await Promise.all(housekeeping.map((job) => job.stop()));
         await server.close();
+        await jobs.stop();
         await scrapes?.close();
         await presence.close();
         await accounts.close();
@@ -160,7 +176,10 @@ function payoutProvider(config: Config, log: Logger): PayoutProvider | null {
   return null;
 }
 
-/** How often each instance settles purchases and payouts whose outcome never arrived (reconcilePurchases, reconcilePayouts). */
+/**
+ * How often each instance settles purchases and payouts whose outcome never arrived (reconcilePurchases,
+ * reconcilePayouts), and matching campaigns past their end or budget (settleDueCampaigns).
+ */
 const RECONCILE_EVERY_MS = 60_000;
 /** How often each instance forgets idempotency keys past their retention (forgetExpiredKeys). */
 const FORGET_KEYS_EVERY_MS = 3600_000;

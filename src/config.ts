@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
+import type { AddressPolicy } from './domain/brands/webhooks/addresses.js';
+import type { DeliveryOptions } from './domain/brands/webhooks/delivery.js';
 import { DEFAULT_POLICY, wholeCents, type Policy } from './domain/policy.js';
 import { DEFAULT_MAX_COST } from './edge/query-limits.js';
 import type { RateLimitConfig } from './edge/rate-limits.js';
@@ -125,6 +127,11 @@ const environment = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   GRAPHQL_MAX_COST: z.coerce.number({ error: MAX_COST }).int(MAX_COST).min(1, MAX_COST).default(DEFAULT_MAX_COST),
   GRAPHQL_INTROSPECTION: z.stringbool().optional(),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).min(1, 'must be at least 1 second').max(60, 'must be at most 60 seconds').default(10),
+  WEBHOOK_RETRY_HOURS: z.coerce.number({ error: 'must be a number of hours' }).min(0, 'must not be negative').default(72),
+  WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number({ error: 'must be a number of hours' }).min(0, 'must not be negative').default(120),
+  WEBHOOK_BACKOFF_MS: z.coerce.number({ error: 'must be a number of milliseconds' }).int().min(1, 'must be at least 1 ms').default(10_000),
+  JOB_CONCURRENCY: z.coerce.number({ error: 'must be a whole number from 1 to 50' }).int().min(1).max(50).default(4),
 });
 
 // Development only: lets a fresh checkout sign sandbox webhooks (see README) without configuration.
@@ -195,6 +202,10 @@ export type Config = {
   maxQueryCost: number;
   /** Introspection and "Did you mean ...?" in errors, which both spell out the schema; on by default in development only. */
   introspection: boolean;
+  /** Brand webhooks: attempts, retries, when a failing endpoint is disabled, and where they may go. */
+  brandWebhooks: DeliveryOptions & AddressPolicy;
+  /** Background jobs (webhook deliveries) this instance runs at once. */
+  jobConcurrency: number;
 };
 
 export class ConfigError extends Error {
@@ -283,6 +294,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     maxQueryCost: e.GRAPHQL_MAX_COST,
     introspection: e.GRAPHQL_INTROSPECTION ?? development,
+    brandWebhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      retryForMs: e.WEBHOOK_RETRY_HOURS * 3600_000,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_HOURS * 3600_000,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      // http:// and local addresses, for a developer's own machine and tests; never in production.
+      allowPrivate: e.NODE_ENV !== 'production',
+    },
+    jobConcurrency: e.JOB_CONCURRENCY,
     policy: {
       ageGates: e.AGE_GATES ?? DEFAULT_POLICY.ageGates,
       platformDailyCapCoins: e.DAILY_SPEND_CAP_COINS ?? DEFAULT_POLICY.platformDailyCapCoins,

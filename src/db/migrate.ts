@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { installJobQueue } from '../jobs/runner.js';
 
 /** prisma/migrations of this checkout, found from here whether running from src/ or the built dist/src/. */
 export const MIGRATIONS_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), path.join('prisma', 'migrations'));
@@ -41,11 +42,12 @@ const MIGRATION_LOCK = 72_707_369;
 /**
  * Applies the migrations in prisma/migrations that the database has not seen, each in its own
  * transaction, the way `prisma migrate deploy` does, without Prisma's native schema engine.
- * Returns the names it applied.
+ * Then installs the job queue's own tables (src/jobs/runner.ts). Returns the names it applied.
  */
 export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
+  const applied: string[] = [];
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await client.query(BOOKKEEPING);
@@ -55,7 +57,6 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
     const failed = rows.find((row) => row.finished_at === null);
     if (failed) throw new Error(`Migration ${failed.migration_name} failed earlier; resolve it before starting`);
     const done = new Set(rows.map((row) => row.migration_name));
-    const applied: string[] = [];
     for (const name of await migrationNames(dir)) {
       if (done.has(name)) continue;
       const sql = await fs.readFile(path.join(dir, name, 'migration.sql'), 'utf8');
@@ -74,10 +75,11 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
       }
       applied.push(name);
     }
-    return applied;
   } finally {
     await client.end();
   }
+  await installJobQueue(databaseUrl);
+  return applied;
 }
 
 export async function migrationNames(dir = MIGRATIONS_DIR): Promise<string[]> {

@@ -45,10 +45,10 @@ export async function auditLedger(db: Database): Promise<Violation[]> {
         SELECT
           (-(SELECT balance FROM "Account" WHERE id = ${PLATFORM.coinIssuance}::uuid)
             - (SELECT balance FROM "Account" WHERE id = ${PLATFORM.coinRevenue}::uuid))::text AS outstanding,
-          coalesce((SELECT sum(balance) FROM "Account" WHERE owner = 'USER' AND asset = 'COIN' AND balance > 0), 0)::text AS wallets,
+          coalesce((SELECT sum(balance) FROM "Account" WHERE owner IN ('USER', 'BRAND', 'CAMPAIGN') AND asset = 'COIN' AND balance > 0), 0)::text AS wallets,
           coalesce((SELECT -sum(balance) FROM "Account" WHERE owner = 'USER' AND asset = 'COIN' AND balance < 0), 0)::text AS debts`;
       if (coins && BigInt(coins.outstanding) !== BigInt(coins.wallets) - BigInt(coins.debts)) {
-        report('Coins outstanding = coins in wallets - debts', [coins]);
+        report('Coins outstanding = coins in wallets + brand and campaign budgets - debts', [coins]);
       }
       // Diamonds leave creators only for payouts: they sit in the payout hold, then are paid out.
       const [diamonds] = await tx.$queryRaw<{ issued: string; creators: string; held: string; paidOut: string }[]>`
@@ -159,6 +159,47 @@ export async function auditLedger(db: Database): Promise<Violation[]> {
           SELECT s.id, s."lastSequence", count(e.sequence)::int AS events, coalesce(max(e.sequence), 0) AS highest
           FROM "LiveSession" s LEFT JOIN "RoomEvent" e ON e."liveSessionId" = s.id
           GROUP BY s.id HAVING count(e.sequence) <> s."lastSequence" OR coalesce(max(e.sequence), 0) <> s."lastSequence"`,
+      );
+      report(
+        'No brand or campaign budget is negative',
+        await tx.$queryRaw`SELECT id, owner, balance FROM "Account" WHERE owner IN ('BRAND', 'CAMPAIGN') AND balance < 0`,
+      );
+      report(
+        'Each brand funding entry credits exactly one succeeded funding',
+        await tx.$queryRaw`
+          SELECT e.id, f.id AS "fundingId", f.status FROM "JournalEntry" e FULL JOIN "BrandFunding" f ON f."creditEntryId" = e.id
+          WHERE (e.kind = 'BRAND_FUNDING' AND f.id IS NULL) OR (f.id IS NOT NULL AND (f."creditEntryId" IS NULL) <> (f.status <> 'SUCCEEDED'))`,
+      );
+      // A campaign's account holds its budget less what it matched until it is settled, then nothing.
+      report(
+        "Reserved coins equal the unspent budgets of unsettled campaigns",
+        await tx.$queryRaw`
+          SELECT c.id, c.status, c."budgetCoins", c."matchedCoins", a.balance FROM "MatchingCampaign" c LEFT JOIN "Account" a ON a.id = c."accountId"
+          WHERE (c."reserveEntryId" IS NULL) <> (c."accountId" IS NULL)
+             OR (c."accountId" IS NOT NULL AND a.balance <> CASE WHEN c.status = 'SETTLED' THEN 0 ELSE c."budgetCoins" - c."matchedCoins" END)`,
+      );
+      report(
+        "Each campaign's matched coins and gifts are the sum of its matches, and each viewer's share too",
+        await tx.$queryRaw`
+          SELECT c.id FROM "MatchingCampaign" c LEFT JOIN "GiftMatch" m ON m."campaignId" = c.id
+          GROUP BY c.id HAVING c."matchedCoins" <> coalesce(sum(m.coins), 0) OR c."giftsMatched" <> count(m.id)
+          UNION ALL
+          SELECT v."campaignId" FROM "CampaignViewer" v
+          WHERE v."matchedCoins" <> (SELECT coalesce(sum(coins), 0) FROM "GiftMatch" m WHERE m."campaignId" = v."campaignId" AND m."viewerId" = v."viewerId")`,
+      );
+      report(
+        'Each match entry belongs to exactly one match, and each match has its entry',
+        await tx.$queryRaw`
+          SELECT e.id AS "entryId", m.id AS "matchId" FROM "JournalEntry" e FULL JOIN "GiftMatch" m ON m."entryId" = e.id
+          WHERE (e.kind = 'GIFT_MATCH' OR m.id IS NOT NULL) AND (e.id IS NULL OR m.id IS NULL OR e.kind <> 'GIFT_MATCH')`,
+      );
+      // An automatic match is told in its gift's event; a manual one in an event of its own.
+      report(
+        'Each match has exactly one room event',
+        await tx.$queryRaw`
+          SELECT m.id FROM "GiftMatch" m
+          WHERE (SELECT count(*) FROM "RoomEvent" r WHERE r."giftMatchId" = m.id)
+              + (SELECT count(*) FROM "RoomEvent" r WHERE r."sentGiftId" = m."sentGiftId" AND r.payload->'matches' @> jsonb_build_array(jsonb_build_object('id', m.id::text))) <> 1`,
       );
       return violations;
     },

@@ -267,6 +267,34 @@ export class SecondApproverRequiredError extends OvationError {
   }
 }
 
+export class InsufficientBudgetError extends OvationError {
+  readonly code = 'INSUFFICIENT_BUDGET';
+  constructor(
+    readonly neededCoins: bigint,
+    readonly availableCoins: bigint,
+  ) {
+    super(`This needs ${neededCoins} coins of the brand's budget; ${availableCoins} are available`);
+  }
+}
+
+export class CampaignTransitionError extends OvationError {
+  readonly code = 'CAMPAIGN_TRANSITION_NOT_ALLOWED';
+  constructor(
+    readonly state: string,
+    attempted: string,
+  ) {
+    super(`A ${state} campaign cannot be ${attempted}`);
+  }
+}
+
+/** A manual match the campaign cannot make: the gift is outside its scope or window, or nothing is left to match. */
+export class MatchRefusedError extends OvationError {
+  readonly code = 'MATCH_REFUSED';
+  constructor(reason: string) {
+    super(reason);
+  }
+}
+
 type ErrorClass = abstract new (...args: never[]) => OvationError;
 
 const REPLAYABLE: Record<string, ErrorClass> = Object.fromEntries(
@@ -275,7 +303,7 @@ const REPLAYABLE: Record<string, ErrorClass> = Object.fromEntries(
     LiveSessionEndedError, GiftUnavailableError, BundleUnavailableError, AgeRestrictedError, SpendingLimitError,
     AccountRestrictedError, PaymentDeclinedError, PaymentProviderUnavailableError, InsufficientDiamondsError, PayoutBelowMinimumError,
     PayoutDailyCapError, PayoutMethodUnverifiedError, PayoutMethodLockedError, PayoutProviderUnavailableError, PayoutTransitionError,
-    PayoutOnHoldError, OwnPayoutError, SecondApproverRequiredError,
+    PayoutOnHoldError, OwnPayoutError, SecondApproverRequiredError, InsufficientBudgetError, CampaignTransitionError, MatchRefusedError,
   ].map((errorClass) => [errorClass.name, errorClass]),
 );
 

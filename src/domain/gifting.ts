@@ -17,6 +17,8 @@ import {
 } from './errors.js';
 import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
 import { balanceWrites, entryWrites, ledgerFailure, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
+import { campaignCandidatesClause, matchEntry, matchEvents, matchWrites, offersFor, offersOf, planMatches, roomMatchOf, type CampaignCandidate, type MatchedGift, type PlannedMatch } from './brands/matching.js';
+import { brandEventWrites } from './brands/webhooks/events.js';
 import { convertDown, DIAMONDS_PER_COIN, type Policy } from './policy.js';
 import { checkAge, checkNotRestricted, checkSpendingLimits, countryInForce, spendDay } from './safeguards.js';
 import { roomEventsWritten, roomEventWrites, roomFailure, SessionEndedMeanwhileError, supportWrites, type RoomGift, type RoomGiftEvent } from './rooms.js';
@@ -158,11 +160,12 @@ export function createGiftSender(db: Database, announcer: Announcer, policy: Pol
 /** `fresh`: decided by this batch, not replayed from an earlier attempt with the same key. */
 type Settled = { gift: SentGift; fresh: boolean } | { error: unknown; fresh: boolean };
 
-type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift };
+type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift; matches: { match: PlannedMatch; entry: EntryDraft; matched: MatchedGift }[] };
 
 /**
  * One batch in two round trips: BEGIN, the key claims, the wallet locks and the context read go out
- * together; then, after each gift's checks, the writes, the hot statement and COMMIT.
+ * together; then, after each gift's checks, the writes, the hot statement and COMMIT. A batch whose gifts
+ * brands' campaigns may match takes one more, between them, for their budgets (brands/matching.ts).
  */
 async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: Date): Promise<{ results: Settled[]; events: RoomGiftEvent[] }> {
   const day = spendDay(now);
@@ -174,7 +177,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   // follows then sees everything committed before the lock (an earlier gift's spending), and nobody
   // else spends those coins until this batch commits. Replayed keys' gifts are read and then ignored.
   const locking = lockUserAccounts(tx, batch.map((request) => request.senderId), Asset.COIN);
-  const [claims, , contexts] = await Promise.all([claiming, locking, loadContexts(tx, batch, day)]);
+  const [claims, , contexts] = await Promise.all([claiming, locking, loadContexts(tx, batch, day, now)]);
 
   const results: Settled[] = new Array(batch.length);
   const replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[] = [];
@@ -188,6 +191,10 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   if (fresh.length === 0) return { results, events: [] };
 
   const accepted: Accepted[] = [];
+  // Brands' campaigns that may match: their budgets locked and read afresh, one more round trip, only
+  // when the context read found any (brands/matching.ts).
+  const candidates = fresh.flatMap((index) => contexts[index]!.campaigns ?? []);
+  const offers = candidates.length > 0 ? await offersOf(tx, candidates, fresh.map((index) => batch[index]!.senderId), now) : [];
   const outcomes: { callerId: string; key: string; outcome: Outcome<{ sentGiftId: string }> }[] = [];
   for (const index of fresh) {
     const request = batch[index]!;
@@ -197,13 +204,20 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
       const gift = checkGift({ policy, now, sender, wallet, spent, session, gift: catalogGift, input: request.input });
       const entryId = randomUUID();
       const sentGift: SentGift = { id: randomUUID(), entryId, createdAt: now, comboId: request.input.comboId ?? null, ...gift };
+      const matches = offers.length > 0 ? planMatches(offersFor(offers, gift.creatorId, gift.liveSessionId), sender.id, gift.coins) : [];
+      const diamondsAccount = gift.diamonds > 0n || matches.length > 0 ? (creatorDiamonds ?? (await openDiamondAccount(tx, gift.creatorId))) : null;
       accepted.push({
         gift: sentGift,
         roomGift: {
           sentGift,
           sender: { id: sender.id, handle: sender.handle, displayName: sender.displayName },
           gift: { id: catalogGift!.id, name: catalogGift!.name, imageUrl: catalogGift!.imageUrl, animationUrl: catalogGift!.animationUrl },
+          ...(matches.length > 0 ? { matches: matches.map(roomMatchOf) } : {}),
         },
+        matches: matches.map((match) => ({
+          match, entry: matchEntry(match, sentGift.id, diamondsAccount!),
+          matched: { match, sentGiftId: sentGift.id, liveSessionId: gift.liveSessionId, viewerId: sender.id, creatorId: gift.creatorId },
+        })),
         entry: {
           id: entryId,
           kind: EntryKind.GIFT,
@@ -214,7 +228,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
             ...(gift.diamonds > 0n
               ? [
                   { accountId: PLATFORM.diamondIssuance, asset: Asset.DIAMOND, amount: -gift.diamonds },
-                  { accountId: creatorDiamonds ?? (await openDiamondAccount(tx, gift.creatorId)), asset: Asset.DIAMOND, amount: gift.diamonds },
+                  { accountId: diamondsAccount!, asset: Asset.DIAMOND, amount: gift.diamonds },
                 ]
               : []),
           ],
@@ -237,10 +251,14 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   // once: the creator's diamonds, the platform's accounts and the room's sequence stay locked only
   // while PostgreSQL runs the last statement and commits, never across a round trip. Its checks fail
   // inside SQL, as COMMIT is already behind it.
-  const ledger = entryWrites(accepted.map((item) => item.entry));
+  const ledger = entryWrites(accepted.flatMap((item) => [item.entry, ...item.matches.map((m) => m.entry)]));
   const roomGifts = accepted.map((item) => item.roomGift);
+  const matched = accepted.flatMap((item) => item.matches.map((m) => m.matched));
   const writing = tx.$executeRaw(
-    combine({ ...ledger.writes, ...sentGiftWrites(accepted.map((item) => item.gift), day), outcomes: outcomesWrite(outcomes), ...supportWrites(roomGifts, now) }),
+    combine({
+      ...ledger.writes, ...sentGiftWrites(accepted.map((item) => item.gift), day), outcomes: outcomesWrite(outcomes), ...supportWrites(roomGifts, now),
+      ...matchWrites(matched, now), ...brandEventWrites(matchEvents(matched, (offer) => offer.remaining)),
+    }),
   );
   const balances = balanceWrites(ledger.changes);
   const room = roomEventWrites(roomGifts, now);
@@ -268,6 +286,8 @@ type GiftContext = {
   session?: Session;
   creatorDiamonds: string | null;
   gift?: CatalogGift;
+  /** Campaigns that may match gifts to the session's creator (brands/matching.ts); null when none. */
+  campaigns: CampaignCandidate[] | null;
 };
 
 type GiftCheck = {
@@ -315,9 +335,9 @@ function checkGift({ policy, now, sender, wallet, spent, session, gift, input }:
 /**
  * Everything the batch's checks need, in one statement: the senders' (locked) wallets, each sender's
  * spending this day and week, the sessions with their creators and the creators' diamond accounts
- * (opened on first use), the gifts.
+ * (opened on first use), the gifts, and the brands' campaigns that may match them (candidates only).
  */
-async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<GiftContext[]> {
+async function loadContexts(tx: SqlTx, requests: Request[], day: Date, now: Date): Promise<GiftContext[]> {
   const weekStart = new Date(day.getTime() - 6 * 86_400_000);
   const senders = requests.map((r) => r.senderId);
   const sessions = requests.map((r) => r.input.liveSessionId);
@@ -329,6 +349,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
       sessionId: string | null; status: LiveSessionStatus; creatorId: string; creatorBirthDate: Date; creatorCountry: string; creatorPendingCountry: string | null; creatorCountryChangesAt: Date | null; creatorRestrictions: RestrictionKind[];
       creatorDiamonds: string | null;
       giftId: string | null; name: string; imageUrl: string; animationUrl: string | null; coins: bigint; active: boolean; countries: string[];
+      campaigns: CampaignCandidate[] | null;
     }[]
   >`
     WITH wallets AS (SELECT id, "userId", balance FROM "Account" WHERE "userId" = ANY(${senders}::uuid[]) AND asset = 'COIN'),
@@ -341,7 +362,8 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
       RETURNING id, "userId"),
     diamonds AS (
       SELECT id, "userId" FROM opened
-      UNION ALL SELECT a.id, a."userId" FROM "Account" a JOIN creators c ON c.id = a."userId" WHERE a.asset = 'DIAMOND')
+      UNION ALL SELECT a.id, a."userId" FROM "Account" a JOIN creators c ON c.id = a."userId" WHERE a.asset = 'DIAMOND'),
+    campaigns AS (${campaignCandidatesClause(now)})
     SELECT r.n,
       u.id AS "senderId", u.handle, u."displayName", u."birthDate" AS "senderBirthDate", u.country::text AS "senderCountry",
       u."pendingCountry"::text AS "senderPendingCountry", u."countryChangesAt" AS "senderCountryChangesAt",
@@ -352,7 +374,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
       c."birthDate" AS "creatorBirthDate", c.country::text AS "creatorCountry", c.restrictions::text[] AS "creatorRestrictions",
       c."pendingCountry"::text AS "creatorPendingCountry", c."countryChangesAt" AS "creatorCountryChangesAt",
       d.id AS "creatorDiamonds",
-      g.id AS "giftId", g.name, g."imageUrl", g."animationUrl", g.coins, g.active, g.countries
+      g.id AS "giftId", g.name, g."imageUrl", g."animationUrl", g.coins, g.active, g.countries, m.candidates AS campaigns
     FROM unnest(${senders}::uuid[], ${sessions}::uuid[], ${requests.map((r) => r.input.giftId)}::uuid[]) WITH ORDINALITY AS r(sender, session, gift, n)
     LEFT JOIN "User" u ON u.id = r.sender
     LEFT JOIN wallets w ON w."userId" = r.sender
@@ -363,6 +385,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
     LEFT JOIN "User" c ON c.id = s."creatorId"
     LEFT JOIN diamonds d ON d."userId" = s."creatorId"
     LEFT JOIN "Gift" g ON g.id = r.gift
+    LEFT JOIN campaigns m ON m.creator = s."creatorId"
     ORDER BY r.n`;
   return rows.map((row) => ({
     sender: row.senderId
@@ -385,6 +408,7 @@ async function loadContexts(tx: SqlTx, requests: Request[], day: Date): Promise<
         }
       : undefined,
     creatorDiamonds: row.creatorDiamonds,
+    campaigns: row.campaigns,
     gift: row.giftId
       ? { id: row.giftId, name: row.name, imageUrl: row.imageUrl, animationUrl: row.animationUrl, coins: row.coins, active: row.active, countries: row.countries }
       : undefined,

@@ -11,6 +11,7 @@ import type { ChargeRequest, ChargeResult, PaymentEvent, PaymentLookup, PaymentP
 import type { Policy } from './policy.js';
 import { checkAge, checkNotRestricted, countryInForce } from './safeguards.js';
 import { validate } from './validation.js';
+import { applyFundingEvent } from './brands/budgets.js';
 
 const purchaseInput = z.object({
   bundleId: z.uuid('is not a coin bundle id'),
@@ -116,7 +117,7 @@ const FIRST_CALL_WAIT_MS = 10_000;
  * a client timeout) gets the first call's result rather than a refusal; IdempotencyInProgressError only
  * when the first call takes longer than FIRST_CALL_WAIT_MS.
  */
-async function waitingForFirstCall<T>(attempt: () => Promise<T>): Promise<T> {
+export async function waitingForFirstCall<T>(attempt: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + FIRST_CALL_WAIT_MS;
   for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
     try {
@@ -334,7 +335,8 @@ export async function applyPaymentEvent(db: Database, announcer: Announcer, prov
       WHERE provider = ${provider.name}
         AND ("providerPaymentId" = ${event.providerPaymentId} OR ("providerPaymentId" IS NULL AND id = ${event.purchaseId ?? null}::uuid))
       FOR NO KEY UPDATE`;
-    if (!locked) return { result: 'ignored' };
+    // An event naming no purchase may be about a brand's funding (src/domain/brands/budgets.ts).
+    if (!locked) return { result: await applyFundingEvent(tx, provider, event) };
     const purchase = await tx.purchase.update({ where: { id: locked.id }, data: { providerPaymentId: event.providerPaymentId } });
     const moved = (coinsMoved: boolean): WebhookResult & { coinsMovedFor?: string } =>
       coinsMoved ? { result: 'applied', coinsMovedFor: purchase.buyerId } : { result: 'ignored' };

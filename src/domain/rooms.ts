@@ -2,6 +2,7 @@ import { failedCheck, failUnless } from '../db/combine.js';
 import { Prisma, type SentGift } from '../generated/prisma/client.js';
 import { diamondsInUsd } from './policy.js';
 import { spendDay } from './safeguards.js';
+import type { RoomMatch } from './brands/matching.js';
 
 /** Who appears in a room event: a snapshot, so replaying an old event shows what the room saw. */
 export type Profile = { id: string; handle: string; displayName: string };
@@ -28,9 +29,16 @@ export type RoomGiftEvent = {
   };
   leaderboard?: { sender: Profile; coins: string }[];
   goal?: { goalCoins: string; progressCoins: string; reached: boolean };
+  /** Brands' campaigns that matched the gift with it (src/domain/brands/matching.ts), in the order they applied. */
+  matches?: RoomMatch[];
+  /**
+   * Set on a brand's later match of the gift (matchGift): then the event is that match, with a sequence of
+   * its own, and `sentGift` is a copy of the gift it matched (src/domain/brands/manual-matching.ts).
+   */
+  manualMatch?: RoomMatch;
 };
 
-export type RoomGift = { sentGift: SentGift; sender: Profile; gift: RoomGiftEvent['sentGift']['gift'] };
+export type RoomGift = { sentGift: SentGift; sender: Profile; gift: RoomGiftEvent['sentGift']['gift']; matches?: RoomMatch[] };
 
 export class SessionEndedMeanwhileError extends Error {
   override name = 'SessionEndedMeanwhileError';
@@ -146,7 +154,7 @@ export function roomFailure(error: unknown): unknown {
 }
 
 /** An event as the room will hear it, but for what the database adds: its sequence, leaderboard and goal. */
-function eventOf({ sentGift, sender, gift }: RoomGift): Omit<RoomGiftEvent, 'sequence'> {
+function eventOf({ sentGift, sender, gift, matches }: RoomGift): Omit<RoomGiftEvent, 'sequence'> {
   return {
     liveSessionId: sentGift.liveSessionId,
     creatorId: sentGift.creatorId,
@@ -161,5 +169,6 @@ function eventOf({ sentGift, sender, gift }: RoomGift): Omit<RoomGiftEvent, 'seq
       cashValueUsd: diamondsInUsd(sentGift.diamonds),
       sentAt: sentGift.createdAt.toISOString(),
     },
+    ...(matches ? { matches } : {}),
   };
 }

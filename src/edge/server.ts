@@ -7,6 +7,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AccountSuspendedError, IdentityProviderUnavailableError, NotAuthenticatedError, OvationError, RateLimitedError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
+import { authenticateApiKey, type BrandKey } from '../domain/brands/access.js';
+import { looksLikeApiKey } from '../domain/brands/api-keys.js';
 import { ResumeRequiredError } from '../events/room-stream.js';
 import type { Logger } from '../logger.js';
 import type { Context, Identity, Services } from '../schema/context.js';
@@ -51,7 +53,7 @@ export type OvationServer = {
 };
 
 type Initial = YogaInitialContext & { viewer?: Viewer | null; identity?: Identity | null; clientAddress?: string; req?: http.IncomingMessage };
-type SignedIn = { viewer: Viewer | null; identity: Identity | null };
+type SignedIn = { viewer: Viewer | null; identity: Identity | null; brandKey?: BrandKey | null };
 
 const GRAPHQL_PATH = '/graphql';
 // A client's request id is echoed and logged only if it looks like one.
@@ -83,7 +85,10 @@ export function createServer({
     const userId = await accountOf(subject);
     return { viewer: userId ? await accounts.viewer(userId) : null, identity };
   };
-  const signedInWith = async (token: string | undefined): Promise<SignedIn> => signedIn(token ? await auth.verifyToken(token) : null);
+  // A brand's API key comes as a bearer credential too (`Authorization: Bearer ovbk_...`): it speaks for
+  // its brand, with no viewer. Checked against the database on every request, so revocation is at once.
+  const signedInWith = async (token: string | undefined): Promise<SignedIn> =>
+    token && looksLikeApiKey(token) ? { viewer: null, identity: null, brandKey: await authenticateApiKey(db, token) } : signedIn(token ? await auth.verifyToken(token) : null);
 
   // Refusals carry their code to the client (and a dropped room subscriber where to resume, for programs
   // rather than in the message); the client's own malformed requests already read well and get a code;
@@ -115,13 +120,15 @@ export function createServer({
     log.error({ err: original ?? error }, 'unexpected error');
     return maskError(error, message, isDev) as GraphQLError;
   }
-  // Mutations per signed-in account, over HTTP and graphql-ws alike; one operation counts once.
+  // Mutations per signed-in account (or brand), over HTTP and graphql-ws alike; one operation counts once.
   const limitMutations: Plugin<Context> = {
     async onExecute({ args, setResultAndStopExecution }) {
       const context = args.contextValue;
-      if (!context.viewer || getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
+      // A brand's key counts as its brand (all of a brand's keys share one allowance).
+      const caller = context.viewer?.userId ?? context.brandKey?.brandId;
+      if (!caller || getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
       try {
-        await rateLimits.consume('mutations', context.viewer.userId);
+        await rateLimits.consume('mutations', caller);
       } catch (error) {
         setResultAndStopExecution({ errors: [toClientError(error)] });
       }

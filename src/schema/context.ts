@@ -5,6 +5,8 @@ import type { PaymentProvider } from '../domain/payments/provider.js';
 import type { PayoutDeps } from '../domain/payouts/lifecycle.js';
 import type { Policy } from '../domain/policy.js';
 import type { Viewer } from '../domain/viewer.js';
+import type { BrandKey } from '../domain/brands/access.js';
+import type { AddressPolicy } from '../domain/brands/webhooks/addresses.js';
 import type { Announcer } from '../events/announcer.js';
 import type { Presence } from '../events/presence.js';
 import type { EventSubscriptions } from '../events/pubsub.js';
@@ -29,6 +31,8 @@ export type Services = {
   issueToken(subject: { userId: string }): Promise<string>;
   /** NODE_ENV=development only; elsewhere development conveniences (demo tokens) are refused. */
   development: boolean;
+  /** Where brands' webhook endpoints may point (https and public addresses only, in production). */
+  webhookAddresses: AddressPolicy;
   /** The instance's rate limits (src/edge/rate-limits.ts); absent where nothing is limited (schema-level tests). */
   rateLimits?: RateLimits;
   /** Stream overlays' streak quiet time and token checks (ms); OVERLAY_DEFAULTS where absent. */
@@ -41,5 +45,6 @@ export type Identity = { issuer: string; subject: string };
 /**
  * What every resolver sees. The edge builds one per HTTP request or graphql-ws operation. `identity` is set
  * for an identity provider's token: with `viewer` null until completeProfile ties it to an account.
+ * `brandKey` is set for a brand's API key (src/domain/brands/access.ts), with `viewer` null.
  */
-export type Context = Services & { viewer: Viewer | null; identity?: Identity | null; clientAddress?: string };
+export type Context = Services & { viewer: Viewer | null; identity?: Identity | null; clientAddress?: string; brandKey?: BrandKey | null };

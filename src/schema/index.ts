@@ -11,6 +11,9 @@ import './live-sessions.js';
 import './leaderboards.js';
 import './nodes.js';
 import './payouts.js';
+import './brands.js';
+import './brand-webhooks.js';
+import './campaigns.js';
 import './overlays.js';
 
 /** The whole API, sorted so the printed schema.graphql is stable. */

@@ -119,14 +119,15 @@ builder.prismaObjectFields('LiveSession', (t) => ({
     resolve: async (query, session, { last }, context) => {
       if (last < 0) throw new ValidationError([{ field: 'last', message: 'must be 0 or more' }]);
       // Every committed gift has exactly one room event, numbered in commit order: the room's own index
-      // ("RoomEvent" primary key) gives the latest ones without sorting the session's gifts.
+      // ("RoomEvent" primary key) gives the latest ones without sorting the session's gifts. A manual
+      // match's event names no gift of its own.
       const events = await context.db.roomEvent.findMany({
-        where: { liveSessionId: session.id },
+        where: { liveSessionId: session.id, sentGiftId: { not: null } },
         orderBy: { sequence: 'desc' },
         take: Math.min(last, MAX_RECENT_GIFTS),
         select: { sentGift: query },
       });
-      return events.map((event) => event.sentGift);
+      return events.flatMap((event) => (event.sentGift ? [event.sentGift] : []));
     },
   }),
 }));

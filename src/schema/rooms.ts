@@ -1,3 +1,4 @@
+import type { RoomMatch } from '../domain/brands/matching.js';
 import type { Profile, RoomGiftEvent } from '../domain/rooms.js';
 import { openRoomStream, type DirectTarget, type RoomItem, type RoomStream } from '../events/room-stream.js';
 import { builder } from './builder.js';
@@ -9,13 +10,14 @@ type LiveSessionEvent =
   | { kind: 'gift'; event: RoomGiftEvent }
   | { kind: 'leaderboard'; event: RoomGiftEvent }
   | { kind: 'goal'; event: RoomGiftEvent }
+  | { kind: 'matched'; event: RoomGiftEvent; match: RoomMatch }
   | { kind: 'viewers'; viewers: number; sequence: number }
   | { kind: 'goalSet'; goalCoins: string; progressCoins: string; sequence: number }
   | { kind: 'ended'; sequence: number };
 
 const LiveSessionEventRef = builder.interfaceRef<LiveSessionEvent>('LiveSessionEvent').implement({
   description:
-    "An event of a live session's room. `sequence` is the room's gift count when it happened: gifts are numbered 1, 2, 3... in commit order, without gaps; resume with `liveSessionEvents(after: <last sequence seen>)`.",
+    "An event of a live session's room. `sequence` numbers the room's stored events (gifts, and brands' later matches by `matchGift`) 1, 2, 3... in commit order, without gaps; an event that follows from one of them (a leaderboard change, goal progress, a match made with the gift) carries its sequence. Resume with `liveSessionEvents(after: <last sequence seen>)`.",
   fields: (t) => ({
     sequence: t.int({ resolve: (item) => ('event' in item ? item.event.sequence : item.sequence) }),
   }),
@@ -73,6 +75,33 @@ export const LeaderboardEntrySnapshot = builder.objectRef<{ rank: number; sender
   }),
 });
 
+const BrandSnapshot = builder.objectRef<RoomMatch['brand']>('BrandSnapshot').implement({
+  description: 'A brand as the live session saw it: a copy, not the Brand (`brandId` is its id).',
+  fields: (t) => ({
+    brandId: t.id({ resolve: (brand) => globalId('Brand', brand.id) }),
+    name: t.exposeString('name'),
+  }),
+});
+
+const matchOf = (item: LiveSessionEvent) => (item as { match: RoomMatch }).match;
+
+builder.objectType(builder.objectRef<LiveSessionEvent>('GiftMatchedEvent'), {
+  interfaces: [LiveSessionEventRef],
+  isTypeOf: (item) => (item as LiveSessionEvent).kind === 'matched',
+  description:
+    "A brand's campaign matched a gift: the creator earned `diamonds` more. Right after its gift, with the gift's sequence, when matched with it; a match made later by the brand (`matchGift`) is an event of its own, with its own sequence.",
+  fields: (t) => ({
+    giftMatchId: t.id({ resolve: (item) => globalId('GiftMatch', matchOf(item).id) }),
+    sentGiftId: t.id({ resolve: (item) => globalId('SentGift', giftOf(item).sentGift.id) }),
+    campaignId: t.id({ resolve: (item) => globalId('MatchingCampaign', matchOf(item).campaignId) }),
+    brand: t.field({ type: BrandSnapshot, resolve: (item) => matchOf(item).brand }),
+    sender: t.field({ type: UserSnapshot, description: 'Who sent the gift matched.', resolve: (item) => giftOf(item).sentGift.sender }),
+    coins: t.field({ type: 'BigInt', description: "Coins of the brand's budget.", resolve: (item) => BigInt(matchOf(item).coins) }),
+    diamonds: t.field({ type: 'BigInt', resolve: (item) => BigInt(matchOf(item).diamonds) }),
+    cashValue: t.field({ type: CashValue, resolve: (item) => ({ currency: 'USD', amount: matchOf(item).cashValueUsd }) }),
+  }),
+});
+
 builder.objectType(builder.objectRef<LiveSessionEvent>('LeaderboardChangedEvent'), {
   interfaces: [LiveSessionEventRef],
   isTypeOf: (item) => (item as LiveSessionEvent).kind === 'leaderboard',
@@ -116,7 +145,15 @@ const expand = (item: RoomItem): readonly LiveSessionEvent[] => (item.kind === '
 function expandGift(gift: RoomGiftEvent): readonly LiveSessionEvent[] {
   let events = expansions.get(gift);
   if (!events) {
-    events = [{ kind: 'gift', event: gift }, ...(gift.leaderboard ? [{ kind: 'leaderboard', event: gift } as const] : []), ...(gift.goal ? [{ kind: 'goal', event: gift } as const] : [])];
+    // A brand's later match is an event of its own; a gift is followed by what came with it.
+    events = gift.manualMatch
+      ? [{ kind: 'matched', event: gift, match: gift.manualMatch }]
+      : [
+          { kind: 'gift', event: gift },
+          ...(gift.matches ?? []).map((match) => ({ kind: 'matched', event: gift, match }) as const),
+          ...(gift.leaderboard ? [{ kind: 'leaderboard', event: gift } as const] : []),
+          ...(gift.goal ? [{ kind: 'goal', event: gift } as const] : []),
+        ];
     expansions.set(gift, events);
   }
   return events;

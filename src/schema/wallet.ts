@@ -8,7 +8,7 @@ import { connectionCost } from './cost.js';
 import { SentGiftRef } from './gifting.js';
 import { AssetEnum, cashValueOf, CashValue, Rate } from './money.js';
 
-const EntryKindEnum = builder.enumType(EntryKind, { name: 'EntryKind' });
+export const EntryKindEnum = builder.enumType(EntryKind, { name: 'EntryKind' });
 
 const WalletActivity = builder.prismaNode('Posting', {
   name: 'WalletActivity',

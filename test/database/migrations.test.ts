@@ -44,6 +44,14 @@ const MIGRATION_ONLY: string[] = [
   ...['Account.Account_payout_balances_check', 'Payout.Payout_amounts_check', 'Payout.Payout_entries_check', 'PayoutMethod.PayoutMethod_details_check'].map(
     (name) => `constraints:${name}`,
   ),
+  // The brand money rules the database enforces itself (migration partner_brands_i22).
+  ...[
+    'MatchingCampaign.MatchingCampaign_terms_check', 'CampaignViewer.CampaignViewer_coins_check', 'GiftMatch.GiftMatch_amounts_check',
+    'BrandFunding.BrandFunding_amounts_check', 'RoomEvent.RoomEvent_subject_check',
+  ].map((name) => `constraints:${name}`),
+  // A webhook delivery always has its job (migration brand_webhooks).
+  'functions:queue_webhook_deliveries()',
+  'triggers:WebhookDelivery.WebhookDelivery_jobs',
 ];
 
 const serverUrl = inject('postgresUrl');

@@ -136,3 +136,24 @@ export const NodesPage = graphql(`
     }
   }
 `);
+
+export const BrandMatchesPage = graphql(`
+  query BrandMatchesPage($id: ID!, $first: Int) {
+    brand(id: $id) {
+      id
+      matches(first: $first) {
+        edges {
+          node {
+            id
+            coins
+            diamonds
+            manual
+            viewer { id handle }
+            sentGift { id coins }
+            campaign { id name }
+          }
+        }
+      }
+    }
+  }
+`);

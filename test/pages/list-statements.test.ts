@@ -11,7 +11,11 @@ import { createTestDatabase } from '../support/database.js';
 import { gid } from '../support/gifting.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, sandbox, uniqueKey } from '../support/money.js';
 import { recordingSchema, stable } from '../support/statements.js';
+import { changeCampaign, createMatchingCampaign } from '../../src/domain/brands/campaigns.js';
+import { globalId } from '../../src/schema/ids.js';
+import { createFundedBrand } from '../brands/support.js';
 import {
+  BrandMatchesPage,
   CoinBundlesPage,
   GiftCatalogPage,
   NodesPage,
@@ -154,6 +158,25 @@ describe('catalog and refetching', () => {
     expect(data.nodes).toHaveLength(ROWS);
     expect({ data: stable(data), statements }).toMatchSnapshot();
     // Each type's nodes (users, live sessions, gifts), the users' live sessions, the sessions' creators, the viewers of all those sessions.
+    expect(statements).toHaveLength(6);
+  });
+});
+
+// Last: its gifts would change the lists above.
+describe('brands', () => {
+  test("a brand's matches, each with its viewer, gift and campaign", async () => {
+    const { creator, session } = await createLiveCreator(db, { handle: 'matched_creator' });
+    const { brand, owner, caller } = await createFundedBrand(db, 10_000n);
+    const campaign = await createMatchingCampaign(db, caller, {
+      brandId: brand.id, name: 'Page match', creatorId: creator.id, ratioPercent: 100, budgetCoins: 10_000n,
+      startsAt: new Date(Date.now() - 1000), endsAt: new Date(Date.now() + 3_600_000), remainderRule: 'RETURN_TO_BRAND',
+    });
+    await changeCampaign(db, silentAnnouncer, caller, 'activate', { campaignId: campaign.id });
+    for (const supporter of supporters) await sender.send(supporter.id, { liveSessionId: session.id, giftId: coin.id, quantity: 1, idempotencyKey: uniqueKey('page') });
+    const { data, statements } = await run(BrandMatchesPage, { id: globalId('Brand', brand.id), first: 100 }, asViewer(owner));
+    expect(data.brand!.matches.edges).toHaveLength(ROWS);
+    expect({ data: stable(data), statements }).toMatchSnapshot();
+    // The brand, the caller's membership, its matches, then their viewers, gifts and campaigns.
     expect(statements).toHaveLength(6);
   });
 });

@@ -5,7 +5,7 @@ import type { Database } from '../../src/db/client.js';
 import { createGiftSender, type GiftSender } from '../../src/domain/gifting.js';
 import { PLATFORM } from '../../src/domain/ledger.js';
 import { SANDBOX_PAYEES } from '../../src/domain/payouts/sandbox.js';
-import { PAYOUT_SIGNATURE_HEADER, signPayoutWebhook } from '../../src/domain/payouts/signature.js';
+import { SIGNATURE_HEADER, signWebhook } from '../../src/domain/webhook-signature.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { EntryKind, Role, type User } from '../../src/generated/prisma/client.js';
 import { ok, request } from '../support/graphql.js';
@@ -150,10 +150,10 @@ export async function postPayoutWebhook(
   { at = new Date(), secrets = [TEST_PAYOUT_WEBHOOK_SECRET], signature }: { at?: Date; secrets?: string[]; signature?: string | null } = {},
 ) {
   const rawBody = typeof event === 'string' ? event : JSON.stringify(event);
-  const header = signature === undefined ? signPayoutWebhook(secrets, rawBody, at) : signature;
+  const header = signature === undefined ? signWebhook(secrets, rawBody, at) : signature;
   const response = await fetch(`${new URL(server.url).origin}/webhooks/payouts`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(header === null ? {} : { [PAYOUT_SIGNATURE_HEADER]: header }) },
+    headers: { 'content-type': 'application/json', ...(header === null ? {} : { [SIGNATURE_HEADER]: header }) },
     body: rawBody,
   });
   return { status: response.status, body: (await response.json()) as { received?: true; result?: string; error?: string } };

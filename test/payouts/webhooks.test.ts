@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { SANDBOX_PAYEES } from '../../src/domain/payouts/sandbox.js';
-import { signPayoutWebhook } from '../../src/domain/payouts/signature.js';
+import { signWebhook } from '../../src/domain/webhook-signature.js';
 import { expectCleanAudit, uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import {
@@ -60,7 +60,7 @@ describe('payout webhooks are signed: untrusted ones are refused with 400 and ch
   test('a body changed after it was signed', async () => {
     await expectRefusedThenGenuineApplies((event) => {
       const signed = JSON.stringify({ ...event, type: 'payout.paid' });
-      return postPayoutWebhook(server, event, { signature: signPayoutWebhook([TEST_PAYOUT_WEBHOOK_SECRET], signed, new Date()) });
+      return postPayoutWebhook(server, event, { signature: signWebhook([TEST_PAYOUT_WEBHOOK_SECRET], signed, new Date()) });
     }, /^Bad signature$/);
   });
 

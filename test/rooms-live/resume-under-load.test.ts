@@ -73,7 +73,7 @@ describe('a subscriber that drops and resumes while the room is busy', () => {
     expect(sequencesOf(beforeDrop)).toEqual(range(1, lastSeen));
     expect(sequencesOf(afterResume)).toEqual(range(lastSeen + 1, committed.sentGifts));
     const gifts = [...beforeDrop, ...afterResume].filter(isGiftSent);
-    expect(gifts.map((event) => event.sentGiftId)).toEqual(committed.roomEvents.map((row) => gid('SentGift', row.sentGiftId)));
+    expect(gifts.map((event) => event.sentGiftId)).toEqual(committed.roomEvents.map((row) => gid('SentGift', row.sentGiftId!)));
     expect(new Set(gifts.map((event) => event.sentGiftId))).toEqual(new Set(sentIds));
     expect(afterResume.at(-1)).toEqual({ __typename: 'LiveSessionEndedEvent', sequence: committed.sentGifts });
     await expectCleanAudit(db);

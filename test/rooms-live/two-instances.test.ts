@@ -44,7 +44,7 @@ describe.skipIf(!redisUrl)('two instances sharing Redis', () => {
     expect(sequencesOf(beforeDrop)).toEqual(range(1, lastSeen));
     expect(sequencesOf(afterResume)).toEqual(range(lastSeen + 1, 200));
     expect([...beforeDrop, ...afterResume].filter(isGiftSent).map((event) => event.sentGiftId)).toEqual(
-      committed.roomEvents.map((row) => gid('SentGift', row.sentGiftId)),
+      committed.roomEvents.map((row) => gid('SentGift', row.sentGiftId!)),
     );
     expect(afterResume.at(-1)).toEqual({ __typename: 'LiveSessionEndedEvent', sequence: 200 });
     await expectCleanAudit(db);

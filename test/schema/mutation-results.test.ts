@@ -2,6 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createAnnouncer, silentAnnouncer } from '../../src/events/announcer.js';
 import { execute, getNamedType, GraphQLInputObjectType, GraphQLNonNull, GraphQLUnionType, parse } from 'graphql';
 import { afterAll, describe, expect, test } from 'vitest';
+import { createApiKey, createBrand, setBrandMember } from '../../src/domain/brands/brands.js';
+import { transaction } from '../../src/db/transaction.js';
+import { registerWebhookEndpoint } from '../../src/domain/brands/webhooks/endpoints.js';
+import { recordBrandEvents } from '../../src/domain/brands/webhooks/events.js';
+import { recordInvoicePayment } from '../../src/domain/brands/budgets.js';
+import { changeCampaign, createMatchingCampaign, type CampaignAction } from '../../src/domain/brands/campaigns.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { requestHash } from '../../src/domain/idempotency.js';
 import { endLiveSession } from '../../src/domain/live-sessions.js';
@@ -20,7 +26,7 @@ import { createEventBus } from '../../src/events/pubsub.js';
 import { PayoutHoldReason, PayoutStatus, RestrictionKind, Role, type User } from '../../src/generated/prisma/client.js';
 import { createLogger } from '../../src/logger.js';
 import type { Context } from '../../src/schema/context.js';
-import { globalId } from '../../src/schema/ids.js';
+import { globalId, parseGlobalId } from '../../src/schema/ids.js';
 import { schema } from '../../src/schema/index.js';
 import { createTestDatabase } from '../support/database.js';
 import { aged, fundWalletUnder, NO_AGE_GATE } from '../support/gifting.js';
@@ -52,6 +58,7 @@ const services: Omit<Context, 'viewer'> = {
   payouts: { db, policy: DEFAULT_POLICY, provider: createSandboxPayoutProvider({ webhookSecrets: [], returnAfterMs: 60_000 }), announce: announcer, log },
   issueToken: async () => 'token',
   development: false,
+  webhookAddresses: { allowPrivate: true },
 };
 
 type Caller = Pick<User, 'id' | 'roles'> | null;
@@ -157,6 +164,117 @@ const decision = (payoutId: string) => ({ payoutId, idempotencyKey: uniqueKey('d
 const reasoned = (payoutId: string, reason = 'The account is closed') => ({ ...decision(payoutId), reason });
 const hold = (payoutId: string) => ({ payoutId, reason: PayoutHoldReason.FRAUD_REVIEW });
 
+/** A brand with its first owner, and an API key of it. */
+async function brandOf() {
+  const owner = await createUser(db);
+  const brand = await createBrand(db, { name: `Brand ${randomUUID()}`, ownerId: owner.id });
+  const key = await createApiKey(db, { viewer: { userId: owner.id, roles: owner.roles } }, { brandId: brand.id, name: 'key', scopes: ['READ'] });
+  return { owner, brand, id: gid('Brand', brand.id), keyId: gid('ApiKey', key.apiKey.id) };
+}
+/** A webhook endpoint of a fresh brand (with its owner), and a delivery to it of one event. */
+async function endpointOf() {
+  const { owner, brand } = await brandOf();
+  const { endpoint } = await registerWebhookEndpoint(db, { allowPrivate: true }, { viewer: { userId: owner.id, roles: owner.roles } }, {
+    brandId: brand.id,
+    url: 'http://127.0.0.1:9/hook',
+    eventTypes: ['MATCH_MADE'],
+  });
+  await transaction(db, (tx) => recordBrandEvents(tx, [{ brandId: brand.id, campaignId: null, type: 'MATCH_MADE', data: {} }]));
+  const delivery = await db.webhookDelivery.findFirstOrThrow({ where: { endpointId: endpoint.id } });
+  return { owner, brandId: gid('Brand', brand.id), endpointId: gid('WebhookEndpoint', endpoint.id), deliveryId: gid('WebhookDelivery', delivery.id) };
+}
+const endpointRefusals = (mutation: string, input: (ids: Awaited<ReturnType<typeof endpointOf>>) => Record<string, unknown>, nowhereInput: Record<string, unknown>, invalid: Record<string, unknown>) => ({
+  NotAuthenticatedError: async () => attempt(mutation, input(await endpointOf())),
+  ForbiddenError: async () => attempt(mutation, input(await endpointOf()), viewer),
+  NotFoundError: () => attempt(mutation, nowhereInput, admin),
+  ValidationError: async () => {
+    const ids = await endpointOf();
+    return attempt(mutation, { ...input(ids), ...invalid }, ids.owner);
+  },
+});
+
+/**
+ * fundBrandBudget on a fresh brand as its owner (or nobody, or a stranger), with input changed by
+ * `overrides`; `before` may act first and hand back the input to attempt.
+ */
+async function fundAs(
+  who: 'owner' | 'nobody' | 'stranger',
+  overrides: Record<string, unknown> = {},
+  context: Partial<Context> = {},
+  before?: (input: Record<string, unknown>, owner: Caller) => Promise<Record<string, unknown>>,
+): Promise<string> {
+  const { owner, id } = await brandOf();
+  let input: Record<string, unknown> = {
+    brandId: id,
+    bundleId: gid('CoinBundle', (await createTestBundle(db)).id),
+    quantity: 1,
+    paymentMethod: SANDBOX_METHODS.succeeds,
+    idempotencyKey: uniqueKey('fund'),
+    ...overrides,
+  };
+  if (before) input = await before(input, owner);
+  return attempt('fundBrandBudget', input, who === 'owner' ? owner : who === 'stranger' ? viewer : null, context);
+}
+const invoice = (brandId: string) => ({ brandId, coins: '5000', amountMinor: '5000', currency: 'USD', invoiceReference: 'INV-1', idempotencyKey: uniqueKey('invoice') });
+/** A campaign of a fresh brand holding `funds` coins, on a live creator: a draft, or moved on by `actions`. */
+async function campaignOf({ funds = 5000n, budget = 1000n, actions = [] as CampaignAction[] } = {}) {
+  const { owner, brand } = await brandOf();
+  const caller = { viewer: { userId: owner.id, roles: owner.roles } };
+  if (funds > 0n) await recordInvoicePayment(db, admin.id, { brandId: brand.id, coins: funds, amountMinor: 1n, currency: 'USD', invoiceReference: 'INV', idempotencyKey: uniqueKey('inv') });
+  const { creator: host, session } = await createLiveCreator(db);
+  const campaign = await createMatchingCampaign(db, caller, {
+    brandId: brand.id, name: 'Match', creatorId: host.id, ratioPercent: 100, budgetCoins: budget,
+    startsAt: new Date(Date.now() - 1000), endsAt: new Date(Date.now() + 3600_000), remainderRule: 'RETURN_TO_BRAND',
+  });
+  for (const action of actions) await changeCampaign(db, silentAnnouncer, caller, action, { campaignId: campaign.id });
+  return { owner, session, brandId: gid('Brand', brand.id), campaignId: gid('MatchingCampaign', campaign.id), hostId: gid('User', host.id) };
+}
+
+/** matchGift's input for a gift sent (and matched with it) in an active campaign's session, as the brand's owner. */
+async function manualMatch(coins = '1') {
+  const { owner, session, campaignId } = await campaignOf({ actions: ['activate'] });
+  const sender = await createFundedViewer(db, 10n);
+  const sent = await services.gifts.send(sender.id, { liveSessionId: session.id, giftId: rose.id, quantity: 1, idempotencyKey: uniqueKey('gift') });
+  return { owner, input: { campaignId, sentGiftId: gid('SentGift', sent.id), coins, idempotencyKey: uniqueKey('match') } };
+}
+
+/** Every union member of a campaign action, from the state `from` that allows it and one (`wrong`) that does not. */
+function campaignActionResults(action: CampaignAction, from: CampaignAction[], wrong: CampaignAction[] | null): Provocations {
+  const name = `${action}MatchingCampaign`;
+  return {
+    MatchingCampaign: async () => {
+      const { owner, campaignId } = await campaignOf({ actions: from });
+      return attempt(name, { campaignId }, owner);
+    },
+    NotAuthenticatedError: async () => attempt(name, { campaignId: (await campaignOf({ actions: from })).campaignId }),
+    ForbiddenError: async () => attempt(name, { campaignId: (await campaignOf({ actions: from })).campaignId }, viewer),
+    NotFoundError: () => attempt(name, { campaignId: nowhere('MatchingCampaign') }, viewer),
+    ValidationError: () => attempt(name, { campaignId: 'nope' }, viewer),
+    ...(wrong
+      ? {
+          CampaignTransitionError: async () => {
+            const { owner, campaignId } = await campaignOf({ actions: wrong });
+            return attempt(name, { campaignId }, owner);
+          },
+        }
+      : {}),
+    ...(action === 'schedule' || action === 'activate'
+      ? {
+          InsufficientBudgetError: async () => {
+            const { owner, campaignId } = await campaignOf({ funds: 10n });
+            return attempt(name, { campaignId }, owner);
+          },
+        }
+      : {}),
+  };
+}
+
+const newCampaign = (brandId: string, creatorId: string) => ({
+  brandId, name: 'Match', creatorId, ratioPercent: 100, budgetCoins: '100', remainderRule: 'RETURN_TO_BRAND',
+  startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(),
+});
+const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
+
 type Provocations = Record<string, () => Promise<string>>;
 
 /** Every member of every mutation's result union, and a way to get it. */
@@ -196,6 +314,205 @@ const results: Record<string, Provocations> = {
       const { creator: restricted, id } = await requested();
       await changeRestriction(db, { adminId: admin.id, userId: restricted.id, kind: RestrictionKind.PAYOUTS, placed: true, reason: 'Under investigation' });
       return attempt('approvePayout', decision(id), admin);
+    },
+  },
+  createApiKey: {
+    IssuedApiKey: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('createApiKey', { brandId: id, name: 'key', scopes: ['READ'] }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('createApiKey', { brandId: (await brandOf()).id, name: 'key', scopes: ['READ'] }),
+    ForbiddenError: async () => attempt('createApiKey', { brandId: (await brandOf()).id, name: 'key', scopes: ['READ'] }, viewer),
+    NotFoundError: () => attempt('createApiKey', { brandId: nowhere('Brand'), name: 'key', scopes: ['READ'] }, viewer),
+    ValidationError: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('createApiKey', { brandId: id, name: 'key', scopes: [] }, owner);
+    },
+  },
+  registerWebhookEndpoint: {
+    IssuedWebhookSecret: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('registerWebhookEndpoint', { brandId: id, url: 'http://127.0.0.1:9/hook', eventTypes: ['MATCH_MADE'] }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('registerWebhookEndpoint', { brandId: (await brandOf()).id, url: 'http://127.0.0.1:9/hook', eventTypes: ['MATCH_MADE'] }),
+    ForbiddenError: async () => attempt('registerWebhookEndpoint', { brandId: (await brandOf()).id, url: 'http://127.0.0.1:9/hook', eventTypes: ['MATCH_MADE'] }, viewer),
+    NotFoundError: () => attempt('registerWebhookEndpoint', { brandId: nowhere('Brand'), url: 'http://127.0.0.1:9/hook', eventTypes: ['MATCH_MADE'] }, viewer),
+    ValidationError: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('registerWebhookEndpoint', { brandId: id, url: 'ftp://hooks.example.com/', eventTypes: ['MATCH_MADE'] }, owner);
+    },
+  },
+  updateWebhookEndpoint: {
+    WebhookEndpoint: async () => {
+      const { owner, endpointId } = await endpointOf();
+      return attempt('updateWebhookEndpoint', { endpointId, enabled: false }, owner);
+    },
+    ...endpointRefusals('updateWebhookEndpoint', ({ endpointId }) => ({ endpointId, enabled: false }), { endpointId: nowhere('WebhookEndpoint') }, { eventTypes: [] }),
+  },
+  deleteWebhookEndpoint: {
+    WebhookEndpoint: async () => {
+      const { owner, endpointId } = await endpointOf();
+      return attempt('deleteWebhookEndpoint', { endpointId }, owner);
+    },
+    ...endpointRefusals('deleteWebhookEndpoint', ({ endpointId }) => ({ endpointId }), { endpointId: nowhere('WebhookEndpoint') }, { endpointId: 'nope' }),
+  },
+  rotateWebhookSecret: {
+    IssuedWebhookSecret: async () => {
+      const { owner, endpointId } = await endpointOf();
+      return attempt('rotateWebhookSecret', { endpointId }, owner);
+    },
+    ...endpointRefusals('rotateWebhookSecret', ({ endpointId }) => ({ endpointId }), { endpointId: nowhere('WebhookEndpoint') }, { overlapSeconds: -1 }),
+  },
+  redeliverWebhook: {
+    WebhookDelivery: async () => {
+      const { owner, deliveryId } = await endpointOf();
+      return attempt('redeliverWebhook', { deliveryId }, owner);
+    },
+    ...endpointRefusals('redeliverWebhook', ({ deliveryId }) => ({ deliveryId }), { deliveryId: nowhere('WebhookDelivery') }, { deliveryId: 'nope' }),
+  },
+  fundBrandBudget: {
+    BrandFunding: () => fundAs('owner'),
+    NotAuthenticatedError: () => fundAs('nobody'),
+    ForbiddenError: () => fundAs('stranger'),
+    NotFoundError: () => fundAs('owner', { bundleId: nowhere('CoinBundle') }),
+    ValidationError: () => fundAs('owner', { quantity: 0 }),
+    BundleUnavailableError: async () => {
+      const bundle = await createTestBundle(db);
+      await db.coinBundle.update({ where: { id: bundle.id }, data: { retiredAt: new Date() } });
+      return fundAs('owner', { bundleId: gid('CoinBundle', bundle.id) });
+    },
+    PaymentDeclinedError: () => fundAs('owner', { paymentMethod: SANDBOX_METHODS.declined }),
+    PaymentProviderUnavailableError: () => fundAs('owner', {}, { payments: null }),
+    IdempotencyConflictError: () =>
+      fundAs('owner', {}, {}, async (input, owner) => {
+        expect(await attempt('fundBrandBudget', input, owner)).toBe('BrandFunding');
+        return { ...input, quantity: 2 };
+      }),
+    // A first call with the key that never finishes: a retry waits for it, then gives up.
+    IdempotencyInProgressError: () =>
+      fundAs('owner', {}, {}, async (input) => {
+        const { brandId, bundleId, idempotencyKey, ...rest } = input as { brandId: string; bundleId: string; idempotencyKey: string };
+        const brand = parseGlobalId(brandId).id;
+        const hash = requestHash('fundBrandBudget', { ...rest, brandId: brand, bundleId: parseGlobalId(bundleId).id });
+        await db.idempotencyKey.create({ data: { callerId: brand, key: idempotencyKey, operation: 'fundBrandBudget', requestHash: hash } });
+        return input;
+      }),
+  },
+  recordBrandInvoicePayment: {
+    BrandFunding: async () => attempt('recordBrandInvoicePayment', invoice((await brandOf()).id), admin),
+    NotAuthenticatedError: async () => attempt('recordBrandInvoicePayment', invoice((await brandOf()).id)),
+    ForbiddenError: async () => attempt('recordBrandInvoicePayment', invoice((await brandOf()).id), viewer),
+    NotFoundError: () => attempt('recordBrandInvoicePayment', invoice(nowhere('Brand')), admin),
+    ValidationError: async () => attempt('recordBrandInvoicePayment', { ...invoice((await brandOf()).id), currency: 'usd' }, admin),
+    IdempotencyConflictError: async () => {
+      const first = invoice((await brandOf()).id);
+      expect(await attempt('recordBrandInvoicePayment', first, admin)).toBe('BrandFunding');
+      return attempt('recordBrandInvoicePayment', { ...first, coins: '7' }, admin);
+    },
+  },
+  scheduleMatchingCampaign: campaignActionResults('schedule', [], ['activate']),
+  activateMatchingCampaign: campaignActionResults('activate', [], ['end']),
+  pauseMatchingCampaign: campaignActionResults('pause', ['activate'], []),
+  resumeMatchingCampaign: campaignActionResults('resume', ['activate', 'pause'], ['activate', 'end']),
+  // Ending an ended (or settled) campaign changes nothing and refuses nothing.
+  endMatchingCampaign: campaignActionResults('end', ['activate'], null),
+  matchGift: {
+    GiftMatch: async () => {
+      const { owner, input } = await manualMatch();
+      return attempt('matchGift', input, owner);
+    },
+    NotAuthenticatedError: async () => attempt('matchGift', (await manualMatch()).input),
+    ForbiddenError: async () => attempt('matchGift', (await manualMatch()).input, viewer),
+    NotFoundError: () => attempt('matchGift', { campaignId: nowhere('MatchingCampaign'), sentGiftId: nowhere('SentGift'), idempotencyKey: uniqueKey('match') }, viewer),
+    ValidationError: () => attempt('matchGift', { campaignId: 'nope', sentGiftId: nowhere('SentGift'), idempotencyKey: uniqueKey('match') }, viewer),
+    IdempotencyConflictError: async () => {
+      const { owner, input } = await manualMatch();
+      expect(await attempt('matchGift', input, owner)).toBe('GiftMatch');
+      return attempt('matchGift', { ...input, coins: '2' }, owner);
+    },
+    // The rose (5 coins) was matched 5 with it: a campaign at 100% has nothing more to give it.
+    MatchRefusedError: async () => {
+      const { owner, input } = await manualMatch();
+      return attempt('matchGift', { ...input, coins: null }, owner);
+    },
+  },
+  createMatchingCampaign: {
+    MatchingCampaign: async () => {
+      const { owner, brandId, hostId } = await campaignOf();
+      return attempt('createMatchingCampaign', newCampaign(brandId, hostId), owner);
+    },
+    NotAuthenticatedError: async () => {
+      const { brandId, hostId } = await campaignOf();
+      return attempt('createMatchingCampaign', newCampaign(brandId, hostId));
+    },
+    ForbiddenError: async () => {
+      const { brandId, hostId } = await campaignOf();
+      return attempt('createMatchingCampaign', newCampaign(brandId, hostId), viewer);
+    },
+    NotFoundError: async () => {
+      const { owner, brandId } = await campaignOf();
+      return attempt('createMatchingCampaign', newCampaign(brandId, nowhere('User')), owner);
+    },
+    ValidationError: async () => {
+      const { owner, brandId, hostId } = await campaignOf();
+      return attempt('createMatchingCampaign', { ...newCampaign(brandId, hostId), ratioPercent: 0 }, owner);
+    },
+  },
+  createBrand: {
+    Brand: async () => attempt('createBrand', { name: `Brand ${randomUUID()}`, ownerId: gid('User', viewer.id) }, admin),
+    NotAuthenticatedError: () => attempt('createBrand', { name: 'Brand', ownerId: gid('User', viewer.id) }),
+    ForbiddenError: () => attempt('createBrand', { name: 'Brand', ownerId: gid('User', viewer.id) }, viewer),
+    NotFoundError: () => attempt('createBrand', { name: `Brand ${randomUUID()}`, ownerId: nowhere('User') }, admin),
+    ValidationError: () => attempt('createBrand', { name: 'B', ownerId: gid('User', viewer.id) }, admin),
+  },
+  removeBrandMember: {
+    Brand: async () => {
+      const { owner, brand, id } = await brandOf();
+      await setBrandMember(db, { viewer: { userId: owner.id, roles: owner.roles } }, { brandId: brand.id, userId: viewer.id, role: 'MEMBER' });
+      return attempt('removeBrandMember', { brandId: id, userId: gid('User', viewer.id) }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('removeBrandMember', { brandId: (await brandOf()).id, userId: gid('User', viewer.id) }),
+    ForbiddenError: async () => attempt('removeBrandMember', { brandId: (await brandOf()).id, userId: gid('User', viewer.id) }, viewer),
+    NotFoundError: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('removeBrandMember', { brandId: id, userId: gid('User', viewer.id) }, owner);
+    },
+    ValidationError: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('removeBrandMember', { brandId: id, userId: gid('User', owner.id) }, owner);
+    },
+  },
+  revokeApiKey: {
+    ApiKey: async () => {
+      const { owner, keyId } = await brandOf();
+      return attempt('revokeApiKey', { apiKeyId: keyId }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('revokeApiKey', { apiKeyId: (await brandOf()).keyId }),
+    ForbiddenError: async () => attempt('revokeApiKey', { apiKeyId: (await brandOf()).keyId }, viewer),
+    NotFoundError: () => attempt('revokeApiKey', { apiKeyId: nowhere('ApiKey') }, viewer),
+    ValidationError: () => attempt('revokeApiKey', { apiKeyId: 'nope' }, viewer),
+  },
+  rotateApiKey: {
+    IssuedApiKey: async () => {
+      const { owner, keyId } = await brandOf();
+      return attempt('rotateApiKey', { apiKeyId: keyId, oldKeyExpiresAt: inAnHour() }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('rotateApiKey', { apiKeyId: (await brandOf()).keyId, oldKeyExpiresAt: inAnHour() }),
+    ForbiddenError: async () => attempt('rotateApiKey', { apiKeyId: (await brandOf()).keyId, oldKeyExpiresAt: inAnHour() }, viewer),
+    NotFoundError: () => attempt('rotateApiKey', { apiKeyId: nowhere('ApiKey'), oldKeyExpiresAt: inAnHour() }, viewer),
+    ValidationError: async () => attempt('rotateApiKey', { apiKeyId: (await brandOf()).keyId, oldKeyExpiresAt: '2020-01-01T00:00:00Z' }, viewer),
+  },
+  setBrandMember: {
+    BrandMember: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('setBrandMember', { brandId: id, userId: gid('User', viewer.id), role: 'MEMBER' }, owner);
+    },
+    NotAuthenticatedError: async () => attempt('setBrandMember', { brandId: (await brandOf()).id, userId: gid('User', viewer.id), role: 'MEMBER' }),
+    ForbiddenError: async () => attempt('setBrandMember', { brandId: (await brandOf()).id, userId: gid('User', viewer.id), role: 'MEMBER' }, viewer),
+    NotFoundError: () => attempt('setBrandMember', { brandId: nowhere('Brand'), userId: gid('User', viewer.id), role: 'MEMBER' }, viewer),
+    ValidationError: async () => {
+      const { owner, id } = await brandOf();
+      return attempt('setBrandMember', { brandId: id, userId: gid('User', owner.id), role: 'MEMBER' }, owner);
     },
   },
   cancelPayout: {

@@ -48,7 +48,7 @@ describe('npm run ledger:audit against DATABASE_URL', () => {
     expect(result.code).toBe(1);
     expect(result.out.filter((line) => line.startsWith('VIOLATION')).map((line) => line.split(':')[0])).toEqual([
       "VIOLATION Each account's balance equals the sum of its postings",
-      'VIOLATION Coins outstanding = coins in wallets - debts',
+      'VIOLATION Coins outstanding = coins in wallets + brand and campaign budgets - debts',
     ]);
     expect(result.out.at(-1)).toBe('2 violations found');
 

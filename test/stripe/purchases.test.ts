@@ -5,7 +5,11 @@ import { RECONCILE_AFTER_MS, reconcilePurchases } from '../../src/domain/purchas
 import { createStripeClient } from '../../src/domain/stripe/client.js';
 import { silentAnnouncer } from '../../src/events/announcer.js';
 import { EntryKind } from '../../src/generated/prisma/client.js';
-import { ok } from '../support/graphql.js';
+import { brandBudget } from '../../src/domain/brands/budgets.js';
+import { globalId as anyGlobalId } from '../../src/schema/ids.js';
+import { ok, post } from '../support/graphql.js';
+import { tokenFor } from '../support/users.js';
+import { createFundedBrand } from '../brands/support.js';
 import { createCatalogGift, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { deliver, startStripeStandIn, STAND_IN_WEBHOOK_SECRETS, TEST_CARDS } from '../support/stripe.js';
@@ -372,6 +376,33 @@ describe('reconciliation through Stripe', () => {
     expect(stripe.requestsTo('POST', `/v1/payment_intents/${row.providerPaymentId}/cancel`)).toHaveLength(1);
     expect(intentOf(row.id).status).toBe('canceled');
     expect(await purchaseRow(row.id)).toMatchObject({ status: 'DECLINED', clientSecret: null });
+    await expectCleanAudit(db);
+  });
+});
+
+describe("a brand's budget through Stripe", () => {
+  const FUND = `mutation ($input: FundBrandBudgetInput!) { fundBrandBudget(input: $input) { __typename ... on BrandFunding { id status coins } ... on Error { code } } }`;
+  const fund = async (token: string, brandId: string, paymentMethod: string) =>
+    (await post(server.url, FUND, { authorization: `Bearer ${token}` }, {
+      input: { brandId: anyGlobalId('Brand', brandId), bundleId: globalId('CoinBundle', bundle.id), paymentMethod, idempotencyKey: uniqueKey('fund') },
+    })).data?.fundBrandBudget as { __typename: string; id: string; status: string; coins: string };
+
+  test('a PaymentIntent of its own kind; paid at once, or on payment_intent.succeeded, credited once', async () => {
+    const { brand, owner } = await createFundedBrand(db, 0n);
+    const token = await tokenFor(owner);
+    expect(await fund(token, brand.id, TEST_CARDS.visa)).toMatchObject({ __typename: 'BrandFunding', status: 'SUCCEEDED', coins: '70' });
+    const pending = await fund(token, brand.id, TEST_CARDS.authenticationRequired);
+    expect(pending).toMatchObject({ __typename: 'BrandFunding', status: 'PENDING' });
+    const fundingId = databaseId(pending.id);
+    expect(stripe.requestsTo('POST', '/v1/payment_intents').filter((request) => request.metadata.ovation_purchase_id === fundingId)).toEqual([
+      expect.objectContaining({ amount: 99, currency: 'usd', idempotencyKey: paymentIntentKey(fundingId), metadata: { ovation_kind: 'brand_funding', ovation_purchase_id: fundingId } }),
+    ]);
+    expect((await brandBudget(db, brand.id)).availableCoins).toBe(70n);
+
+    const succeeded = stripe.signedEvent('payment_intent.succeeded', { ...(stripe.intentFor(fundingId) as object), status: 'succeeded' });
+    const results = await Promise.all([1, 2, 3].map(() => deliver(server.url, succeeded)));
+    expect(results.map((result) => result.body.result).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    expect((await brandBudget(db, brand.id)).availableCoins).toBe(140n);
     await expectCleanAudit(db);
   });
 });

@@ -43,6 +43,7 @@ export function recordingSchema(url: string) {
     payouts: { db, policy: DEFAULT_POLICY, provider: null, announce: announcer, log },
     issueToken: async () => 'unused',
     development: false,
+    webhookAddresses: { allowPrivate: true },
   };
   return async function run<Data, Variables>(document: TypedDocumentNode<Data, Variables>, variables: Variables, viewer: Viewer | null = null): Promise<Recorded<Data>> {
     statements.length = 0;

@@ -22,10 +22,10 @@ export type PaymentProvider = {
 };
 
 /**
- * What a payment pays for. Coin purchases today; a brand's budget (issue 22) is a second kind of buyer
- * on the same path: its own kind, its own id in the provider's metadata, its own settlement.
+ * What a payment pays for: a viewer's coin purchase, or coins for a brand's budget (src/domain/brands/
+ * budgets.ts), each settled by its own code; the provider carries the kind in its metadata.
  */
-export type PaymentKind = 'coin_purchase';
+export type PaymentKind = 'coin_purchase' | 'brand_funding';
 
 /**
  * `purchaseId` is Ovation's reference for the payment: the provider keeps it with the payment (its

@@ -112,12 +112,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const intentId = (value: string | Stripe.PaymentIntent | null | undefined) => (typeof value === 'string' ? value : (value?.id ?? null));
 
 /**
- * A verified Stripe event as a payment event for purchases, or null when it is not one (or not about a
- * coin purchase: a brand's budget, say, is settled by its own code).
+ * A verified Stripe event as a payment event (for a coin purchase or a brand's funding: applyPaymentEvent
+ * tells them apart), or null when it is not one of ours.
  */
 export function paymentEventOf(event: Stripe.Event): PaymentEvent | null {
   const ours = (metadata: Stripe.Metadata | null | undefined) =>
-    !metadata?.[PAYMENT_METADATA.kind] || metadata[PAYMENT_METADATA.kind] === 'coin_purchase';
+    !metadata?.[PAYMENT_METADATA.kind] || ['coin_purchase', 'brand_funding'].includes(metadata[PAYMENT_METADATA.kind]!);
   const purchaseIdIn = (metadata: Stripe.Metadata | null | undefined) => {
     const id = metadata?.[PAYMENT_METADATA.purchaseId];
     return id && UUID.test(id) ? id : undefined;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { WebhookRejectedError } from '../payments/provider.js';
 import type { PayoutAnswer, PayoutEvent, PayoutLookup, PayoutProvider, PayoutRequest } from './provider.js';
-import { PAYOUT_SIGNATURE_HEADER, verifyPayoutWebhook } from './signature.js';
+import { SIGNATURE_HEADER, verifyWebhook } from '../webhook-signature.js';
 
 type Behaviour = 'pays' | 'fails' | 'returns' | 'webhookOnly';
 
@@ -55,7 +55,7 @@ export function createSandboxPayoutProvider({ webhookSecrets, returnAfterMs }: {
       return sent;
     },
     readWebhook(rawBody, headers, now): PayoutEvent {
-      verifyPayoutWebhook(webhookSecrets, rawBody, headers.get(PAYOUT_SIGNATURE_HEADER), now);
+      verifyWebhook(webhookSecrets, rawBody, headers.get(SIGNATURE_HEADER), now);
       let parsed;
       try {
         parsed = event.parse(JSON.parse(rawBody));
