@@ -1,5 +1,6 @@
 import { Repeater } from 'graphql-yoga';
 import type { Database } from '../db/client.js';
+import type { RoomMatch } from '../domain/brands/matching.js';
 import type { Profile, RoomGiftEvent } from '../domain/rooms.js';
 import { LiveSessionStatus } from '../generated/prisma/client.js';
 import type { Presence } from './presence.js';
@@ -39,6 +40,7 @@ export type OverlayItem =
   | { kind: 'top'; liveSessionId: string; sequence: number; top: TopGifter[] }
   | { kind: 'viewers'; liveSessionId: string; sequence: number; viewers: number }
   | { kind: 'ended'; liveSessionId: string; sequence: number }
+  | { kind: 'match'; liveSessionId: string; sequence: number; match: RoomMatch; sentGift: RoomGiftEvent['sentGift']; manual: boolean }
   | { kind: 'revoked'; liveSessionId: string | null; sequence: number };
 
 /**
@@ -71,8 +73,8 @@ type Options = {
 /**
  * An overlay's stream: it follows whichever session the creator has live (between sessions it waits
  * quietly, checking every `checkMs`), folds gifts into streaks (started, grew, ended: ended a quiet time
- * after the last gift, by a new combo of the same sender, or by the session's end), and passes on the goal,
- * the top gifters and the viewer count. Built on the room stream, so resuming gives every gift once, in
+ * after the last gift, by a new combo of the same sender, or by the session's end), and passes on brands'
+ * matches (each an alert: with its gift, or later by matchGift), the goal, the top gifters and the viewer count. Built on the room stream, so resuming gives every gift once, in
  * order. Never throws once open: a revoked token is its last item. Overlays are not viewers: they do not
  * join presence.
  */
@@ -160,7 +162,10 @@ export function openOverlayStream(options: Options): Repeater<OverlayItem> {
         take: REBUILD_EVENTS,
         select: { payload: true },
       });
-      for (const row of rows.reverse()) fold(row.payload as RoomGiftEvent, false);
+      for (const row of rows.reverse()) {
+        const event = row.payload as RoomGiftEvent;
+        if (!event.manualMatch) fold(event, false);
+      }
       // Those gone quiet meanwhile ended while the page was away: it let their alerts go on its own clock.
       for (const [key, streak] of open) if (streak.lastSentAtMs + streakQuietMs <= Date.now()) open.delete(key);
     }
@@ -224,9 +229,16 @@ export function openOverlayStream(options: Options): Repeater<OverlayItem> {
         try {
           for await (const item of room) {
             const liveSessionId = session.id;
-            if (item.kind === 'gift') {
+            if (item.kind === 'gift' && item.event.manualMatch) {
+              // A brand's later match of a gift: an alert of its own, never another tap of the gift.
+              current = { liveSessionId, sequence: item.event.sequence };
+              const { manualMatch, sentGift, sequence } = item.event;
+              void say({ kind: 'match', liveSessionId, sequence, match: manualMatch, sentGift, manual: true });
+            } else if (item.kind === 'gift') {
               current = { liveSessionId, sequence: item.event.sequence };
               fold(item.event, true);
+              const { sentGift, sequence } = item.event;
+              for (const match of item.event.matches ?? []) void say({ kind: 'match', liveSessionId, sequence, match, sentGift, manual: false });
               if (item.event.leaderboard) void say({ kind: 'top', liveSessionId, sequence: item.event.sequence, top: item.event.leaderboard });
               if (item.event.goal) void say({ kind: 'goal', liveSessionId, sequence: item.event.sequence, goal: item.event.goal });
             } else if (item.kind === 'viewers') void say({ kind: 'viewers', liveSessionId, sequence: current.sequence, viewers: item.viewers });

@@ -24,15 +24,20 @@ export type OverlayEvent = { __typename: string; liveSessionId: string | null; s
   reached: boolean;
   top: Gifter[];
   viewers: number;
+  matchId: string;
+  brand: { name: string };
+  coins: string;
+  manual: boolean;
+  sender: Person;
+  gift: { name: string; imageUrl: string };
 }>;
 
 /** Gift-bearing events: each is one gift, rendered once (the page skips any at or before its cursor). */
 export const GIFT_EVENTS = new Set(['StreakStartedEvent', 'StreakGrewEvent']);
 
 /**
- * One kind of alert: the fields it needs from the subscription, and how its events become alerts. Gift
- * streaks are the first; a brand's match of a gift would be another (its event type, its fragment, its
- * renderer), added here without touching the rest.
+ * One kind of alert: the fields it needs from the subscription, and how its events become alerts: gift
+ * streaks, and brands' matches of gifts.
  */
 export type AlertKind = {
   fragment: string;
@@ -86,7 +91,32 @@ export const giftStreakAlerts: AlertKind = {
   },
 };
 
-export const ALERT_KINDS: AlertKind[] = [giftStreakAlerts];
+/** A brand matched a gift: "<Brand> matched <sender>'s <gift>", with the coins it added. */
+export const matchAlerts: AlertKind = {
+  fragment: `
+    ... on OverlayMatchEvent { matchId coins manual brand { name } sender { handle displayName } gift { name imageUrl } }`,
+  alertOf(event) {
+    if (event.__typename !== 'OverlayMatchEvent' || !event.matchId || !event.brand || !event.sender || !event.gift) return null;
+    const { matchId, brand, sender, gift, coins } = event;
+    return {
+      id: `match:${matchId}`,
+      coins: BigInt(coins ?? '0'),
+      ended: false,
+      fill(element) {
+        element.classList.add('ovation-alert--match');
+        element.dataset.matchId = matchId;
+        const text = part(element, 'div', 'ovation-alert-text');
+        part(text, 'span', 'ovation-alert-brand', brand.name);
+        part(text, 'span', 'ovation-alert-action', ' matched ');
+        part(text, 'span', 'ovation-alert-sender', sender.displayName);
+        part(text, 'span', 'ovation-alert-gift', ` ${gift.name}`);
+        part(element, 'span', 'ovation-alert-coins', `+${coinsText(BigInt(coins ?? '0'))}`);
+      },
+    };
+  },
+};
+
+export const ALERT_KINDS: AlertKind[] = [giftStreakAlerts, matchAlerts];
 
 /** The alerts overlay: one alert per streak, growing in place, gone `durationMs` after it last changed. */
 export function alertsRenderer(container: HTMLElement, settings: Settings, kinds = ALERT_KINDS) {

@@ -5,7 +5,7 @@ import type { OverlayToken } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
 import { itemsCost } from './cost.js';
 import { globalId, idOf } from './ids.js';
-import { GiftSnapshot, LeaderboardEntrySnapshot, UserSnapshot } from './rooms.js';
+import { BrandSnapshot, GiftSnapshot, LeaderboardEntrySnapshot, UserSnapshot } from './rooms.js';
 
 const OverlayTokenRef = builder.objectRef<OverlayToken>('OverlayToken').implement({
   description: "A creator's read-only key for stream overlays (OBS browser sources). Its secret is shown once, when created.",
@@ -174,3 +174,15 @@ builder.subscriptionFields((t) => ({
     resolve: (item) => item,
   }),
 }));
+
+builder.objectFields(
+  overlayEvent('OverlayMatchEvent', ['match'], "A brand matched a gift: right after the gift's streak event when matched with it, or later (`manual`) by the brand's matchGift."),
+  (t) => ({
+    matchId: t.id({ description: "The match's id (a GiftMatch's).", resolve: (item) => globalId('GiftMatch', (item as Of<'match'>).match.id) }),
+    brand: t.field({ type: BrandSnapshot, resolve: (item) => (item as Of<'match'>).match.brand }),
+    coins: t.field({ type: 'BigInt', description: 'Coins the brand added.', resolve: (item) => BigInt((item as Of<'match'>).match.coins) }),
+    sender: t.field({ type: UserSnapshot, description: 'Who sent the matched gift.', resolve: (item) => (item as Of<'match'>).sentGift.sender }),
+    gift: t.field({ type: GiftSnapshot, resolve: (item) => (item as Of<'match'>).sentGift.gift }),
+    manual: t.boolean({ resolve: (item) => (item as Of<'match'>).manual }),
+  }),
+);

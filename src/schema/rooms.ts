@@ -75,7 +75,7 @@ export const LeaderboardEntrySnapshot = builder.objectRef<{ rank: number; sender
   }),
 });
 
-const BrandSnapshot = builder.objectRef<RoomMatch['brand']>('BrandSnapshot').implement({
+export const BrandSnapshot = builder.objectRef<RoomMatch['brand']>('BrandSnapshot').implement({
   description: 'A brand as the live session saw it: a copy, not the Brand (`brandId` is its id).',
   fields: (t) => ({
     brandId: t.id({ resolve: (brand) => globalId('Brand', brand.id) }),

@@ -12,6 +12,10 @@ import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAu
 import { startTestServer, type TestServer } from '../support/server.js';
 import { tokenFor } from '../support/users.js';
 import { CreateOverlayToken, RevokeOverlayToken } from './documents.js';
+import { changeCampaign, createMatchingCampaign } from '../../src/domain/brands/campaigns.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
+import { RemainderRule } from '../../src/generated/prisma/client.js';
+import { createFundedBrand } from '../brands/support.js';
 
 // The overlays as OBS shows them: pages served by Ovation, in Chromium, against running instances on
 // real PostgreSQL (and Redis, for the restart). Screenshots go to test-artifacts/overlays.
@@ -90,6 +94,32 @@ describe.skipIf(missing)('overlays in Chromium', () => {
     expect(await alerts.count()).toBe(3);
     expect(await page.title()).not.toBe('1');
     await shot(page, 'alerts');
+    expect((page as Page & { problems: string[] }).problems).toEqual([]);
+    await expectCleanAudit(db);
+  });
+
+  test("a brand's match shows as its own alert after the gift's, naming the brand (as text) and the coins it added", async () => {
+    const { db } = a;
+    const { creator, session } = await createLiveCreator(db);
+    const lion = await createCatalogGift(db, 10n, { name: 'Lion' });
+    const fan = await createFundedViewer(db, 100n, { displayName: 'Fan' });
+    const funded = await createFundedBrand(db, 500n);
+    const draft = await createMatchingCampaign(db, funded.caller, {
+      brandId: funded.brand.id, name: 'Match', creatorId: creator.id, ratioPercent: 100, budgetCoins: 500n,
+      startsAt: new Date(Date.now() - 1000), endsAt: new Date(Date.now() + 3600_000), remainderRule: RemainderRule.RETURN_TO_BRAND,
+    });
+    await changeCampaign(db, silentAnnouncer, funded.caller, 'activate', { campaignId: draft.id });
+    const { secret } = await overlayTokenOf(a, creator);
+    const page = await openOverlay(a.url, 'alerts', secret, 'duration=60&max=10');
+
+    await sendGift(a.url, fan, session, lion);
+    const match = page.locator('.ovation-alert--match');
+    await expect.poll(() => match.count()).toBe(1);
+    expect(await match.locator('.ovation-alert-brand').textContent()).toBe(funded.brand.name);
+    expect(await match.locator('.ovation-alert-sender').textContent()).toBe('Fan');
+    expect(await match.locator('.ovation-alert-coins').textContent()).toBe('+10 coins');
+    expect(await page.locator('.ovation-alert').count()).toBe(2);
+    await shot(page, 'alerts-match');
     expect((page as Page & { problems: string[] }).problems).toEqual([]);
     await expectCleanAudit(db);
   });

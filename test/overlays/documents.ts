@@ -39,6 +39,7 @@ export const OverlayEvents = graphql(`
       ... on OverlayGoalEvent { goalCoins progressCoins reached }
       ... on OverlayTopGiftersEvent { top { rank coins user { handle } } }
       ... on OverlayViewersEvent { viewers }
+      ... on OverlayMatchEvent { matchId coins manual brand { name } sender { handle } gift { name } }
     }
   }
 `);

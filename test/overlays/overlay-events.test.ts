@@ -6,11 +6,17 @@ import { Role, type User } from '../../src/generated/prisma/client.js';
 import type { OverlayEventsSubscription } from '../generated/graphql.js';
 import { endSession, sendGift } from '../rooms-live/support.js';
 import { gid } from '../support/gifting.js';
-import { ok } from '../support/graphql.js';
+import { ok, post } from '../support/graphql.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { createUser, tokenFor } from '../support/users.js';
 import { TimedOut } from '../support/wait.js';
+import { changeCampaign, createMatchingCampaign } from '../../src/domain/brands/campaigns.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
+import { RemainderRule } from '../../src/generated/prisma/client.js';
+import { uniqueKey } from '../support/money.js';
+import { globalId } from '../../src/schema/ids.js';
+import { createFundedBrand } from '../brands/support.js';
 import { openSocket, subscribe, type Subscription } from '../support/ws.js';
 import { CreateOverlayToken, MyOverlayTokens, OverlayEvents, RevokeOverlayToken } from './documents.js';
 
@@ -181,5 +187,45 @@ describe('resuming and following the creator', () => {
     await ok(server.url, RevokeOverlayToken, { input: { overlayTokenId: overlayToken.id } }, { token: await tokenFor(creator) });
     await readUntil(overlay, has('OverlayTokenRevokedEvent'), events);
     expect(await overlay.ended).toEqual({});
+  });
+});
+
+describe("brands' matches", () => {
+  test("a match made with its gift follows the gift's alert; a brand's later match is an alert of its own, never another tap", async () => {
+    const { creator, session } = await createLiveCreator(db);
+    const { brand, caller, owner } = await createFundedBrand(db, 1_000n);
+    const now = Date.now();
+    const draft = await createMatchingCampaign(db, caller, {
+      brandId: brand.id, name: 'Double up', creatorId: creator.id, ratioPercent: 50, budgetCoins: 1_000n,
+      startsAt: new Date(now - 1000), endsAt: new Date(now + 3600_000), remainderRule: RemainderRule.RETURN_TO_BRAND,
+    });
+    const campaign = await changeCampaign(db, silentAnnouncer, caller, 'activate', { campaignId: draft.id });
+    const { secret } = await overlayTokenOf(creator);
+    const overlay = watchOverlay(secret);
+    await readUntil(overlay, has('OverlayStateEvent'));
+    const fan = await createFundedViewer(db, 100n);
+
+    const gift = await sendGift(server.url, fan, session, lion);
+    const events = await readUntil(overlay, has('OverlayMatchEvent'));
+    const alerts = (heard: OverlayEvent[]) => typesOf(heard).filter((type) => type.startsWith('Streak') || type === 'OverlayMatchEvent');
+    expect(alerts(events)).toEqual(['StreakStartedEvent', 'StreakEndedEvent', 'OverlayMatchEvent']);
+    expect(events.at(-1)).toMatchObject({ sequence: 1, coins: '5', manual: false, brand: { name: brand.name }, sender: { handle: fan.handle }, gift: { name: 'Lion' } });
+
+    // Matched again later by the brand's back-end: a match alert with its own sequence, and no new streak.
+    if (gift.__typename !== 'SentGift') throw new Error(`The gift was refused: ${JSON.stringify(gift)}`);
+    const MATCH = `mutation ($input: MatchGiftInput!) { matchGift(input: $input) { __typename } }`;
+    const matched = await post(server.url, MATCH, { authorization: `Bearer ${await tokenFor(owner)}` }, {
+      input: { campaignId: globalId('MatchingCampaign', campaign.id), sentGiftId: gift.id, coins: '3', idempotencyKey: uniqueKey('match') },
+    });
+    expect(matched.data).toEqual({ matchGift: { __typename: 'GiftMatch' } });
+    const later = await readUntil(overlay, has('OverlayMatchEvent', 2), events);
+    expect(later.at(-1)).toMatchObject({ sequence: 2, coins: '3', manual: true, brand: { name: brand.name } });
+    expect(typesOf(later).filter((type) => type.startsWith('Streak'))).toEqual(['StreakStartedEvent', 'StreakEndedEvent']);
+
+    // Resumed from before the gift: the gift once, its match, the later match; still one streak.
+    const resumed = watchOverlay(secret, { liveSessionId: gid('LiveSession', session.id), after: 0 });
+    const replayed = await readUntil(resumed, has('OverlayMatchEvent', 2));
+    expect(alerts(replayed)).toEqual(['StreakStartedEvent', 'StreakEndedEvent', 'OverlayMatchEvent', 'OverlayMatchEvent']);
+    await expectCleanAudit(db);
   });
 });
