@@ -277,12 +277,14 @@ export const viewerSubscription = (liveSessionId: string): ViewerSubscription =>
 });
 
 /**
- * The room's viewers as its servers count them (each writes its count every second, once a viewer's
- * subscription is listening), and its last sequence.
+ * The room's listening subscriptions as its servers write them (every second, once a viewer's
+ * subscription is listening): its accounts, and every anonymous subscription however many come from one
+ * address (the bench's viewers all come from 127.0.0.1); and its last sequence.
  */
 export async function roomStatus(db: Database, liveSessionId: string): Promise<RoomStatus> {
   const [row] = await db.$queryRaw<{ viewers: number }[]>`
-    SELECT coalesce(sum(viewers), 0)::int AS viewers FROM "RoomPresence" WHERE "liveSessionId" = ${liveSessionId}::uuid`;
+    SELECT coalesce(sum(cardinality(accounts) + (SELECT coalesce(sum(n), 0) FROM unnest("addressSubscriptions") n)), 0)::int AS viewers
+    FROM "RoomPresence" WHERE "liveSessionId" = ${liveSessionId}::uuid`;
   const { lastSequence } = await db.liveSession.findUniqueOrThrow({ where: { id: liveSessionId } });
   return { viewers: row?.viewers ?? 0, lastSequence };
 }
