@@ -20,6 +20,8 @@ export type DeliveryOptions = {
 };
 
 const MAX_BACKOFF_MS = 3_600_000;
+/** Deliveries read at once, then sent one after another. */
+const PAGE = 100;
 /** What is kept of a failing endpoint's answer, for the brand to see. */
 const ERROR_CHARS = 300;
 
@@ -116,31 +118,53 @@ export function createWebhookDeliverer(db: Database, policy: AddressPolicy, log:
     return true;
   }
 
+  /** Deliveries sent successfully, recorded together (one statement for a page of them). */
+  async function recordDelivered(endpointId: string, delivered: { id: string; attempts: number }[], at: Date) {
+    if (delivered.length === 0) return;
+    await db.$transaction([
+      db.$executeRaw`
+        UPDATE "WebhookDelivery" d SET status = 'DELIVERED', attempts = a.attempts, "lastStatusCode" = 200, "lastError" = NULL,
+          "lastAttemptAt" = ${at}::timestamptz, "deliveredAt" = now()
+        FROM unnest(${delivered.map((item) => item.id)}::uuid[], ${delivered.map((item) => item.attempts)}::int[]) AS a(id, attempts)
+        WHERE d.id = a.id`,
+      db.webhookEndpoint.update({ where: { id: endpointId }, data: { lastSuccessAt: at, failingSince: null } }),
+    ]);
+  }
+
   return async function deliverWebhooks(payload: unknown): Promise<void> {
     const { endpointId, orderKey } = payload as { endpointId: string; orderKey: string };
     for (;;) {
       const now = new Date();
       const endpoint = await db.webhookEndpoint.findUnique({ where: { id: endpointId }, include: { secrets: true } });
       if (!endpoint || endpoint.disabledAt) return;
-      const delivery = await db.webhookDelivery.findFirst({
+      // A page of what waits, oldest first: sent one after another (a campaign's events keep their order),
+      // and stopped at the first failure, which holds the rest until it is retried.
+      const waiting = await db.webhookDelivery.findMany({
         where: { endpointId, orderKey, status: WebhookDeliveryStatus.PENDING },
         orderBy: { position: 'asc' },
+        take: PAGE,
         include: { event: true },
       });
-      if (!delivery) return;
-      if (delivery.nextAttemptAt > now) return scheduleDeliveries(db, endpointId, [orderKey], delivery.nextAttemptAt);
+      if (waiting.length === 0) return;
+      if (waiting[0]!.nextAttemptAt > now) return scheduleDeliveries(db, endpointId, [orderKey], waiting[0]!.nextAttemptAt);
       const secrets = endpoint.secrets.filter((secret) => !secret.expiresAt || secret.expiresAt > now).map((secret) => secret.secret);
-      const outcome = await attempt(endpoint, secrets, eventBody(delivery.event), delivery.eventId, now);
+      const delivered: { id: string; attempts: number }[] = [];
+      let failed: { delivery: (typeof waiting)[number]; outcome: Attempt } | undefined;
+      for (const delivery of waiting) {
+        const outcome = await attempt(endpoint, secrets, eventBody(delivery.event), delivery.eventId, new Date());
+        if (!outcome.ok) {
+          failed = { delivery, outcome };
+          break;
+        }
+        delivered.push({ id: delivery.id, attempts: delivery.attempts + 1 });
+      }
+      await recordDelivered(endpointId, delivered, now);
+      if (!failed) continue;
+
+      const { delivery, outcome } = failed;
       const attempts = delivery.attempts + 1;
       const recorded = { attempts, lastStatusCode: outcome.statusCode, lastError: outcome.error, lastAttemptAt: now };
-      if (outcome.ok) {
-        await db.$transaction([
-          db.webhookDelivery.update({ where: { id: delivery.id }, data: { ...recorded, status: WebhookDeliveryStatus.DELIVERED, deliveredAt: new Date() } }),
-          db.webhookEndpoint.update({ where: { id: endpointId }, data: { lastSuccessAt: now, failingSince: null } }),
-        ]);
-        continue;
-      }
-      const failingSince = endpoint.failingSince ?? now;
+      const failingSince = (delivered.length > 0 ? null : endpoint.failingSince) ?? now;
       const givingUp = now.getTime() - delivery.createdAt.getTime() >= options.retryForMs;
       const nextAttemptAt = new Date(now.getTime() + backoff(attempts, options.backoffMs));
       await db.$transaction([
