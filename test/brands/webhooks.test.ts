@@ -14,6 +14,7 @@ import { startReceiver, verifies } from './webhook-receiver.js';
 import { changeCampaign, createMatchingCampaign } from '../../src/domain/brands/campaigns.js';
 import { registerWebhookEndpoint } from '../../src/domain/brands/webhooks/endpoints.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
+import { matchGift } from '../../src/domain/brands/manual-matching.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { silentAnnouncer } from '../../src/events/announcer.js';
 import { RemainderRule } from '../../src/generated/prisma/client.js';
@@ -190,6 +191,43 @@ describe('what a campaign tells', () => {
     expect(matched.every((data) => data.creatorId === live.creator.id && data.manual === false)).toBe(true);
     expect(receiver.received.at(-1)!.event.data).toMatchObject({ matchedCoins: '55', remainderCoins: '0', remainderRule: 'RETURN_TO_BRAND' });
     expect(await db.brandEvent.count({ where: { brandId: silent.brand.id } })).toBe(0);
+    await expectCleanAudit(db);
+  });
+});
+
+describe('a match that rolls back', () => {
+  test("tells nothing: a brand's manual match whose transaction fails at its last write sends no event; the next one is told", async () => {
+    const server = await startTestServer({ variables: { WEBHOOK_BACKOFF_MS: '50' } });
+    const { db } = server;
+    const receiver = await startReceiver();
+    const live = await createLiveCreator(db);
+    const lion = await createCatalogGift(db, 10n, { name: 'Lion' });
+    const funded = await createFundedBrand(db, 1_000n);
+    await registerWebhookEndpoint(db, { allowPrivate: true }, funded.caller, { brandId: funded.brand.id, url: receiver.url, eventTypes: ['MATCH_MADE'] });
+    const draft = await createMatchingCampaign(db, funded.caller, {
+      brandId: funded.brand.id, name: 'Later', creatorId: live.creator.id, ratioPercent: 100, budgetCoins: 1_000n,
+      startsAt: new Date(Date.now() - 1000), endsAt: new Date(Date.now() + 3600_000), remainderRule: RemainderRule.RETURN_TO_BRAND,
+    });
+    const campaign = await changeCampaign(db, silentAnnouncer, funded.caller, 'activate', { campaignId: draft.id });
+    const gifts = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY);
+    const fan = await createFundedViewer(db, 10n);
+    const gift = await gifts.send(fan.id, { liveSessionId: live.session.id, giftId: lion.id, quantity: 1, idempotencyKey: uniqueKey('gift') });
+    // The room event of a match of 7 coins fails to be written (a fault made on purpose, in this file's
+    // database): everything in the match's transaction rolls back, its brand event with it.
+    await db.$executeRawUnsafe(`
+      CREATE FUNCTION fail_seven() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF (NEW.payload -> 'manualMatch' ->> 'coins') = '7' THEN RAISE EXCEPTION 'the room event could not be written'; END IF; RETURN NEW; END $$`);
+    await db.$executeRawUnsafe(`CREATE TRIGGER fail_seven BEFORE INSERT ON "RoomEvent" FOR EACH ROW EXECUTE FUNCTION fail_seven()`);
+    const match = (coins: bigint) => matchGift(db, silentAnnouncer, funded.caller, { campaignId: campaign.id, sentGiftId: gift.id, coins, idempotencyKey: uniqueKey('match') });
+    await expect(match(7n)).rejects.toThrow();
+    await match(3n);
+    // The gift's own match (10 coins), then the later match of 3; of the 7, nothing.
+    await eventually(async () => (receiver.received.length >= 2 ? true : undefined), 'the committed matches');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.received.map((entry) => entry.event.data.coins)).toEqual(['10', '3']);
+    expect(await db.giftMatch.count({ where: { campaignId: campaign.id } })).toBe(2);
+    expect(await db.brandEvent.count({ where: { brandId: funded.brand.id } })).toBe(2);
+    await db.$executeRawUnsafe('DROP TRIGGER fail_seven ON "RoomEvent"');
     await expectCleanAudit(db);
   });
 });
