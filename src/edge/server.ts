@@ -7,7 +7,8 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AccountSuspendedError, NotAuthenticatedError, OvationError, RateLimitedError } from '../domain/errors.js';
 import type { Viewer } from '../domain/viewer.js';
-import { ResumeRequiredError } from '../events/room-stream.js';
+import { ResumeRequiredError } from '../events/fanout/room-stream.js';
+import { createSharedSubscriptions, type Delivery } from '../events/fanout/shared-subscriptions.js';
 import type { Logger } from '../logger.js';
 import type { Context, Identity, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
@@ -19,7 +20,6 @@ import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
 import { useSchemaDiscovery } from './schema-discovery.js';
-import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, handlePayoutWebhook, PAYOUT_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
 
 export type ServerDeps = {
@@ -121,7 +121,9 @@ export function createServer({
       }
     },
   };
-  const sharedSubscriptions = createSharedSubscriptions(new Set(['liveSessionEvents']), (error) => toClientError(error));
+  // Subscription fields marked shared in the schema go through the fan-out (src/events/fanout/).
+  const fanout = createSharedSubscriptions({ toClientError: (error) => toClientError(error), viewerKeys: VIEWER_KEYS });
+  metrics.fanout(fanout.counts);
 
   const yoga = createYoga<object, Context>({
     schema,
@@ -248,7 +250,7 @@ export function createServer({
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => {
         const { subscribe, delivery } = args.rootValue as Enveloped & { delivery: Delivery };
-        return sharedSubscriptions(args, subscribe, delivery) as ReturnType<typeof subscribe>;
+        return fanout.subscribe(args, subscribe, delivery) as ReturnType<typeof subscribe>;
       },
       // The token comes in connectionParams; a bad one closes the socket with the reason.
       onConnect: async (ctx) => {
@@ -367,3 +369,6 @@ export function createServer({
 }
 
 type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };
+
+/** What of a context is one subscriber's: a shared subscription's events are executed without it. */
+const VIEWER_KEYS = ['viewer', 'identity', 'clientAddress'] as const satisfies readonly (keyof Context)[];
