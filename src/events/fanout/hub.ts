@@ -19,7 +19,7 @@ const hubs = new WeakMap<EventSubscriptions, Map<string, Hub>>();
 
 /**
  * Viewers the sweep visits before the hub lets other work run: a few ms of writes, short enough that a gift
- * sent into a big room is not held up by the sweep (docs/fan-out.md, "Slices").
+ * sent into a big room is not held up by the sweep (docs/fan-out.md, "A sweep in slices of 250").
  */
 const SLICE = 250;
 /** Gift events (or announcements) the hub reads ahead of its slowest viewer at most. */
@@ -113,10 +113,10 @@ function openHub(pubsub: EventSubscriptions, liveSessionId: string): Hub {
         const upTo = end();
         // Viewers next to each other in a round have mostly heard the same: their slice of the log is shared.
         let from = -1;
-        let unheard = new Heard([]);
+        let unheard: Heard | undefined;
         for (const hearer of round.slice(at, at + SLICE)) {
           if (hearer.next >= upTo || !hearer.listening) continue;
-          if (hearer.next !== from) unheard = new Heard(log.slice((from = hearer.next) - base, upTo - base));
+          if (unheard === undefined || hearer.next !== from) unheard = new Heard(log.slice((from = hearer.next) - base, upTo - base));
           hearer.next = upTo;
           hearer.hear(unheard);
         }

@@ -11,9 +11,6 @@ import type { RoomMessage } from '../pubsub.js';
 // Byte framing belongs to the subscriber alone: streams hand over events (objects), never bytes, and
 // know nothing of GraphQL, graphql-ws or WebSocket.
 
-/** A room message as the hub hands it out, the gift events of one room. */
-export type { RoomMessage };
-
 /**
  * What the hub hands a listener on a visit: every message it has not heard yet, in order. One object for
  * all the listeners of a slice that had heard the same before (most of a round), and never changed, so

@@ -153,7 +153,7 @@ export function createSharedSubscriptions({ toClientError, viewerKeys }: { toCli
       return true;
     }
 
-    /** One write for all of `events`: a run handed over directly is all of a viewer's visit (room-hub.ts). */
+    /** One write for all of `events`: a run handed over directly is all of a viewer's visit (hub.ts). */
     send(events: readonly object[], bodies: readonly string[]) {
       if (this.direct) this.connection.write(textFrames(this.prefix, bodies, CLOSING_BRACE), 'latin1');
       else {
