@@ -4,6 +4,7 @@ import type { RoomEventsSubscription } from '../generated/graphql.js';
 import { schema } from '../../src/schema/index.js';
 import { gid } from '../support/gifting.js';
 import { ok } from '../support/graphql.js';
+import { recordingLogger } from '../support/logs.js';
 import { scrape } from '../support/metrics.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
@@ -17,7 +18,9 @@ import { endSession, isGiftSent, isViewerCount, readUntil, sendGift, watchRoom, 
 // up, straight from the room's sweep (the direct path); over SSE, the ordinary way, through Yoga.
 
 const METRICS_TOKEN = 'fanout-paths-metrics-token';
-const server = await startTestServer({ variables: { METRICS_TOKEN } });
+// Errors the server logs: a shared field that read the viewer is masked for the client, and named here.
+const { log, lines } = recordingLogger('error');
+const server = await startTestServer({ variables: { METRICS_TOKEN }, log });
 const { db } = server;
 const rose = await createCatalogGift(db, 1n, { name: 'Rose' });
 
@@ -66,7 +69,7 @@ describe('a live session over graphql-ws', () => {
     const read = async (until: string) => {
       while (!kinds.has(until)) {
         const result = await room.next();
-        expect(result.errors).toBeUndefined();
+        expect(result.errors, JSON.stringify(lines.map((line) => line.err ?? line.msg))).toBeUndefined();
         kinds.add((result.data as { liveSessionEvents: { __typename: string } }).liveSessionEvents.__typename);
       }
     };
