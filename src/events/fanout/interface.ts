@@ -5,17 +5,20 @@ import type { RoomMessage } from '../pubsub.js';
 // The fan-out's parts and what each promises the others. The design, the reasons for its unusual choices
 // and what they measured: docs/fan-out.md.
 //
-//   pub/sub ──> hub.ts ──Heard──> room-stream.ts ──run of items──> shared-subscriptions.ts ──frames──> socket
-//   (one topic per room)  (sweep)   (one per subscriber)  (SharedStream)   (DirectSubscriber)   (websocket-frames.ts)
+//   pub/sub ──message──> hub.ts ──Heard──> room-stream.ts ──items──> shared-subscriptions.ts ──frames──> socket
+//   (a topic per room)   (a sweep          (one per                  (SocketSubscriber, a
+//                         per room)         subscriber)               DirectSubscriber)
 //
-// Byte framing belongs to the subscriber alone: streams hand over events (objects), never bytes, and
-// know nothing of GraphQL, graphql-ws or WebSocket.
+// A shared field (src/schema/rooms.ts) returns the room stream as a SharedStream of its own items. Byte
+// framing belongs to the subscriber alone (websocket-frames.ts): streams hand over objects, never bytes,
+// and know nothing of GraphQL, graphql-ws or WebSocket. Identity is relied on only where this file says so
+// (Heard, DirectSubscriber, SharedStream).
 
 /**
  * What the hub hands a listener on a visit: every message it has not heard yet, in order. One object for
  * all the listeners of a slice that had heard the same before (most of a round), and never changed, so
  * what every listener derives from it alike is derived once and kept on it: its gift run (`run`) and
- * that run shaped into a field's items (`shaped`). That is the one place the fan-out relies on identity.
+ * that run shaped into a field's items (`shaped`).
  */
 export class Heard {
   #run: GiftRun | null | undefined = undefined;
