@@ -1,8 +1,13 @@
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GraphQLError, GraphQLInt, GraphQLObjectType, GraphQLSchema, GraphQLString, parse, type ExecutionResult } from 'graphql';
 import { describe, expect, test } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
 import { isSharedField, sharedStream, sharedSubscription } from '../../src/events/fanout/interface.js';
 import { createSharedSubscriptions } from '../../src/events/fanout/shared-subscriptions.js';
 import { schema as ovationSchema } from '../../src/schema/index.js';
+import { releaseWhenDone } from '../support/wait.js';
 
 // A shared subscription's events are executed once for all its subscribers, so they are executed with no
 // viewer: a field that read one would show the first subscriber's data to everyone. Reading it fails.
@@ -46,14 +51,32 @@ const fanout = createSharedSubscriptions({
   viewerKeys: ['viewer'],
 });
 
-/** The first result of `query`, subscribed to by a signed-in viewer through the fan-out (result by result, as without a socket). */
+// Real sockets: the fan-out writes graphql-ws messages to the server's side, the test reads the client's.
+const sockets = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+await once(sockets, 'listening');
+releaseWhenDone(() => new Promise<void>((resolve) => sockets.close(() => resolve())));
+
+async function socketPair() {
+  const client = new WebSocket(`ws://127.0.0.1:${(sockets.address() as AddressInfo).port}`);
+  const [[socket, request]] = await Promise.all([once(sockets, 'connection') as Promise<[WebSocket, IncomingMessage]>, once(client, 'open')]);
+  releaseWhenDone(() => client.close());
+  return { client, delivery: { socket, connection: request.socket, id: 'op-1' } };
+}
+
+/**
+ * The first result of `query`, subscribed to by a signed-in viewer through the fan-out: what its socket was
+ * sent, or what it answered at once.
+ */
 async function firstResult(query: string, ordinary: () => unknown = () => ({ errors: [new GraphQLError('ordinary path')] })) {
-  const subscribed = await fanout.subscribe({ schema, document: parse(query), contextValue: { viewer: { userId: 'viewer-1' } } }, ordinary);
+  const { client, delivery } = await socketPair();
+  const received = once(client, 'message') as Promise<[Buffer]>;
+  const subscribed = await fanout.subscribe({ schema, document: parse(query), contextValue: { viewer: { userId: 'viewer-1' } } }, ordinary, delivery);
   if (!(Symbol.asyncIterator in Object(subscribed))) return subscribed as ExecutionResult;
-  const iterator = subscribed as AsyncIterableIterator<ExecutionResult>;
-  const { value } = await iterator.next();
-  await iterator.return?.();
-  return value as ExecutionResult;
+  const [message] = await received;
+  await (subscribed as AsyncIterableIterator<ExecutionResult>).return?.();
+  const { id, type, payload } = JSON.parse(message.toString()) as { id: string; type: string; payload: ExecutionResult };
+  expect({ id, type }).toEqual({ id: 'op-1', type: 'next' });
+  return payload;
 }
 
 describe('a shared subscription field', () => {

@@ -23,10 +23,10 @@ export type FanoutCounts = { direct: number; stream: number };
 type Operation = { key: string; subscribers: number; events: readonly object[] | undefined; bodies: string[] };
 
 /**
- * An event's result as every subscriber of one operation gets it: JSON, and that JSON's UTF-8 bytes as
- * an octet string (a character per byte: see websocket-frames.ts).
+ * An event's result as every subscriber of one operation gets it: its JSON's UTF-8 bytes as an octet
+ * string (a character per byte: see websocket-frames.ts).
  */
-type Payload = { text: string; bytes: string };
+type Payload = { bytes: string };
 
 const CLOSING_BRACE = '}';
 
@@ -60,7 +60,7 @@ export function createSharedSubscriptions({ toClientError, viewerKeys }: { toCli
   function executeOnce(args: ExecutionArgs, event: object): Payload | Promise<Payload> {
     const serialize = (result: ExecutionResult): Payload => {
       const text = JSON.stringify(result.errors ? { ...result, errors: result.errors.map(toClientError) } : result);
-      return { text, bytes: Buffer.from(text).toString('latin1') };
+      return { bytes: Buffer.from(text).toString('latin1') };
     };
     const result = execute({ ...args, contextValue: withoutViewer(args.contextValue as object, viewerKeys), rootValue: event });
     return result instanceof Promise ? result.then(serialize) : serialize(result);
@@ -213,41 +213,12 @@ export function createSharedSubscriptions({ toClientError, viewerKeys }: { toCli
     return iterator;
   }
 
-  /** Results one by one, each executed once for all subscribers (SSE, or graphql-ws without a socket). */
-  function results(source: AsyncIterator<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
-    const key = operationKey(args);
-    let done = false;
-    const iterator: AsyncIterableIterator<ExecutionResult> = {
-      [Symbol.asyncIterator]: () => iterator,
-      async next() {
-        if (done) return { done: true, value: undefined };
-        try {
-          const item = await source.next();
-          if (item.done) {
-            done = true;
-            return { done: true, value: undefined };
-          }
-          return { done: false, value: JSON.parse((await payloadOf(args, key, item.value as object)).text) as ExecutionResult };
-        } catch (error) {
-          done = true;
-          return { done: false, value: { errors: [toClientError(error)] } };
-        }
-      },
-      async return() {
-        done = true;
-        await source.return?.();
-        return { done: true, value: undefined };
-      },
-    };
-    return iterator;
-  }
-
   /**
-   * Subscribes: a shared field through the fan-out (straight to the socket with `delivery`, else result by
-   * result), anything else with `subscribe`. The field's `subscribe` runs with the subscriber's own
+   * Subscribes a graphql-ws subscriber: to a shared field through the fan-out, straight to `delivery`'s
+   * socket; to anything else with `subscribe`. The field's `subscribe` runs with the subscriber's own
    * context (it makes them a viewer); only its events are executed without one.
    */
-  async function subscribe(args: ExecutionArgs, subscribe: (args: ExecutionArgs) => unknown, delivery?: Delivery) {
+  async function subscribe(args: ExecutionArgs, subscribe: (args: ExecutionArgs) => unknown, delivery: Delivery) {
     const field = sharedField(args);
     if (field === undefined) return subscribe(args);
     const source = await createSourceEventStream(args);
@@ -262,7 +233,7 @@ export function createSharedSubscriptions({ toClientError, viewerKeys }: { toCli
       await iterator.return?.();
       return { errors: [toClientError(new Error(`The shared subscription field ${field} did not return a SharedStream`))] };
     }
-    return delivery ? deliver(iterator as SharedStream<object>, args, delivery) : results(iterator, args);
+    return deliver(iterator as SharedStream<object>, args, delivery);
   }
 
   return { subscribe, counts };
