@@ -7,7 +7,7 @@
 // FLOOR_WRITES picks how the server writes:
 // - 'each' (the default): one write per client per message. Its server CPU per message is what one
 //   socket write costs here, and whether it keeps up at all shows what that allows on this machine.
-// - 'sweep': what bench:fanout's room does (src/events/room-hub.ts), with nothing else around it: it goes
+// - 'sweep': what bench:fanout's room does (src/events/fanout/hub.ts), with nothing else around it: it goes
 //   round the clients in turn, and each client gets everything it has not had yet in one write of
 //   prebuilt frames. Its latency is the best that design can do here, at this moment: bench:fanout's,
 //   taken just before or after, shows what the rest of the server adds to it.
@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { textFrames } from '../src/edge/websocket-frame.js';
+import { textFrames } from '../src/events/fanout/websocket-frames.js';
 import { giftReceiptOf } from './gift-receipt.js';
 import { cpuSecondsOf, machineJiffies, memoryOf, openingSteps, writeCallsOf } from './support.js';
 import { connectViewer, type Viewer } from './websocket-viewer.js';

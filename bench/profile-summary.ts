@@ -53,7 +53,7 @@ const STAGES: [string, (frame: CallFrame) => boolean][] = [
   ['socket writes (ws send -> writev)', (f) => f.url.includes('node_modules/ws/')],
   ['serialization (graphql-ws stringifyMessage, JSON)', (f) => f.functionName === 'stringifyMessage' || f.functionName === 'stringify'],
   ['room stream + async iteration (room-stream, rooms subscribe, repeater, flattenAsyncIterable)', (f) =>
-    /dist\/src\/events\/room-stream|node_modules\/@repeaterjs\//.test(f.url) || f.functionName === 'flattenAsyncIterable' || /flattenAsyncIterable|mapAsyncIterator/.test(f.url) ||
+    /dist\/src\/events\/fanout\/room-stream|node_modules\/@repeaterjs\//.test(f.url) || f.functionName === 'flattenAsyncIterable' || /flattenAsyncIterable|mapAsyncIterator/.test(f.url) ||
     (f.url.includes('dist/src/schema/rooms') && ['subscribe', 'expand'].includes(f.functionName))],
   ['execution per subscriber (executor, envelop, resolvers)', (f) => /node_modules\/(@graphql-tools\/(executor|utils)|@envelop\/|graphql\/)|dist\/src\/schema\//.test(f.url)],
   ['database (prisma, pg)', (f) => /node_modules\/(@prisma\/|pg\/|pg-protocol\/|pg-pool\/)/.test(f.url)],

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { OvationError } from '../domain/errors.js';
 import type { GiftObserver } from '../domain/gifting.js';
+import type { FanoutCounts } from '../events/fanout/shared-subscriptions.js';
 import type { Logger } from '../logger.js';
 
 export const METRICS_PATH = '/metrics';
@@ -21,6 +22,8 @@ export type Metrics = {
   webhook(outcome: WebhookOutcome): void;
   /** Counts and times GraphQL operations over HTTP, SSE and graphql-ws alike. */
   operations: Plugin;
+  /** Reads the fan-out's counts of messages sent, by path, at each scrape. */
+  fanout(counts: FanoutCounts): void;
 };
 
 /**
@@ -80,6 +83,20 @@ export function createMetrics({ subscribers }: { subscribers: () => number }): M
       this.set(subscribers());
     },
   });
+  // The fan-out counts in plain numbers, read at each scrape: a labelled counter's increment per viewer
+  // and gift would cost more than the fan-out's own work.
+  let fanout: FanoutCounts = { direct: 0, stream: 0 };
+  new Counter({
+    name: 'ovation_fanout_messages_total',
+    help: 'Messages of shared subscriptions (live rooms) sent to graphql-ws subscribers, by path: direct from the room, or through the stream.',
+    labelNames: ['path'],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ path: 'direct' }, fanout.direct);
+      this.inc({ path: 'stream' }, fanout.stream);
+    },
+  });
   const webhooks = new Counter({
     name: 'ovation_payment_webhooks_total',
     help: 'Payment webhook deliveries, by outcome.',
@@ -98,6 +115,9 @@ export function createMetrics({ subscribers }: { subscribers: () => number }): M
     },
     webhook: (outcome) => webhooks.inc({ outcome }),
     operations: useOperationMetrics(requests, errors, duration),
+    fanout: (counts) => {
+      fanout = counts;
+    },
   };
 }
 

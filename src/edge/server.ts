@@ -9,7 +9,8 @@ import { AccountSuspendedError, IdentityProviderUnavailableError, NotAuthenticat
 import type { Viewer } from '../domain/viewer.js';
 import { authenticateApiKey, type BrandKey } from '../domain/brands/access.js';
 import { looksLikeApiKey } from '../domain/brands/api-keys.js';
-import { ResumeRequiredError } from '../events/room-stream.js';
+import { ResumeRequiredError } from '../events/fanout/room-stream.js';
+import { createSharedSubscriptions, type Delivery } from '../events/fanout/shared-subscriptions.js';
 import type { Logger } from '../logger.js';
 import type { Context, Identity, Services } from '../schema/context.js';
 import { schema } from '../schema/index.js';
@@ -23,7 +24,6 @@ import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metr
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { isOverlayRequest, serveOverlay } from './overlay-pages.js';
 import { useSchemaDiscovery } from './schema-discovery.js';
-import { createSharedSubscriptions, type Delivery } from './shared-subscriptions.js';
 import { handlePaymentWebhook, handlePayoutWebhook, handleStripeWebhook, PAYOUT_WEBHOOK_PATH, STRIPE_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
 
 export type ServerDeps = {
@@ -147,7 +147,9 @@ export function createServer({
       }
     },
   };
-  const sharedSubscriptions = createSharedSubscriptions(new Set(['liveSessionEvents']), (error) => toClientError(error));
+  // Subscription fields marked shared in the schema go through the fan-out (src/events/fanout/).
+  const fanout = createSharedSubscriptions({ toClientError: (error) => toClientError(error), viewerKeys: VIEWER_KEYS });
+  metrics.fanout(fanout.counts);
 
   const yoga = createYoga<object, Context>({
     schema,
@@ -281,7 +283,7 @@ export function createServer({
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => {
         const { subscribe, delivery } = args.rootValue as Enveloped & { delivery: Delivery };
-        return sharedSubscriptions(args, subscribe, delivery) as ReturnType<typeof subscribe>;
+        return fanout.subscribe(args, subscribe, delivery) as ReturnType<typeof subscribe>;
       },
       // The token comes in connectionParams; a bad one closes the socket with the reason.
       onConnect: async (ctx) => {
@@ -400,3 +402,6 @@ export function createServer({
 }
 
 type Enveloped = { execute: typeof execute; subscribe: typeof subscribe };
+
+/** What of a context is one subscriber's: a shared subscription's events are executed without it. */
+const VIEWER_KEYS = ['viewer', 'identity', 'clientAddress', 'brandKey'] as const satisfies readonly (keyof Context)[];

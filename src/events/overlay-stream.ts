@@ -5,7 +5,7 @@ import type { Profile, RoomGiftEvent } from '../domain/rooms.js';
 import { LiveSessionStatus } from '../generated/prisma/client.js';
 import type { Presence } from './presence.js';
 import type { EventSubscriptions } from './pubsub.js';
-import { openRoomStream, type RoomStream } from './room-stream.js';
+import { openRoomStream, type RoomStream } from './fanout/room-stream.js';
 
 /**
  * Gifts folded into what an alert shows: a combo (one sender's gifts sharing a comboId) is one streak that

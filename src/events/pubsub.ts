@@ -46,7 +46,7 @@ export type EventSubscriptions = Pick<PubSub, 'subscribe' | 'latest' | 'ready'>;
 
 /**
  * In-process by default; through Redis when a URL is given, so every instance sees every event.
- * Room streams drain their subscription at once into a bounded buffer of their own (room-stream.ts);
+ * Room streams drain their subscription at once into a bounded buffer of their own (fanout/room-stream.ts);
  * state topics keep only the latest event (`latest`).
  */
 export function createEventBus(redisUrl: string | undefined, log: Logger): PubSub {

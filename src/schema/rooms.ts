@@ -1,6 +1,7 @@
 import type { RoomMatch } from '../domain/brands/matching.js';
 import type { Profile, RoomGiftEvent } from '../domain/rooms.js';
-import { openRoomStream, type DirectTarget, type RoomItem, type RoomStream } from '../events/room-stream.js';
+import { sharedStream, sharedSubscription, type SharedStream } from '../events/fanout/interface.js';
+import { openRoomStream, type RoomItem, type RoomStream } from '../events/fanout/room-stream.js';
 import { builder } from './builder.js';
 import { globalId, idOf } from './ids.js';
 import { CashValue } from './money.js';
@@ -160,34 +161,23 @@ function expandGift(gift: RoomGiftEvent): readonly LiveSessionEvent[] {
 }
 
 // Every subscriber gets the same objects for the same gift, so the fan-out can execute each once
-// (src/edge/shared-subscriptions.ts).
+// (src/events/fanout/interface.ts, SharedStream).
 const expansions = new WeakMap<RoomGiftEvent, readonly LiveSessionEvent[]>();
 
-// The viewers of a round are handed the same run of gifts one after another (room-stream.ts), so the
-// run expanded last is what the next one needs too.
-let lastRun: readonly RoomGiftEvent[] | undefined;
-let lastExpanded: readonly LiveSessionEvent[] = [];
-
-/** A run of gifts' events, expanded: the same array for every viewer handed the same run. */
-function expandRun(run: readonly RoomGiftEvent[]): readonly LiveSessionEvent[] {
-  if (run !== lastRun) {
-    lastRun = run;
-    lastExpanded = run.flatMap(expandGift);
-  }
-  return lastExpanded;
-}
+/** A run of gifts' events, expanded (once per run for all its viewers: the fan-out keeps it). */
+const expandRun = (run: readonly RoomGiftEvent[]): readonly LiveSessionEvent[] => run.flatMap(expandGift);
 
 /**
  * The stream's items, each expanded, as an iterator whose return() reaches the stream at once. (Not an
  * async generator: its return() would queue behind the wait for the room's next event, and a client
  * that unsubscribed from a quiet room would stay a viewer until someone gifted.)
  */
-function expanded(stream: RoomStream): AsyncIterableIterator<LiveSessionEvent> & { deliverDirectly(target: DirectTarget<readonly LiveSessionEvent[]>): void } {
+function expanded(stream: RoomStream): SharedStream<LiveSessionEvent> {
   let ready: LiveSessionEvent[] = [];
-  const iterator: ReturnType<typeof expanded> = {
+  const iterator: SharedStream<LiveSessionEvent> = sharedStream<LiveSessionEvent>({
     [Symbol.asyncIterator]: () => iterator,
-    // A consumer that takes events directly (src/edge/shared-subscriptions.ts) gets a run's, expanded.
-    deliverDirectly: (target) => stream.deliverDirectly(target, expandRun),
+    // A subscriber that keeps up (src/events/fanout/shared-subscriptions.ts) is handed runs, expanded.
+    deliverDirectly: (subscriber) => stream.deliverDirectly(subscriber, expandRun),
     async next() {
       while (ready.length === 0) {
         const item = await stream.next();
@@ -201,7 +191,7 @@ function expanded(stream: RoomStream): AsyncIterableIterator<LiveSessionEvent> &
       await stream.return?.();
       return { done: true, value: undefined };
     },
-  };
+  });
   return iterator;
 }
 
@@ -211,6 +201,8 @@ builder.subscriptionFields((t) => ({
     description:
       "A live room's events. With `after`, first every gift after that sequence (from storage), then live, with no gap and no repeat; without, live from now. Subscribing makes you a viewer.",
     args: { liveSessionId: t.arg.id(), after: t.arg.int({ required: false }) },
+    // The same events for every subscriber: executed once for all, with no viewer (docs/fan-out.md).
+    extensions: sharedSubscription,
     // An unknown or ended session (or a bad id) fails the subscription with its typed error, before any event.
     subscribe: async (_root, { liveSessionId, after }, context) => {
       const id = idOf(liveSessionId, 'LiveSession', 'liveSessionId');

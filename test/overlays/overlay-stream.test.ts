@@ -6,7 +6,7 @@ import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { openOverlayStream, type OverlayItem } from '../../src/events/overlay-stream.js';
 import { createPresence } from '../../src/events/presence.js';
 import { createEventBus } from '../../src/events/pubsub.js';
-import { MAX_PENDING_EVENTS } from '../../src/events/room-stream.js';
+import { MAX_PENDING_EVENTS } from '../../src/events/fanout/room-stream.js';
 import { createLogger } from '../../src/logger.js';
 import { range } from '../rooms-live/support.js';
 import { createTestDatabase } from '../support/database.js';

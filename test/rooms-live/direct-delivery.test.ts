@@ -4,7 +4,7 @@ import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import type { RoomGiftEvent } from '../../src/domain/rooms.js';
 import { createAnnouncer, silentAnnouncer } from '../../src/events/announcer.js';
 import { createEventBus } from '../../src/events/pubsub.js';
-import { openRoomStream, type RoomItem } from '../../src/events/room-stream.js';
+import { openRoomStream, type RoomItem } from '../../src/events/fanout/room-stream.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase } from '../support/database.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, uniqueKey } from '../support/money.js';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { createEventBus, type RoomMessage } from '../../src/events/pubsub.js';
-import { listenToRoom, RoomHearer } from '../../src/events/room-hub.js';
+import { listenToRoom, RoomHearer } from '../../src/events/fanout/hub.js';
+import type { Heard } from '../../src/events/fanout/interface.js';
 import { createLogger } from '../../src/logger.js';
 import { eventually } from '../support/wait.js';
 
@@ -49,7 +50,7 @@ describe("a room's hub", () => {
 
 const hearer = (hear: (messages: readonly RoomMessage[]) => void) =>
   new (class extends RoomHearer {
-    hear = hear;
+    hear = (heard: Heard) => hear(heard.messages);
   })();
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);

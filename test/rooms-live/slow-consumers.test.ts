@@ -6,7 +6,7 @@ import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import type { RoomGiftEvent } from '../../src/domain/rooms.js';
 import { createAnnouncer } from '../../src/events/announcer.js';
 import { createEventBus, type PubSub, type RoomMessage } from '../../src/events/pubsub.js';
-import { MAX_PENDING_EVENTS, openRoomStream, ResumeRequiredError, type RoomItem } from '../../src/events/room-stream.js';
+import { MAX_PENDING_EVENTS, openRoomStream, ResumeRequiredError, type RoomItem } from '../../src/events/fanout/room-stream.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase } from '../support/database.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, uniqueKey } from '../support/money.js';

@@ -1,6 +1,6 @@
 import * as ws from 'ws';
 import { describe, expect, test } from 'vitest';
-import { textFrames } from '../../src/edge/websocket-frame.js';
+import { textFrames } from '../../src/events/fanout/websocket-frames.js';
 
 // ws's own framer (public in its source, absent from its types): the frames Ovation writes directly
 // must be byte for byte what ws would have written.

@@ -1,14 +1,14 @@
-import type { EventSubscriptions, RoomMessage } from './pubsub.js';
+import type { EventSubscriptions, RoomMessage } from '../pubsub.js';
+import { Heard } from './interface.js';
 
 /**
  * A viewer as the room's hub knows it. The sweep visits it for every viewer and message, so it is one
- * object (see room-stream.ts): `hear` takes the viewer's unheard messages, in order, all at once (the
- * array is shared by the viewers that had heard the same before, most of a round, and never changes, so
- * a hearer may cache what it derives from it by its identity); `next` and `listening` are the hub's own:
- * the absolute index in its log of the first message not yet heard, and whether it still listens.
+ * object (see room-stream.ts): `hear` takes the viewer's unheard messages, in order, all at once, in a
+ * Heard shared with the viewers that had heard the same (interface.ts); `next` and `listening` are the
+ * hub's own: the absolute index in its log of the first message not yet heard, and whether it still listens.
  */
 export abstract class RoomHearer {
-  abstract hear(messages: readonly RoomMessage[]): void;
+  abstract hear(heard: Heard): void;
   next = 0;
   listening = true;
 }
@@ -19,8 +19,7 @@ const hubs = new WeakMap<EventSubscriptions, Map<string, Hub>>();
 
 /**
  * Viewers the sweep visits before the hub lets other work run: a few ms of writes, short enough that a gift
- * sent into a big room is not held up by the sweep (measured: docs/architecture.md, "Rooms and the
- * fan-out").
+ * sent into a big room is not held up by the sweep (docs/fan-out.md, "A sweep in slices of 250").
  */
 const SLICE = 250;
 /** Gift events (or announcements) the hub reads ahead of its slowest viewer at most. */
@@ -114,10 +113,10 @@ function openHub(pubsub: EventSubscriptions, liveSessionId: string): Hub {
         const upTo = end();
         // Viewers next to each other in a round have mostly heard the same: their slice of the log is shared.
         let from = -1;
-        let unheard: RoomMessage[] = [];
+        let unheard: Heard | undefined;
         for (const hearer of round.slice(at, at + SLICE)) {
           if (hearer.next >= upTo || !hearer.listening) continue;
-          if (hearer.next !== from) unheard = log.slice((from = hearer.next) - base, upTo - base);
+          if (unheard === undefined || hearer.next !== from) unheard = new Heard(log.slice((from = hearer.next) - base, upTo - base));
           hearer.next = upTo;
           hearer.hear(unheard);
         }

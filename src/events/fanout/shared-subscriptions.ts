@@ -1,27 +1,32 @@
 import { createSourceEventStream, execute, getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { ResumeRequiredError, type DirectTarget } from '../events/room-stream.js';
-import { textFrames } from './websocket-frame.js';
+import { isSharedField, isSharedStream, withoutViewer, type DirectSubscriber, type SharedStream } from './interface.js';
+import { ResumeRequiredError } from './room-stream.js';
+import { textFrames } from './websocket-frames.js';
 
 /** Where a graphql-ws subscription's messages go: its socket, the TCP connection under it, and its operation id. */
 export type Delivery = { socket: WebSocket; connection: Socket; id: string };
 
-/** A source that can hand events over without a promise each (a live room's stream). */
-type DirectSource = { deliverDirectly(target: DirectTarget<readonly object[]>): void };
+/**
+ * Messages the fan-out has sent to graphql-ws subscribers since the instance started, by path: `direct`
+ * straight from the hub's sweep (the path a room's viewers that keep up take), `stream` one by one through
+ * the subscriber's stream (catching up, after a gap or an announcement). Plain numbers, read at a scrape.
+ */
+export type FanoutCounts = { direct: number; stream: number };
 
 /**
  * The subscribers of one operation and variables (equal keys), who get byte-identical results, and the
- * bytes of the events handed over last: the viewers of a round are handed the same array of events one
- * after another (rooms.ts), so all but the first find them here.
+ * bytes of the run handed over last: the viewers of a round are handed the same array of items one after
+ * another (interface.ts, DirectSubscriber), so all but the first find them here.
  */
 type Operation = { key: string; subscribers: number; events: readonly object[] | undefined; bodies: string[] };
 
 /**
- * An event's result as every subscriber of one operation gets it: JSON, and that JSON's UTF-8 bytes as
- * an octet string (a character per byte: see websocket-frame.ts).
+ * An event's result as every subscriber of one operation gets it: its JSON's UTF-8 bytes as an octet
+ * string (a character per byte: see websocket-frames.ts).
  */
-type Payload = { text: string; bytes: string };
+type Payload = { bytes: string };
 
 const CLOSING_BRACE = '}';
 
@@ -29,21 +34,24 @@ const CLOSING_BRACE = '}';
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 /**
- * Fan-out for subscriptions whose events are the same for every subscriber (a live room's). Each event is
- * executed and serialized once per distinct operation and variables; each subscriber then costs a copy of
- * bytes and a socket write, not a GraphQL execution, a JSON serialization and a chain of promises, which at
- * a big room's scale the server could not afford (docs/architecture.md, "Rooms and the fan-out"). Events
- * are shared by identity: the room stream hands every subscriber the same event object. Only for root
- * fields whose resolvers ignore the viewer.
+ * Fan-out for the subscription fields marked shared (interface.ts, `sharedSubscription`): their events are
+ * the same for every subscriber (a live room's). Each event is executed and serialized once per distinct
+ * operation and variables, with a context that has no viewer (`viewerKeys` throw); each subscriber then
+ * costs a copy of bytes and a socket write, not a GraphQL execution, a JSON serialization and a chain of
+ * promises, which at a big room's scale the server could not afford (docs/fan-out.md). Events are shared
+ * by identity: the stream hands every subscriber the same item object for the same event.
  */
-export function createSharedSubscriptions(sharedFields: Set<string>, toClientError: (error: unknown) => GraphQLError) {
+export function createSharedSubscriptions({ toClientError, viewerKeys }: { toClientError: (error: unknown) => GraphQLError; viewerKeys: readonly string[] }) {
   const serialized = new WeakMap<object, Map<string, Payload | Promise<Payload>>>();
   const operations = new Map<string, Operation>();
+  const counts: FanoutCounts = { direct: 0, stream: 0 };
 
-  function shares(args: ExecutionArgs): boolean {
+  /** The shared field an operation subscribes to, when that is all it does. */
+  function sharedField(args: ExecutionArgs): string | undefined {
     const operation = getOperationAST(args.document, args.operationName);
     const [field, ...others] = operation?.selectionSet.selections ?? [];
-    return operation?.operation === 'subscription' && others.length === 0 && field?.kind === 'Field' && sharedFields.has(field.name.value);
+    if (operation?.operation !== 'subscription' || others.length > 0 || field?.kind !== 'Field') return undefined;
+    return isSharedField(args.schema.getSubscriptionType()?.getFields()[field.name.value]) ? field.name.value : undefined;
   }
 
   // graphql-js's own execute, as its subscribe does per event (Yoga's would treat the subscription
@@ -52,9 +60,9 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
   function executeOnce(args: ExecutionArgs, event: object): Payload | Promise<Payload> {
     const serialize = (result: ExecutionResult): Payload => {
       const text = JSON.stringify(result.errors ? { ...result, errors: result.errors.map(toClientError) } : result);
-      return { text, bytes: Buffer.from(text).toString('latin1') };
+      return { bytes: Buffer.from(text).toString('latin1') };
     };
-    const result = execute({ ...args, rootValue: event });
+    const result = execute({ ...args, contextValue: withoutViewer(args.contextValue as object, viewerKeys), rootValue: event });
     return result instanceof Promise ? result.then(serialize) : serialize(result);
   }
 
@@ -72,6 +80,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
 
   /** The bytes of `events`' payloads for `operation`, once all have executed. */
   function bodiesOf(operation: Operation, args: ExecutionArgs, events: readonly object[]): string[] | undefined {
+    // The same array for every subscriber handed the same run (interface.ts, DirectSubscriber).
     if (events === operation.events) return operation.bodies;
     const bodies: string[] = [];
     for (const event of events) {
@@ -101,9 +110,10 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
    * (room-stream.ts) are sent at once if their payloads are ready and the socket keeps up; otherwise
    * refused, and `deliver`'s loop takes them as usual. `take` runs for every viewer and visit, so what it
    * reads is in this one object and the operation the viewers share, and it makes no closures and no
-   * arrays (see room-stream.ts's RoomListener on why).
+   * arrays (docs/fan-out.md, "What a visit touches"). It owns the framing: graphql-ws `next` messages in
+   * WebSocket text frames.
    */
-  class SocketSubscriber implements DirectTarget<readonly object[]> {
+  class SocketSubscriber implements DirectSubscriber<object> {
     stopped = false;
     lastSequence = 0;
     /**
@@ -139,10 +149,11 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
       }
       if (!bodies) return false;
       this.send(events, bodies);
+      counts.direct += events.length;
       return true;
     }
 
-    /** One write for all of `events`: a run handed over directly is all of a viewer's visit (room-hub.ts). */
+    /** One write for all of `events`: a run handed over directly is all of a viewer's visit (hub.ts). */
     send(events: readonly object[], bodies: readonly string[]) {
       if (this.direct) this.connection.write(textFrames(this.prefix, bodies, CLOSING_BRACE), 'latin1');
       else {
@@ -163,10 +174,10 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
    * (done, so graphql-ws sends `complete`) when the stream ends; or with a last result carrying the
    * refusal that ended it (e.g. too far behind). return() reaches the stream at once.
    */
-  function deliver(source: AsyncIterator<unknown>, args: ExecutionArgs, { socket, connection, id }: Delivery): AsyncIterableIterator<ExecutionResult> {
+  function deliver(source: SharedStream<object>, args: ExecutionArgs, { socket, connection, id }: Delivery): AsyncIterableIterator<ExecutionResult> {
     const operation = join(args);
     const subscriber = new SocketSubscriber(socket, connection, id, args, operation);
-    (source as Partial<DirectSource>).deliverDirectly?.(subscriber);
+    source.deliverDirectly(subscriber);
     const pumped = (async (): Promise<IteratorResult<ExecutionResult, undefined>> => {
       try {
         for (;;) {
@@ -176,6 +187,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
           const payload = payloadOf(args, operation.key, item.value as object);
           corkSoon(connection);
           subscriber.send([item.value as object], [(payload instanceof Promise ? await payload : payload).bytes]);
+          counts.stream++;
         }
       } catch (error) {
         return { done: false, value: { errors: [toClientError(error)] } };
@@ -201,45 +213,30 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
     return iterator;
   }
 
-  /** Results one by one, each executed once for all subscribers (SSE, or graphql-ws without a socket). */
-  function results(source: AsyncIterator<unknown>, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
-    const key = operationKey(args);
-    let done = false;
-    const iterator: AsyncIterableIterator<ExecutionResult> = {
-      [Symbol.asyncIterator]: () => iterator,
-      async next() {
-        if (done) return { done: true, value: undefined };
-        try {
-          const item = await source.next();
-          if (item.done) {
-            done = true;
-            return { done: true, value: undefined };
-          }
-          return { done: false, value: JSON.parse((await payloadOf(args, key, item.value as object)).text) as ExecutionResult };
-        } catch (error) {
-          done = true;
-          return { done: false, value: { errors: [toClientError(error)] } };
-        }
-      },
-      async return() {
-        done = true;
-        await source.return?.();
-        return { done: true, value: undefined };
-      },
-    };
-    return iterator;
-  }
-
-  return async function subscribe(args: ExecutionArgs, subscribe: (args: ExecutionArgs) => unknown, delivery?: Delivery) {
-    if (!shares(args)) return subscribe(args);
+  /**
+   * Subscribes a graphql-ws subscriber: to a shared field through the fan-out, straight to `delivery`'s
+   * socket; to anything else with `subscribe`. The field's `subscribe` runs with the subscriber's own
+   * context (it makes them a viewer); only its events are executed without one.
+   */
+  async function subscribe(args: ExecutionArgs, subscribe: (args: ExecutionArgs) => unknown, delivery: Delivery) {
+    const field = sharedField(args);
+    if (field === undefined) return subscribe(args);
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in Object(source))) {
       const failed = source as ExecutionResult;
       return { errors: (failed.errors ?? []).map(toClientError) };
     }
     const iterator = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    return delivery ? deliver(iterator, args, delivery) : results(iterator, args);
-  };
+    // A plugin that wrapped the stream would take the direct path away, and a big room's viewers with it:
+    // a shared field's source is a SharedStream or the subscription fails, logged.
+    if (!isSharedStream(iterator)) {
+      await iterator.return?.();
+      return { errors: [toClientError(new Error(`The shared subscription field ${field} did not return a SharedStream`))] };
+    }
+    return deliver(iterator as SharedStream<object>, args, delivery);
+  }
+
+  return { subscribe, counts };
 }
 
 /**
@@ -247,7 +244,7 @@ export function createSharedSubscriptions(sharedFields: Set<string>, toClientErr
  * corked before its first write and uncorked once the turn's I/O is done. A subscriber whose events come
  * one by one through its stream (catching up, or with extensions) gets all of a turn's in one write
  * instead of one write (and, on loopback, one wake-up of the reader) each: the kernel's cost per write is
- * the largest part of fan-out (docs/architecture.md). Direct runs need none: each is one write already.
+ * the largest part of fan-out (docs/fan-out.md). Direct runs need none: each is one write already.
  */
 function corkSoon(connection: Socket) {
   if (corked.has(connection)) return;

@@ -3,10 +3,9 @@
  * each holding `prefix`, the body and `suffix`, one after another in a single string of octets: every part
  * is bytes held one per character (UTF-8 bytes read as latin1), and the socket writes the result with the
  * latin1 encoding, byte for byte. A string, not a Buffer: Node writes a small string from a copy on its
- * stack, with no Buffer object, pool slice or typed-array copies per viewer (measured:
- * docs/architecture.md, "Rooms and the fan-out"); and one chunk, not ws's header and payload, takes Node's
- * single-write path rather than writev. Only for connections without extensions: see SocketSubscriber in
- * shared-subscriptions.ts.
+ * stack, with no Buffer object, pool slice or typed-array copies per viewer (docs/fan-out.md, "Frames");
+ * and one chunk, not ws's header and payload, takes Node's single-write path rather than writev. Only for
+ * connections without extensions: see SocketSubscriber in shared-subscriptions.ts.
  */
 export function textFrames(prefix: string, bodies: readonly string[], suffix: string): string {
   let frames = '';

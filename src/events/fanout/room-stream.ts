@@ -1,9 +1,10 @@
-import type { Database } from '../db/client.js';
-import { LiveSessionEndedError, NotFoundError, OvationError, ValidationError } from '../domain/errors.js';
-import type { RoomGiftEvent } from '../domain/rooms.js';
-import { LiveSessionStatus } from '../generated/prisma/client.js';
-import type { EventSubscriptions, RoomMessage } from './pubsub.js';
-import { listenToRoom, RoomHearer, weight } from './room-hub.js';
+import type { Database } from '../../db/client.js';
+import { LiveSessionEndedError, NotFoundError, OvationError, ValidationError } from '../../domain/errors.js';
+import type { RoomGiftEvent } from '../../domain/rooms.js';
+import { LiveSessionStatus } from '../../generated/prisma/client.js';
+import type { EventSubscriptions, RoomMessage } from '../pubsub.js';
+import { listenToRoom, RoomHearer, weight } from './hub.js';
+import type { DirectSubscriber, Heard } from './interface.js';
 
 export type RoomItem =
   | { kind: 'gift'; event: RoomGiftEvent }
@@ -29,24 +30,19 @@ export class ResumeRequiredError extends OvationError {
 type Options = { db: Database; pubsub: EventSubscriptions; liveSessionId: string; after: number | null; onOpen?: () => void; onClose?: () => void };
 
 /**
- * Takes a run of gift events straight from the room, in order, when the consumer is idle; `take` returns
- * false for a run it cannot take now (the stream then yields it as usual).
- */
-export type DirectTarget<R> = { take(run: R): boolean };
-
-/**
  * A room's stream for one subscriber, which can also hand runs of its gifts' stored events straight to a
- * consumer (see `hear`), adapted on the way (as `adapt` makes them: the same for every viewer).
+ * subscriber that keeps up (see `hear`), shaped on the way into a field's items by `shape`: one function
+ * for every subscriber of a field, so a run is shaped once for all (interface.ts, Heard).
  */
 export type RoomStream = AsyncIterableIterator<RoomItem> & {
-  deliverDirectly<R>(target: DirectTarget<R>, adapt: (gifts: readonly RoomGiftEvent[]) => R): void;
+  deliverDirectly<Item>(subscriber: DirectSubscriber<Item>, shape: (gifts: readonly RoomGiftEvent[]) => readonly Item[]): void;
 };
 
 /**
  * What one subscriber's stream and the room's hub share. The hub's sweep visits it for every viewer and
  * message, so everything the fast path reads is in this one object, and `hear` is one method for all:
  * in a big room each separate object a visit touches (a closure, its scope) is a likely cache miss, and
- * those misses dominate the fan-out's own CPU time (docs/architecture.md, "Rooms and the fan-out").
+ * those misses dominate the fan-out's own CPU time (docs/fan-out.md, "What a visit touches").
  */
 class RoomListener extends RoomHearer {
   readonly pending: RoomMessage[] = [];
@@ -60,8 +56,8 @@ class RoomListener extends RoomHearer {
   wake: (() => void) | undefined = undefined;
   /** The last sequence the subscriber was given (set once the session is read). */
   last = 0;
-  target: DirectTarget<unknown> | undefined = undefined;
-  adapt: (gifts: readonly RoomGiftEvent[]) => unknown = (gifts) => gifts;
+  subscriber: DirectSubscriber<unknown> | undefined = undefined;
+  shape: (gifts: readonly RoomGiftEvent[]) => readonly unknown[] = (gifts) => gifts;
   readonly stopListening: () => Promise<void>;
 
   // Listens at once, so nothing committed (and no end announced) from the session's read on can be missed.
@@ -76,14 +72,15 @@ class RoomListener extends RoomHearer {
    * it, with no promise or object per subscriber. What is left (a gap, an announcement, a run the
    * consumer refused) waits in `pending` for the stream to yield.
    */
-  hear(messages: readonly RoomMessage[]) {
+  hear(heard: Heard) {
     if (this.overflowed || this.closed) return;
+    const { messages } = heard;
     let taken = 0;
     // Compared with undefined, not tested for truth: a test of an object reads the object itself, one more
     // likely cache miss per viewer.
-    if (this.target !== undefined && this.wake !== undefined) {
-      const run = giftRun(messages);
-      if (run && run.first === this.last + 1 && this.target.take(this.adapt(run.events))) {
+    if (this.subscriber !== undefined && this.wake !== undefined) {
+      const run = heard.run;
+      if (run !== null && run.first === this.last + 1 && this.subscriber.take(heard.shaped(run, this.shape))) {
         this.last = run.last;
         taken = run.messages;
       }
@@ -200,9 +197,9 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
   const iterator: RoomStream = {
     [Symbol.asyncIterator]: () => iterator,
     next: () => items.next(),
-    deliverDirectly(target, adapt) {
-      listener.target = target as DirectTarget<unknown>;
-      listener.adapt = adapt;
+    deliverDirectly(subscriber, shape) {
+      listener.subscriber = subscriber as DirectSubscriber<unknown>;
+      listener.shape = shape;
     },
     async return() {
       // Wakes the stream if it is waiting, so its own return (queued behind that wait) runs now; and
@@ -216,35 +213,6 @@ export async function openRoomStream({ db, pubsub, liveSessionId, after, onOpen,
   };
   return iterator;
 }
-
-/**
- * The gift events a viewer's messages begin with, numbered one after another (the fast path's unit), and
- * how many messages they fill; the messages from the first announcement or gap on are left out.
- */
-type GiftRun = { events: readonly RoomGiftEvent[]; first: number; last: number; messages: number };
-
-// The hub hands the viewers of a round the same array of messages (room-hub.ts), so the run derived
-// from it last is what the next viewer needs too.
-let lastMessages: readonly RoomMessage[] | undefined;
-let lastRun: GiftRun | undefined;
-
-function giftRun(messages: readonly RoomMessage[]): GiftRun | undefined {
-  if (messages === lastMessages) return lastRun;
-  const events: RoomGiftEvent[] = [];
-  let filled = 0;
-  for (const message of messages) {
-    if (message.kind !== 'gifts' || message.events.length === 0) break;
-    if (!numberedOn(message.events, events.length > 0 ? events.at(-1)!.sequence : message.events[0]!.sequence - 1)) break;
-    events.push(...message.events);
-    filled++;
-  }
-  lastMessages = messages;
-  lastRun = filled === 0 ? undefined : { events, first: events[0]!.sequence, last: events.at(-1)!.sequence, messages: filled };
-  return lastRun;
-}
-
-/** Whether `events` are numbered one after another from just after `before`. */
-const numberedOn = (events: readonly RoomGiftEvent[], before: number) => events.every((event, index) => event.sequence === before + 1 + index);
 
 /** Stored gift events after `after`, up to `through` (all when null), in order, a page at a time. */
 async function* replay(db: Database, liveSessionId: string, after: number, through: number | null): AsyncGenerator<RoomGiftEvent> {
