@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import { Role, type OverlayToken } from '../generated/prisma/client.js';
-import { ForbiddenError, NotAuthenticatedError, NotFoundError, OverlayTokenRevokedError, ValidationError } from './errors.js';
+import { AccountSuspendedError, ForbiddenError, NotAuthenticatedError, NotFoundError, OverlayTokenRevokedError, ValidationError } from './errors.js';
 import { validate } from './validation.js';
 
 /** Tokens a creator may hold unrevoked at once: one per overlay and scene is a handful. */
@@ -52,8 +52,13 @@ export async function revokeOverlayToken(db: Database, creatorId: string, overla
 /** Whose overlay a secret opens: unknown is unauthenticated, revoked says so. */
 export async function overlayTokenOwner(db: Database, secret: string): Promise<{ id: string; creatorId: string }> {
   if (!secret.startsWith(PREFIX) || secret.length > 100) throw new NotAuthenticatedError('Unknown overlay token');
-  const token = await db.overlayToken.findUnique({ where: { secretHash: hashOf(secret) }, select: { id: true, creatorId: true, revokedAt: true } });
+  const token = await db.overlayToken.findUnique({
+    where: { secretHash: hashOf(secret) },
+    select: { id: true, creatorId: true, revokedAt: true, creator: { select: { suspendedAt: true } } },
+  });
   if (!token) throw new NotAuthenticatedError('Unknown overlay token');
   if (token.revokedAt) throw new OverlayTokenRevokedError();
+  // A token is one of the account's credentials: a suspension stops it as it stops the account's sockets.
+  if (token.creator.suspendedAt) throw new AccountSuspendedError();
   return { id: token.id, creatorId: token.creatorId };
 }

@@ -100,11 +100,14 @@ export function openOverlayStream(options: Options): Repeater<OverlayItem> {
     let said: Promise<unknown> = Promise.resolve();
     const say = (item: OverlayItem) => (said = push(item));
 
-    // The token is checked on a timer, so a revocation (on any instance) stops the overlay within checkMs.
+    // The token is checked on a timer, so a revocation (on any instance) stops the overlay within checkMs,
+    // and so does the creator's suspension (the page is then refused when it subscribes again).
     const checks = setInterval(() => {
-      db.overlayToken.findUnique({ where: { id: overlayTokenId }, select: { revokedAt: true } }).then(
+      db.overlayToken.findUnique({ where: { id: overlayTokenId }, select: { revokedAt: true, creator: { select: { suspendedAt: true } } } }).then(
         (token) => {
-          if (stopped || (token && !token.revokedAt)) return;
+          if (stopped) return;
+          if (token?.creator.suspendedAt && !token.revokedAt) return stop();
+          if (token && !token.revokedAt) return;
           const { liveSessionId, sequence } = at();
           void say({ kind: 'revoked', liveSessionId, sequence });
           stop();

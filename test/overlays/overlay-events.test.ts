@@ -14,6 +14,7 @@ import { TimedOut } from '../support/wait.js';
 import { changeCampaign, createMatchingCampaign } from '../../src/domain/brands/campaigns.js';
 import { silentAnnouncer } from '../../src/events/announcer.js';
 import { RemainderRule } from '../../src/generated/prisma/client.js';
+import { changeSuspension } from '../../src/domain/roles.js';
 import { uniqueKey } from '../support/money.js';
 import { globalId } from '../../src/schema/ids.js';
 import { createFundedBrand } from '../brands/support.js';
@@ -227,5 +228,20 @@ describe("brands' matches", () => {
     const replayed = await readUntil(resumed, has('OverlayMatchEvent', 2));
     expect(alerts(replayed)).toEqual(['StreakStartedEvent', 'StreakEndedEvent', 'OverlayMatchEvent', 'OverlayMatchEvent']);
     await expectCleanAudit(db);
+  });
+});
+
+describe("a suspended creator's overlays", () => {
+  test('stop within the check interval and are refused with ACCOUNT_SUSPENDED until the suspension is lifted', async () => {
+    const { creator } = await createLiveCreator(db);
+    const admin = await createUser(db, { roles: [Role.VIEWER, Role.ADMIN] });
+    const { secret } = await overlayTokenOf(creator);
+    const overlay = watchOverlay(secret);
+    await readUntil(overlay, has('OverlayStateEvent'));
+    await changeSuspension(db, silentAnnouncer, { adminId: admin.id, userId: creator.id, suspended: true, reason: 'fraud review' });
+    expect(await overlay.ended).toEqual({});
+    expect((await watchOverlay(secret).next()).errors).toMatchObject([{ extensions: { code: 'ACCOUNT_SUSPENDED' } }]);
+    await changeSuspension(db, silentAnnouncer, { adminId: admin.id, userId: creator.id, suspended: false, reason: 'cleared' });
+    await readUntil(watchOverlay(secret), has('OverlayStateEvent'));
   });
 });
