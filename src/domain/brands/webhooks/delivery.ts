@@ -119,13 +119,14 @@ export function createWebhookDeliverer(db: Database, policy: AddressPolicy, log:
   }
 
   /** Deliveries sent successfully, recorded together (one statement for a page of them). */
-  async function recordDelivered(endpointId: string, delivered: { id: string; attempts: number }[], at: Date) {
+  async function recordDelivered(endpointId: string, delivered: { id: string; attempts: number; statusCode: number }[], at: Date) {
     if (delivered.length === 0) return;
     await db.$transaction([
       db.$executeRaw`
-        UPDATE "WebhookDelivery" d SET status = 'DELIVERED', attempts = a.attempts, "lastStatusCode" = 200, "lastError" = NULL,
+        UPDATE "WebhookDelivery" d SET status = 'DELIVERED', attempts = a.attempts, "lastStatusCode" = a.status, "lastError" = NULL,
           "lastAttemptAt" = ${at}::timestamptz, "deliveredAt" = now()
-        FROM unnest(${delivered.map((item) => item.id)}::uuid[], ${delivered.map((item) => item.attempts)}::int[]) AS a(id, attempts)
+        FROM unnest(${delivered.map((item) => item.id)}::uuid[], ${delivered.map((item) => item.attempts)}::int[], ${delivered.map((item) => item.statusCode)}::int[])
+          AS a(id, attempts, status)
         WHERE d.id = a.id`,
       db.webhookEndpoint.update({ where: { id: endpointId }, data: { lastSuccessAt: at, failingSince: null } }),
     ]);
@@ -148,7 +149,7 @@ export function createWebhookDeliverer(db: Database, policy: AddressPolicy, log:
       if (waiting.length === 0) return;
       if (waiting[0]!.nextAttemptAt > now) return scheduleDeliveries(db, endpointId, [orderKey], waiting[0]!.nextAttemptAt);
       const secrets = endpoint.secrets.filter((secret) => !secret.expiresAt || secret.expiresAt > now).map((secret) => secret.secret);
-      const delivered: { id: string; attempts: number }[] = [];
+      const delivered: { id: string; attempts: number; statusCode: number }[] = [];
       let failed: { delivery: (typeof waiting)[number]; outcome: Attempt } | undefined;
       for (const delivery of waiting) {
         const outcome = await attempt(endpoint, secrets, eventBody(delivery.event), delivery.eventId, new Date());
@@ -156,7 +157,7 @@ export function createWebhookDeliverer(db: Database, policy: AddressPolicy, log:
           failed = { delivery, outcome };
           break;
         }
-        delivered.push({ id: delivery.id, attempts: delivery.attempts + 1 });
+        delivered.push({ id: delivery.id, attempts: delivery.attempts + 1, statusCode: outcome.statusCode! });
       }
       await recordDelivered(endpointId, delivered, now);
       if (!failed) continue;
