@@ -1,6 +1,7 @@
 // npm run bench:gifts: gifts per second over HTTP GraphQL against the trivial-query ceiling.
 // Target: gifts/s >= 70% of the ceiling, p99 < 100 ms, ledger audit clean.
-// BENCH_PG_STATEMENTS=1 prints where PostgreSQL's time went while gifting, statement by statement.
+// BENCH_PG_STATEMENTS=1 prints where PostgreSQL's time went while gifting, statement by statement, and
+// the WAL each gift writes, by table and index and by record kind.
 import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -68,7 +69,7 @@ try {
     fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, 'window.json'), JSON.stringify(window));
   }
 
-  await statements.print();
+  await statements.print({ per: { name: 'gift', count: sent } });
   const committed = await db.sentGift.count();
   const ratio = gifts.requests.average / ceiling.requests.average;
   console.log('');

@@ -138,22 +138,31 @@ export async function startServerProcess(plan: ServerPlan, { checkout = '.', pro
 }
 
 /**
- * With BENCH_PG_STATEMENTS=1, where PostgreSQL's time went between `start()` and the printing: the
- * statements by total execution time (nested ones too, such as foreign-key checks), with calls, rows,
- * WAL records, full-page images and WAL bytes. Otherwise nothing.
+ * With BENCH_PG_STATEMENTS=1, where PostgreSQL's time and WAL went between `start()` and the printing:
+ * the statements by total execution time (nested ones too, such as foreign-key checks), with calls, rows,
+ * WAL records, full-page images and WAL bytes; and, per `per` (a gift, say), the WAL written by table and
+ * index (pg_walinspect's block references) and the WAL records by kind. Otherwise nothing.
  */
 export function statementTimes(db: Database) {
   const enabled = Boolean(process.env.BENCH_PG_STATEMENTS);
+  let from: string | undefined;
   return {
-    start: async () => void (enabled && (await db.$queryRaw`SELECT pg_stat_statements_reset()`)),
-    print: async (top = 12) => {
+    start: async () => {
       if (!enabled) return;
+      await db.$executeRaw`CREATE EXTENSION IF NOT EXISTS pg_walinspect`;
+      await db.$queryRaw`SELECT pg_stat_statements_reset()`;
+      from = (await db.$queryRaw<{ lsn: string }[]>`SELECT pg_current_wal_insert_lsn()::text AS lsn`)[0]!.lsn;
+    },
+    print: async ({ top = 12, per }: { top?: number; per?: { name: string; count: number } } = {}) => {
+      if (!enabled) return;
+      const to = (await db.$queryRaw<{ lsn: string }[]>`SELECT pg_current_wal_insert_lsn()::text AS lsn`)[0]!.lsn;
       const rows = await db.$queryRaw<{ calls: bigint; rows: bigint; ms: number; wal: bigint; fpi: bigint; walBytes: number; query: string }[]>`
         SELECT calls, rows, total_exec_time AS ms, wal_records AS wal, wal_fpi AS fpi, wal_bytes::float8 AS "walBytes",
           -- PostgreSQL 18 files every foreign-key check under the first one's text (they all alias their table "x").
           CASE WHEN query LIKE 'SELECT 1 FROM ONLY %FOR KEY SHARE OF x' THEN '(foreign-key checks, every table)'
                ELSE left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 110) END AS query
-        FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT ${top}`;
+        FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_walinspect%' AND query NOT LIKE '%wal_insert_lsn%'
+        ORDER BY total_exec_time DESC LIMIT ${top}`;
       console.log('PostgreSQL statements (BENCH_PG_STATEMENTS), by execution time:');
       console.log(`${'ms'.padStart(8)} ${'calls'.padStart(8)} ${'rows'.padStart(8)} ${'WAL recs'.padStart(9)} ${'full pages'.padStart(10)} ${'WAL MB'.padStart(7)}  statement`);
       for (const row of rows) {
@@ -161,6 +170,28 @@ export function statementTimes(db: Database) {
           `${row.ms.toFixed(0).padStart(8)} ${String(row.calls).padStart(8)} ${String(row.rows).padStart(8)} ${String(row.wal).padStart(9)} ${String(row.fpi).padStart(10)} ${(row.walBytes / 2 ** 20).toFixed(1).padStart(7)}  ${row.query}`,
         );
       }
+      if (!per || per.count === 0 || !from) return;
+      // Each block a WAL record touches, by the table or index it belongs to: the record's data for that
+      // block and any full-page image. A record's own header and main data are in the totals, not here.
+      const byRelation = await db.$queryRaw<{ relation: string; records: bigint; bytes: number; fpi: bigint }[]>`
+        SELECT coalesce(pg_filenode_relation(CASE WHEN b.reltablespace = d.dattablespace THEN 0 ELSE b.reltablespace END, b.relfilenode)::regclass::text,
+                        'filenode ' || b.relfilenode) AS relation,
+          count(DISTINCT b.start_lsn) AS records, sum(b.block_data_length + coalesce(b.block_fpi_length, 0))::float8 AS bytes,
+          count(*) FILTER (WHERE b.block_fpi_length > 0) AS fpi
+        FROM pg_get_wal_block_info(${from}::pg_lsn, ${to}::pg_lsn) b
+        JOIN pg_database d ON d.datname = current_database()
+        WHERE b.reldatabase = d.oid OR b.reldatabase = 0
+        GROUP BY 1 ORDER BY bytes DESC`;
+      const byKind = await db.$queryRaw<{ kind: string; records: bigint; bytes: number }[]>`
+        SELECT "resource_manager/record_type" AS kind, count AS records, combined_size::float8 AS bytes
+        FROM pg_get_wal_stats(${from}::pg_lsn, ${to}::pg_lsn, true) WHERE count > 0 ORDER BY combined_size DESC LIMIT ${top}`;
+      const [total] = await db.$queryRaw<{ bytes: number }[]>`SELECT pg_wal_lsn_diff(${to}::pg_lsn, ${from}::pg_lsn)::float8 AS bytes`;
+      const each = (value: number | bigint) => (Number(value) / per.count).toFixed(2).padStart(9);
+      console.log(`\nWAL per ${per.name} (${per.count} ${per.name}s): ${each(total!.bytes).trim()} bytes in all`);
+      console.log(`${'records'.padStart(9)} ${'bytes'.padStart(9)} ${'full pg'.padStart(9)}  table or index (block data and images)`);
+      for (const row of byRelation) console.log(`${each(row.records)} ${each(row.bytes)} ${each(row.fpi)}  ${row.relation}`);
+      console.log(`${'records'.padStart(9)} ${'bytes'.padStart(9)}  record kind (whole records)`);
+      for (const row of byKind) console.log(`${each(row.records)} ${each(row.bytes)}  ${row.kind}`);
     },
   };
 }
