@@ -170,6 +170,23 @@ export async function auditLedger(db: Database): Promise<Violation[]> {
           SELECT e.id, f.id AS "fundingId", f.status FROM "JournalEntry" e FULL JOIN "BrandFunding" f ON f."creditEntryId" = e.id
           WHERE (e.kind = 'BRAND_FUNDING' AND f.id IS NULL) OR (f.id IS NOT NULL AND (f."creditEntryId" IS NULL) <> (f.status <> 'SUCCEEDED'))`,
       );
+      report(
+        "Each brand funding adjustment entry is one adjustment, moving its coins out of (or back into) the brand's budget",
+        await tx.$queryRaw`
+          SELECT e.id, a.coins, b.amount FROM "JournalEntry" e
+          FULL JOIN "BrandFundingAdjustment" a ON a."entryId" = e.id
+          LEFT JOIN (SELECT p."entryId", sum(p.amount) AS amount FROM "Posting" p JOIN "Account" ac ON ac.id = p."accountId" AND ac.owner = 'BRAND'
+                     GROUP BY p."entryId") b ON b."entryId" = e.id
+          WHERE (e.kind = 'BRAND_FUNDING_ADJUSTMENT' OR a.id IS NOT NULL)
+            AND (a.id IS NULL OR e.id IS NULL OR e.kind <> 'BRAND_FUNDING_ADJUSTMENT' OR coalesce(b.amount, 0) <> -a.coins)`,
+      );
+      report(
+        "Each brand funding's coins taken back equal its adjustments, and only a credited funding has any",
+        await tx.$queryRaw`
+          SELECT f.id, f."takenBackCoins", coalesce(a.coins, 0) AS adjusted FROM "BrandFunding" f
+          LEFT JOIN (SELECT "fundingId", sum(coins) AS coins FROM "BrandFundingAdjustment" GROUP BY "fundingId") a ON a."fundingId" = f.id
+          WHERE f."takenBackCoins" <> coalesce(a.coins, 0) OR (a.coins IS NOT NULL AND f."creditEntryId" IS NULL)`,
+      );
       // A campaign's account holds its budget less what it matched until it is settled, then nothing.
       report(
         "Reserved coins equal the unspent budgets of unsettled campaigns",

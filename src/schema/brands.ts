@@ -1,6 +1,6 @@
 import { authorizeBrand, type BrandCaller, type BrandNeed } from '../domain/brands/access.js';
 import { createApiKey, createBrand, removeBrandMember, revokeApiKey, rotateApiKey, setBrandMember, type IssuedApiKey } from '../domain/brands/brands.js';
-import { brandBudget, fundBrandBudget, recordInvoicePayment, type BrandBudget } from '../domain/brands/budgets.js';
+import { brandBudget, coinsCalledBack, fundBrandBudget, recordInvoicePayment, type BrandBudget } from '../domain/brands/budgets.js';
 import {
   BundleUnavailableError,
   ForbiddenError,
@@ -12,7 +12,7 @@ import {
   PaymentProviderUnavailableError,
   ValidationError,
 } from '../domain/errors.js';
-import { ApiKeyScope, BrandFundingSource, BrandFundingStatus, BrandRole, Role } from '../generated/prisma/client.js';
+import { ApiKeyScope, BrandFundingSource, BrandFundingStatus, BrandRole, DisputeStatus, Role } from '../generated/prisma/client.js';
 import { connectionCost } from './cost.js';
 import { EntryKindEnum } from './wallet.js';
 import { builder } from './builder.js';
@@ -97,6 +97,7 @@ export const BrandRef = builder.prismaNode('Brand', {
 
 const BrandFundingSourceEnum = builder.enumType(BrandFundingSource, { name: 'BrandFundingSource' });
 const BrandFundingStatusEnum = builder.enumType(BrandFundingStatus, { name: 'BrandFundingStatus' });
+const DisputeStatusEnum = builder.enumType(DisputeStatus, { name: 'DisputeStatus' });
 
 export const BrandFundingRef = builder.prismaObject('BrandFunding', {
   description: "Coins added to a brand's budget: paid through the payment provider, or an invoice an operator recorded.",
@@ -108,6 +109,14 @@ export const BrandFundingRef = builder.prismaObject('BrandFunding', {
     amountMinor: t.expose('amountMinor', { type: 'BigInt' }),
     currency: t.exposeString('currency'),
     invoiceReference: t.exposeString('invoiceReference', { nullable: true }),
+    refundedMinor: t.expose('refundedMinor', { type: 'BigInt', description: 'Refunded so far at the payment provider.' }),
+    dispute: t.expose('dispute', { type: DisputeStatusEnum, nullable: true, description: 'A dispute of the payment, if any: open, won or lost.' }),
+    takenBackCoins: t.expose('takenBackCoins', { type: 'BigInt', description: "Coins its refunds and dispute took back from the brand's available budget (a won dispute gives them back)." }),
+    owedCoins: t.field({
+      type: 'BigInt',
+      description: "Coins its refunds and dispute called back that the brand's available budget could not cover (its campaigns held them): settled with an operator.",
+      resolve: (funding) => coinsCalledBack(funding) - funding.takenBackCoins,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });

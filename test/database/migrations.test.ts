@@ -49,6 +49,8 @@ const MIGRATION_ONLY: string[] = [
     'MatchingCampaign.MatchingCampaign_terms_check', 'CampaignViewer.CampaignViewer_coins_check', 'GiftMatch.GiftMatch_amounts_check',
     'BrandFunding.BrandFunding_amounts_check', 'RoomEvent.RoomEvent_subject_check',
   ].map((name) => `constraints:${name}`),
+  // A brand funding takes back no more than it credited (migration brand_funding_adjustments).
+  'constraints:BrandFunding.BrandFunding_taken_back_check',
   // A webhook delivery always has its job (migration brand_webhooks).
   'functions:queue_webhook_deliveries()',
   'triggers:WebhookDelivery.WebhookDelivery_jobs',

@@ -10,6 +10,8 @@ import { globalId as anyGlobalId } from '../../src/schema/ids.js';
 import { ok, post } from '../support/graphql.js';
 import { tokenFor } from '../support/users.js';
 import { createFundedBrand } from '../brands/support.js';
+import { changeCampaign, createMatchingCampaign } from '../../src/domain/brands/campaigns.js';
+import { RemainderRule } from '../../src/generated/prisma/client.js';
 import { createCatalogGift, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { deliver, startStripeStandIn, STAND_IN_WEBHOOK_SECRETS, TEST_CARDS } from '../support/stripe.js';
@@ -403,6 +405,47 @@ describe("a brand's budget through Stripe", () => {
     const results = await Promise.all([1, 2, 3].map(() => deliver(server.url, succeeded)));
     expect(results.map((result) => result.body.result).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
     expect((await brandBudget(db, brand.id)).availableCoins).toBe(140n);
+    await expectCleanAudit(db);
+  });
+
+  test("refunds take coins back from what the brand still has available, the rest is owed; a dispute won gives them back", async () => {
+    const { brand, owner, caller } = await createFundedBrand(db, 0n);
+    const token = await tokenFor(owner);
+    const funded = await fund(token, brand.id, TEST_CARDS.visa);
+    const fundingId = databaseId(funded.id);
+    const intentId = (stripe.intentFor(fundingId) as { id: string }).id;
+    const funding = () => db.brandFunding.findUniqueOrThrow({ where: { id: fundingId } });
+
+    // Half refunded (49 of 99 cents): 34 of its 70 coins (rounded down, in the brand's favour).
+    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId, 49)))).body.result).toBe('applied');
+    expect(await funding()).toMatchObject({ refundedMinor: 49n, takenBackCoins: 34n });
+    expect((await brandBudget(db, brand.id)).availableCoins).toBe(36n);
+
+    // The brand commits what is left to a campaign; then the rest is refunded: nothing available to take.
+    const live = await createLiveCreator(db);
+    const draft = await createMatchingCampaign(db, caller, {
+      brandId: brand.id, name: 'All in', creatorId: live.creator.id, ratioPercent: 100, budgetCoins: 36n,
+      startsAt: new Date(Date.now() - 1000), endsAt: new Date(Date.now() + 3600_000), remainderRule: RemainderRule.RETURN_TO_BRAND,
+    });
+    await changeCampaign(db, silentAnnouncer, caller, 'activate', { campaignId: draft.id });
+    const full = stripe.signedEvent('charge.refunded', stripe.charge(intentId, 99));
+    const results = await Promise.all([1, 2, 3].map(() => deliver(server.url, full)));
+    expect(results.map((result) => result.body.result).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    expect(await funding()).toMatchObject({ refundedMinor: 99n, takenBackCoins: 34n });
+    const OWED = `query ($id: ID!) { brand(id: $id) { fundings { id refundedMinor takenBackCoins owedCoins } } }`;
+    const listed = await post(server.url, OWED, { authorization: `Bearer ${token}` }, { id: anyGlobalId('Brand', brand.id) });
+    expect(JSON.stringify(listed.data)).toContain('"owedCoins":"36"');
+    await expectCleanAudit(db);
+
+    // Another funding, disputed: every coin taken back while the dispute is open; won, all given back.
+    const disputed = databaseId((await fund(token, brand.id, TEST_CARDS.visa)).id);
+    const disputedIntent = (stripe.intentFor(disputed) as { id: string }).id;
+    const before = (await brandBudget(db, brand.id)).availableCoins;
+    await deliver(server.url, stripe.signedEvent('charge.dispute.created', stripe.dispute(disputedIntent, 'needs_response', 'dp_brand')));
+    expect((await brandBudget(db, brand.id)).availableCoins).toBe(before - 70n);
+    await deliver(server.url, stripe.signedEvent('charge.dispute.closed', stripe.dispute(disputedIntent, 'won', 'dp_brand')));
+    expect((await brandBudget(db, brand.id)).availableCoins).toBe(before);
+    expect(await db.brandFunding.findUniqueOrThrow({ where: { id: disputed } })).toMatchObject({ dispute: 'WON', takenBackCoins: 0n });
     await expectCleanAudit(db);
   });
 });

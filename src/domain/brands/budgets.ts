@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Database } from '../../db/client.js';
 import { transaction, type Tx } from '../../db/transaction.js';
-import { Asset, BrandFundingSource, BrandFundingStatus, EntryKind, type BrandFunding } from '../../generated/prisma/client.js';
+import { Asset, BrandFundingSource, BrandFundingStatus, DisputeStatus, EntryKind, type BrandFunding } from '../../generated/prisma/client.js';
 import { DEFAULT_REGION, priceFor } from '../bundles.js';
 import { BundleUnavailableError, NotFoundError, OvationError, PaymentDeclinedError, PaymentProviderUnavailableError } from '../errors.js';
 import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from '../idempotency.js';
@@ -129,8 +129,9 @@ export async function recordInvoicePayment(db: Database, adminId: string, input:
 
 /**
  * A payment-provider event about a brand funding (applyPaymentEvent hands over those that name no
- * purchase), inside its transaction: a pending funding is credited or declined, once. Refunds and
- * chargebacks of brand fundings are not applied here (they are settled with the brand, outside Ovation).
+ * purchase), inside its transaction: a pending funding is credited or declined, once; a refund (told as a
+ * running total) or a dispute takes coins back from the brand's budget, and a won dispute gives them
+ * back (adjustFunding). Each event applies once, in any order, as a purchase's do.
  */
 export async function applyFundingEvent(tx: Tx, provider: PaymentProvider, event: PaymentEvent): Promise<'applied' | 'ignored'> {
   const [locked] = await tx.$queryRaw<{ id: string }[]>`
@@ -138,9 +139,65 @@ export async function applyFundingEvent(tx: Tx, provider: PaymentProvider, event
     WHERE provider = ${provider.name}
       AND ("providerPaymentId" = ${event.providerPaymentId} OR ("providerPaymentId" IS NULL AND id = ${event.purchaseId ?? null}::uuid))
     FOR NO KEY UPDATE`;
-  if (!locked || (event.type !== 'payment.succeeded' && event.type !== 'payment.failed')) return 'ignored';
+  if (!locked) return 'ignored';
   const funding = await tx.brandFunding.update({ where: { id: locked.id }, data: { providerPaymentId: event.providerPaymentId } });
-  return (await settleFunding(tx, funding, event.type === 'payment.succeeded' ? 'succeeded' : 'declined')) ? 'applied' : 'ignored';
+  switch (event.type) {
+    case 'payment.succeeded':
+    case 'payment.failed':
+      return (await settleFunding(tx, funding, event.type === 'payment.succeeded' ? 'succeeded' : 'declined')) ? 'applied' : 'ignored';
+    case 'payment.refunded': {
+      const refundedMinor = event.refundedMinor ?? funding.amountMinor;
+      if (refundedMinor <= funding.refundedMinor || refundedMinor > funding.amountMinor) return 'ignored';
+      await adjustFunding(tx, await tx.brandFunding.update({ where: { id: funding.id }, data: { refundedMinor } }));
+      return 'applied';
+    }
+    case 'payment.charged_back':
+    case 'payment.dispute_won':
+    case 'payment.dispute_lost': {
+      // A dispute opens once and closes once; a closure heard first stands (its opening changes nothing).
+      const to = event.type === 'payment.charged_back' ? DisputeStatus.OPEN : event.type === 'payment.dispute_won' ? DisputeStatus.WON : DisputeStatus.LOST;
+      if (to === DisputeStatus.OPEN ? funding.dispute !== null : funding.dispute !== null && funding.dispute !== DisputeStatus.OPEN) return 'ignored';
+      await adjustFunding(tx, await tx.brandFunding.update({ where: { id: funding.id }, data: { dispute: to } }));
+      return 'applied';
+    }
+  }
+}
+
+/**
+ * Coins a funding's refunds and dispute call back: every coin while a dispute is open or once it is lost;
+ * else the refunded share, rounded down (in the brand's favour, as a buyer's refund is). Nothing before
+ * the funding is credited.
+ */
+export function coinsCalledBack(funding: Pick<BrandFunding, 'status' | 'coins' | 'amountMinor' | 'refundedMinor' | 'dispute'>): bigint {
+  if (funding.status !== BrandFundingStatus.SUCCEEDED) return 0n;
+  if (funding.dispute === DisputeStatus.OPEN || funding.dispute === DisputeStatus.LOST) return funding.coins;
+  return funding.amountMinor === 0n ? 0n : (funding.coins * funding.refundedMinor) / funding.amountMinor;
+}
+
+/**
+ * Brings what a funding has taken back from the brand's budget towards what its refunds and dispute call
+ * back: takes from the coins the brand still has available (never from its campaigns' reserved budgets,
+ * never below zero), or gives back what a won dispute returns. What the budget could not cover stays
+ * owed (`coinsCalledBack - takenBackCoins`) for an operator to settle with the brand.
+ */
+async function adjustFunding(tx: Tx, funding: BrandFunding): Promise<void> {
+  const [budget] = await tx.$queryRaw<{ id: string; balance: bigint }[]>`
+    SELECT a.id, a.balance FROM "Account" a JOIN "Brand" b ON b."budgetAccountId" = a.id WHERE b.id = ${funding.brandId}::uuid FOR NO KEY UPDATE OF a`;
+  const wanted = coinsCalledBack(funding) - funding.takenBackCoins;
+  const coins = wanted > budget!.balance ? budget!.balance : wanted;
+  if (coins === 0n) return;
+  const [entryId] = await record(tx, [
+    {
+      kind: EntryKind.BRAND_FUNDING_ADJUSTMENT,
+      memo: `Brand funding ${funding.id} ${coins > 0n ? 'taken back' : 'given back'}`,
+      postings: [
+        { accountId: budget!.id, asset: Asset.COIN, amount: -coins },
+        { accountId: PLATFORM.coinIssuance, asset: Asset.COIN, amount: coins },
+      ],
+    },
+  ]);
+  await tx.brandFundingAdjustment.create({ data: { fundingId: funding.id, entryId: entryId!, coins } });
+  await tx.brandFunding.update({ where: { id: funding.id }, data: { takenBackCoins: funding.takenBackCoins + coins } });
 }
 
 /** Brand fundings pending this long are looked up at their provider, as purchases are (RECONCILE_AFTER_MS). */
@@ -194,6 +251,8 @@ async function creditFunding(tx: Tx, funding: BrandFunding): Promise<void> {
       ],
     },
   ]);
-  await tx.brandFunding.update({ where: { id: funding.id }, data: { status: BrandFundingStatus.SUCCEEDED, creditEntryId: entryId } });
+  const credited = await tx.brandFunding.update({ where: { id: funding.id }, data: { status: BrandFundingStatus.SUCCEEDED, creditEntryId: entryId } });
+  // A refund or dispute told before the payment succeeded applies now.
+  if (coinsCalledBack(credited) > 0n) await adjustFunding(tx, credited);
 }
 
