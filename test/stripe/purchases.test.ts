@@ -432,6 +432,8 @@ describe("a brand's budget through Stripe", () => {
     const results = await Promise.all([1, 2, 3].map(() => deliver(server.url, full)));
     expect(results.map((result) => result.body.result).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
     expect(await funding()).toMatchObject({ refundedMinor: 99n, takenBackCoins: 34n });
+    // A smaller running total arriving late (out of order) changes nothing.
+    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId, 60)))).body.result).toBe('ignored');
     const OWED = `query ($id: ID!) { brand(id: $id) { fundings { id refundedMinor takenBackCoins owedCoins } } }`;
     const listed = await post(server.url, OWED, { authorization: `Bearer ${token}` }, { id: anyGlobalId('Brand', brand.id) });
     expect(JSON.stringify(listed.data)).toContain('"owedCoins":"36"');
