@@ -52,6 +52,22 @@ describe('a driver transaction', () => {
     expect(answers.flat()).toEqual(Array.from({ length: 30 }, () => ({ one: 1 })));
   });
 
+  test('whose connection PostgreSQL ends while it holds it fails, and the process and the pool carry on', async () => {
+    const work = transaction(
+      db,
+      async (tx) => {
+        const [{ pid }] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+        // A restart or a failover, as the connection sees it: its server ends it while it sits idle.
+        await db.$queryRaw`SELECT pg_terminate_backend(${pid}::int)`;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return tx.$queryRaw`SELECT 1`;
+      },
+      { driver: true },
+    );
+    await expect(work).rejects.toThrow();
+    expect(await transaction(db, (tx) => tx.$queryRaw`SELECT 2 AS two`, { driver: true })).toEqual([{ two: 2 }]);
+  });
+
   test('gives up on a statement after the transaction timeout instead of holding its locks forever', async () => {
     const [row] = await transaction(db, (tx) => tx.$queryRaw<{ timeout: string }[]>`SELECT current_setting('statement_timeout') AS timeout`, { driver: true });
     expect(row!.timeout).toBe('30s');
