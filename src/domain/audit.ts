@@ -40,6 +40,22 @@ export async function auditLedger(db: Database): Promise<Violation[]> {
         'Postings are in the asset of their account',
         await tx.$queryRaw`SELECT p.id, p.asset, a.asset AS "accountAsset" FROM "Posting" p JOIN "Account" a ON a.id = p."accountId" WHERE p.asset <> a.asset`,
       );
+      // The gift path's rows carry no foreign keys (docs/money.md, "What a gift writes"): this is their proof.
+      report(
+        'Every posting, sent gift and room event names rows that exist',
+        await tx.$queryRaw`
+          SELECT 'Posting' AS "table", p.id::text AS id FROM "Posting" p
+          WHERE NOT EXISTS (SELECT 1 FROM "JournalEntry" e WHERE e.id = p."entryId") OR NOT EXISTS (SELECT 1 FROM "Account" a WHERE a.id = p."accountId")
+          UNION ALL
+          SELECT 'SentGift', g.id::text FROM "SentGift" g
+          WHERE NOT EXISTS (SELECT 1 FROM "LiveSession" s WHERE s.id = g."liveSessionId" AND s."creatorId" = g."creatorId")
+             OR NOT EXISTS (SELECT 1 FROM "User" u WHERE u.id = g."senderId") OR NOT EXISTS (SELECT 1 FROM "Gift" c WHERE c.id = g."giftId")
+             OR NOT EXISTS (SELECT 1 FROM "JournalEntry" e WHERE e.id = g."entryId")
+          UNION ALL
+          SELECT 'RoomEvent', r."liveSessionId"::text || '/' || r.sequence FROM "RoomEvent" r
+          WHERE NOT EXISTS (SELECT 1 FROM "LiveSession" s WHERE s.id = r."liveSessionId")
+             OR (r."sentGiftId" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "SentGift" g WHERE g.id = r."sentGiftId" AND g."liveSessionId" = r."liveSessionId"))`,
+      );
       // Sums are numeric in PostgreSQL: read as text, compared as BigInt.
       const [coins] = await tx.$queryRaw<{ outstanding: string; wallets: string; debts: string }[]>`
         SELECT

@@ -15,7 +15,7 @@ import {
   OvationError,
   ValidationError,
 } from './errors.js';
-import { claimKeys, failure, idempotencyKey, outcomesWrite, replay, type Outcome } from './idempotency.js';
+import { failure, idempotencyKey, isKeyRace, keysWrite, readKeys, replay, type Claim, type Outcome } from './idempotency.js';
 import { balanceWrites, entryWrites, ledgerFailure, lockUserAccounts, PLATFORM, userAccountIds, type EntryDraft } from './ledger.js';
 import { campaignCandidatesClause, matchEntry, matchEvents, matchWrites, offersFor, offersOf, planMatches, roomMatchOf, type CampaignCandidate, type MatchedGift, type PlannedMatch } from './brands/matching.js';
 import { brandEventWrites } from './brands/webhooks/events.js';
@@ -109,16 +109,17 @@ export function createGiftSender(db: Database, announcer: Announcer, policy: Pol
     }
   }
 
-  async function run(batch: Request[]) {
+  async function run(batch: Request[], again = false) {
     let applied: { results: Settled[]; events: RoomGiftEvent[] };
     const started = performance.now();
     try {
       applied = await transaction(db, (tx) => applyBatch(tx, policy, batch, now()), { driver: true });
     } catch (error) {
       // An unexpected failure must not sink the other gifts with it: each is retried on its own. A
-      // session that ended meanwhile is seen as ended by the retry, which refuses its gifts.
-      if (batch.length > 1 || error instanceof SessionEndedMeanwhileError) {
-        await Promise.all(batch.map((request) => run([request])));
+      // session that ended meanwhile is seen as ended by the retry, which refuses its gifts; a key that
+      // another call stored meanwhile is replayed by it.
+      if (batch.length > 1 || error instanceof SessionEndedMeanwhileError || (!again && isKeyRace(error))) {
+        await Promise.all(batch.map((request) => run([request], true)));
       } else {
         batch[0]!.reject(error);
       }
@@ -163,29 +164,27 @@ type Settled = { gift: SentGift; fresh: boolean } | { error: unknown; fresh: boo
 type Accepted = { gift: SentGift; entry: EntryDraft; roomGift: RoomGift; matches: { match: PlannedMatch; entry: EntryDraft; matched: MatchedGift }[] };
 
 /**
- * One batch in two round trips: BEGIN, the key claims, the wallet locks and the context read go out
+ * One batch in two round trips: BEGIN, the wallet locks, the key read and the context read go out
  * together; then, after each gift's checks, the writes, the hot statement and COMMIT. A batch whose gifts
  * brands' campaigns may match takes one more, between them, for their budgets (brands/matching.ts).
  */
 async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: Date): Promise<{ results: Settled[]; events: RoomGiftEvent[] }> {
   const day = spendDay(now);
-  const claiming = claimKeys<{ sentGiftId: string }>(
-    tx,
-    batch.map(({ senderId, input }) => ({ callerId: senderId, key: input.idempotencyKey, operation: 'sendGift', input: { ...input, idempotencyKey: undefined } })),
-  );
-  // Sender wallets are locked in a statement of their own, after the claims: the context read that
-  // follows then sees everything committed before the lock (an earlier gift's spending), and nobody
-  // else spends those coins until this batch commits. Replayed keys' gifts are read and then ignored.
+  const claims: Claim[] = batch.map(({ senderId, input }) => ({ callerId: senderId, key: input.idempotencyKey, operation: 'sendGift', input: { ...input, idempotencyKey: undefined } }));
+  // Sender wallets are locked first, in a statement of their own: a sender's retry in another batch waits
+  // here for the first attempt to commit, and the key read and the context read that follow see it, and
+  // everything else committed before the lock (an earlier gift's spending). Nobody else spends those coins
+  // until this batch commits. Replayed keys' gifts are read and then ignored.
   const locking = lockUserAccounts(tx, batch.map((request) => request.senderId), Asset.COIN);
-  const [claims, , contexts] = await Promise.all([claiming, locking, loadContexts(tx, batch, day, now)]);
+  const [, stored, contexts] = await Promise.all([locking, readKeys<{ sentGiftId: string }>(tx, claims), loadContexts(tx, batch, day, now)]);
 
   const results: Settled[] = new Array(batch.length);
   const replays: { index: number; outcome: Outcome<{ sentGiftId: string }> }[] = [];
   const fresh: number[] = [];
-  claims.forEach((claim, index) => {
-    if (claim.kind === 'first') fresh.push(index);
-    else if (claim.kind === 'refused') results[index] = { error: claim.error, fresh: true };
-    else replays.push({ index, outcome: claim.outcome });
+  stored.forEach((key, index) => {
+    if (key.kind === 'first') fresh.push(index);
+    else if (key.kind === 'refused') results[index] = { error: key.error, fresh: true };
+    else replays.push({ index, outcome: key.outcome });
   });
   await replayGifts(tx, replays, results);
   if (fresh.length === 0) return { results, events: [] };
@@ -195,7 +194,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   // when the context read found any (brands/matching.ts).
   const candidates = fresh.flatMap((index) => contexts[index]!.campaigns ?? []);
   const offers = candidates.length > 0 ? await offersOf(tx, candidates, fresh.map((index) => batch[index]!.senderId), now) : [];
-  const outcomes: { callerId: string; key: string; outcome: Outcome<{ sentGiftId: string }> }[] = [];
+  const outcomes: { claim: Claim; outcome: Outcome<{ sentGiftId: string }> }[] = [];
   for (const index of fresh) {
     const request = batch[index]!;
     try {
@@ -235,16 +234,16 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
         },
       });
       results[index] = { gift: sentGift, fresh: true };
-      outcomes.push({ callerId: sender.id, key: request.input.idempotencyKey, outcome: { ok: { sentGiftId: sentGift.id } } });
+      outcomes.push({ claim: claims[index]!, outcome: { ok: { sentGiftId: sentGift.id } } });
     } catch (error) {
       if (!(error instanceof OvationError)) throw error;
       results[index] = { error, fresh: true };
-      outcomes.push({ callerId: request.senderId, key: request.input.idempotencyKey, outcome: failure(error) });
+      outcomes.push({ claim: claims[index]!, outcome: failure(error) });
     }
   }
 
   if (accepted.length === 0) {
-    await tx.$executeRaw(outcomesWrite(outcomes));
+    await tx.$executeRaw(keysWrite(outcomes));
     return { results, events: [] };
   }
   // Every write of the batch in one statement, then the hot rows in one more, then COMMIT, all sent at
@@ -256,7 +255,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   const matched = accepted.flatMap((item) => item.matches.map((m) => m.matched));
   const writing = tx.$executeRaw(
     combine({
-      ...ledger.writes, ...sentGiftWrites(accepted.map((item) => item.gift), day), outcomes: outcomesWrite(outcomes), ...supportWrites(roomGifts, now),
+      ...ledger.writes, ...sentGiftWrites(accepted.map((item) => item.gift), day), keys: keysWrite(outcomes), ...supportWrites(roomGifts, now),
       ...matchWrites(matched, now), ...brandEventWrites(matchEvents(matched, (offer) => offer.remaining)),
     }),
   );

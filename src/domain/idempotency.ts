@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { SqlTx } from '../db/driver.js';
+import { statementFailure } from '../db/sql-state.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { errorFromJson, errorToJson, IdempotencyConflictError, IdempotencyInProgressError, OvationError } from './errors.js';
 
@@ -31,13 +32,51 @@ export async function claimKeys<T>(tx: SqlTx, claims: Claim[]): Promise<ClaimRes
     RETURNING "callerId", key`;
   const fresh = new Set(inserted.map((row) => `${row.callerId}/${row.key}`));
   const seenBefore = claims.filter((claim) => !fresh.has(`${claim.callerId}/${claim.key}`));
-  const existing = seenBefore.length
-    ? await tx.$queryRaw<{ callerId: string; key: string; operation: string; requestHash: string; outcome: unknown }[]>`
-        SELECT k."callerId", k.key, k.operation, k."requestHash", k.outcome FROM "IdempotencyKey" k
-        JOIN unnest(${seenBefore.map((c) => c.callerId)}::uuid[], ${seenBefore.map((c) => c.key)}::text[]) AS s("callerId", key)
-          ON k."callerId" = s."callerId" AND k.key = s.key`
-    : [];
-  const byKey = new Map(existing.map((row) => [`${row.callerId}/${row.key}`, row]));
+  return classify(claims, hashes, await storedKeys(tx, seenBefore));
+}
+
+/**
+ * Reads keys without claiming them, for a caller that serializes each caller's calls by locking a row of
+ * theirs first (the gift batch locks each sender's wallet) and then writes each key with its outcome in
+ * one statement (`keysWrite`): a retry waits on that lock for the first call to commit, then finds its
+ * key here. One insert per key instead of an insert and an update. A first call that slipped past the
+ * lock fails on the key's primary key when it writes (`isKeyRace`), and its caller runs it again.
+ */
+export async function readKeys<T>(tx: SqlTx, claims: Claim[]): Promise<ClaimResult<T>[]> {
+  if (claims.length === 0) return [];
+  return classify(claims, claims.map((claim) => requestHash(claim.operation, claim.input)), await storedKeys(tx, claims));
+}
+
+/** The statement that stores keys read with readKeys, each with what its call ended in. */
+export function keysWrite<T>(items: { claim: Claim; outcome: Outcome<T> }[]): Prisma.Sql {
+  const sorted = [...items].sort((a, b) => compareKeys(a.claim, b.claim));
+  return Prisma.sql`
+    INSERT INTO "IdempotencyKey" ("callerId", key, operation, "requestHash", outcome)
+    SELECT * FROM unnest(${sorted.map((i) => i.claim.callerId)}::uuid[], ${sorted.map((i) => i.claim.key)}::text[],
+                         ${sorted.map((i) => i.claim.operation)}::text[], ${sorted.map((i) => requestHash(i.claim.operation, i.claim.input))}::text[],
+                         ${sorted.map((i) => JSON.stringify(i.outcome))}::jsonb[])`;
+}
+
+/** A keysWrite that lost to another call with the same key: running the call again replays that one. */
+export function isKeyRace(error: unknown): boolean {
+  const failure = statementFailure(error);
+  return failure?.sqlState === UNIQUE_VIOLATION && failure.message.includes('"IdempotencyKey_pkey"');
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+type StoredKey = { callerId: string; key: string; operation: string; requestHash: string; outcome: unknown };
+
+async function storedKeys(tx: SqlTx, claims: Claim[]): Promise<StoredKey[]> {
+  if (claims.length === 0) return [];
+  return tx.$queryRaw<StoredKey[]>`
+    SELECT k."callerId", k.key, k.operation, k."requestHash", k.outcome FROM "IdempotencyKey" k
+    JOIN unnest(${claims.map((c) => c.callerId)}::uuid[], ${claims.map((c) => c.key)}::text[]) AS s("callerId", key)
+      ON k."callerId" = s."callerId" AND k.key = s.key`;
+}
+
+function classify<T>(claims: Claim[], hashes: string[], stored: StoredKey[]): ClaimResult<T>[] {
+  const byKey = new Map(stored.map((row) => [`${row.callerId}/${row.key}`, row]));
   return claims.map((claim, index) => {
     const row = byKey.get(`${claim.callerId}/${claim.key}`);
     if (!row) return { kind: 'first' };
@@ -51,13 +90,9 @@ export async function claimKeys<T>(tx: SqlTx, claims: Claim[]): Promise<ClaimRes
 
 /** Stores what claimed calls ended in (a result or a refusal) with their keys. */
 export async function storeOutcomes<T>(tx: SqlTx, items: { callerId: string; key: string; outcome: Outcome<T> }[]): Promise<void> {
-  if (items.length > 0) await tx.$executeRaw(outcomesWrite(items));
-}
-
-/** The statement behind storeOutcomes, for callers that combine it with others. */
-export function outcomesWrite<T>(items: { callerId: string; key: string; outcome: Outcome<T> }[]): Prisma.Sql {
+  if (items.length === 0) return;
   const sorted = [...items].sort(compareKeys);
-  return Prisma.sql`
+  await tx.$executeRaw`
     UPDATE "IdempotencyKey" AS k SET outcome = d.outcome
     FROM unnest(${sorted.map((i) => i.callerId)}::uuid[], ${sorted.map((i) => i.key)}::text[],
                 ${sorted.map((i) => JSON.stringify(i.outcome))}::jsonb[]) AS d("callerId", key, outcome)

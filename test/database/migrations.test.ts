@@ -54,7 +54,22 @@ const MIGRATION_ONLY: string[] = [
   // A webhook delivery always has its job (migration brand_webhooks).
   'functions:queue_webhook_deliveries()',
   'triggers:WebhookDelivery.WebhookDelivery_jobs',
+  // Rows the ledger and the rooms name are never removed nor renumbered (migration gift_path_references).
+  'functions:refuse_referenced_change()',
+  ...['Account', 'User', 'LiveSession', 'Gift', 'SentGift'].flatMap((table) => [`triggers:${table}.${table}_kept`, `triggers:${table}.${table}_id_fixed`]),
 ];
+
+/**
+ * Objects schema.prisma describes that a migration drops on purpose, as `section:name` keys of `Catalog`:
+ * the gift path's foreign keys, whose checks cost a fifth of PostgreSQL's CPU per gift (migration
+ * gift_path_references; the audit proves the references whole instead). The relations stay in
+ * schema.prisma, where queries join along them.
+ */
+const SCHEMA_ONLY: string[] = [
+  'Posting.Posting_entryId_fkey', 'Posting.Posting_accountId_fkey',
+  'SentGift.SentGift_liveSessionId_fkey', 'SentGift.SentGift_senderId_fkey', 'SentGift.SentGift_creatorId_fkey', 'SentGift.SentGift_giftId_fkey',
+  'SentGift.SentGift_entryId_fkey', 'RoomEvent.RoomEvent_liveSessionId_fkey', 'RoomEvent.RoomEvent_sentGiftId_fkey',
+].map((name) => `constraints:${name}`);
 
 const serverUrl = inject('postgresUrl');
 
@@ -184,6 +199,19 @@ function withoutMigrationOnly(catalog: Catalog): Catalog {
   return copy;
 }
 
+/** The catalog without the objects listed in SCHEMA_ONLY, none of which may be present. */
+function withoutSchemaOnly(catalog: Catalog, present: boolean): Catalog {
+  const copy = structuredClone(catalog);
+  for (const key of SCHEMA_ONLY) {
+    const [section, name] = key.split(/:(.*)/s) as [keyof Catalog, string];
+    const entries = copy[section] as Record<string, unknown>;
+    if (present) expect(entries?.[name], `SCHEMA_ONLY lists ${key}, which schema.prisma does not describe`).toBeDefined();
+    else expect(entries?.[name], `SCHEMA_ONLY lists ${key}, which the migrations should have dropped`).toBeUndefined();
+    delete entries[name];
+  }
+  return copy;
+}
+
 async function readMigrations() {
   return Promise.all(
     (await migrationNames()).map(async (name) => ({ name, sql: await fs.readFile(path.join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8') })),
@@ -203,10 +231,10 @@ describe('prisma/schema.prisma and prisma/migrations', () => {
     const [migrated, fromSchema] = await Promise.all([catalogOf(migratedUrl), catalogOf(fromSchemaUrl)]);
     expect(Object.keys(fromSchema.tables).length, 'schema.prisma should produce tables').toBeGreaterThan(0);
     expect(
-      withoutMigrationOnly(migrated),
+      withoutSchemaOnly(withoutMigrationOnly(migrated), false),
       `The database the migrations build (+ Received) differs from the one schema.prisma describes (- Expected): after a model change, ${RUN_MIGRATION}; ` +
-        'for something a migration adds by hand on purpose, list it in MIGRATION_ONLY in this test',
-    ).toEqual(fromSchema);
+        'for something a migration adds by hand on purpose, list it in MIGRATION_ONLY in this test (one it drops: SCHEMA_ONLY)',
+    ).toEqual(withoutSchemaOnly(fromSchema, true));
   });
 
   test("the newest migration's datamodel snapshot is schema.prisma, so the next migration diffs from the right place", async () => {

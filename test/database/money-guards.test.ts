@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, test } from 'vitest';
+import { auditLedger } from '../../src/domain/audit.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { silentAnnouncer } from '../../src/events/announcer.js';
@@ -64,5 +65,47 @@ describe('a row that breaks a money rule is refused', () => {
     await expect(db.$executeRawUnsafe(statement)).rejects.toThrow(`violates check constraint "${constraint}"`);
     expect(await moneySnapshot(db)).toEqual(before);
   });
+});
 
+// The gift path's rows carry no foreign keys (migration gift_path_references): the rows they name can
+// neither go nor change their ids, and the audit finds any reference that does not hold.
+describe('rows the ledger and the rooms name stay', () => {
+  test.each([
+    ['deleting a user', `DELETE FROM "User"`],
+    ['truncating the users', `TRUNCATE "User" CASCADE`],
+    ['deleting an account', `DELETE FROM "Account" WHERE owner = 'USER'`],
+    ['deleting a live session', `DELETE FROM "LiveSession"`],
+    ['deleting a catalog gift', `DELETE FROM "Gift"`],
+    ['deleting a sent gift', `DELETE FROM "SentGift"`],
+    ["changing a user's id", `UPDATE "User" SET id = gen_random_uuid()`],
+    ["changing an account's id", `UPDATE "Account" SET id = gen_random_uuid() WHERE owner = 'USER'`],
+    ["changing a live session's id", `UPDATE "LiveSession" SET id = gen_random_uuid()`],
+    ["changing a catalog gift's id", `UPDATE "Gift" SET id = gen_random_uuid()`],
+    ["changing a sent gift's id", `UPDATE "SentGift" SET id = gen_random_uuid()`],
+  ])('%s is refused, and the ledger is as it was', async (_, statement) => {
+    const before = await moneySnapshot(db);
+    await expect(db.$executeRawUnsafe(statement)).rejects.toThrow(/are named by the ledger and the rooms/);
+    expect(await moneySnapshot(db)).toEqual(before);
+    await expectCleanAudit(db);
+  });
+
+  test('a posting, sent gift or room event naming a row that does not exist is found by the audit', async () => {
+    const { db: broken } = await createTestDatabase();
+    const viewer = await createFundedViewer(broken, 100n);
+    const { session } = await createLiveCreator(broken);
+    const rose = await createCatalogGift(broken, 5n);
+    await createGiftSender(broken, silentAnnouncer, DEFAULT_POLICY).send(viewer.id, { liveSessionId: session.id, giftId: rose.id, quantity: 1, idempotencyKey: uniqueKey() });
+    await expectCleanAudit(broken);
+    // A balanced pair on an entry that exists, one leg on an account that does not.
+    await broken.$executeRaw`
+      INSERT INTO "Posting" ("entryId", "accountId", asset, amount)
+      SELECT "entryId", unnest(ARRAY["accountId", gen_random_uuid()]), asset, unnest(ARRAY[1, -1])
+      FROM (SELECT "entryId", "accountId", asset FROM "Posting" WHERE amount > 0 AND asset = 'COIN' LIMIT 1) p`;
+    await broken.$executeRaw`UPDATE "SentGift" SET "giftId" = gen_random_uuid()`;
+    const violations = await auditLedger(broken);
+    expect(violations.filter((v) => v.invariant === 'Every posting, sent gift and room event names rows that exist').map((v) => JSON.parse(v.detail).table).sort()).toEqual([
+      'Posting',
+      'SentGift',
+    ]);
+  });
 });

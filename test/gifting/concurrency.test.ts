@@ -208,6 +208,23 @@ describe('a retried gift with the same idempotency key', () => {
     await expectCleanAudit(db);
   });
 
+  // A viewer who never bought coins has no wallet to lock, so nothing queues their retries: every
+  // attempt but the first loses the race to store the key, and is answered with the first one's outcome.
+  test('sent 10 times at once by a viewer who has no wallet yet, all ten get the same refusal and one key is kept', async () => {
+    const viewer = await createFundedViewer(db, 0n);
+    const { session } = await createLiveCreator(db);
+    const token = await tokenFor(viewer);
+    const input = { liveSessionId: gid('LiveSession', session.id), giftId: gid('Gift', heart!.id), idempotencyKey: uniqueKey('no-wallet') };
+    const before = await moneySnapshot(db);
+
+    const responses = await Promise.all(Array.from({ length: 10 }, () => ok(server.url, SendGift, { input }, { token })));
+
+    for (const { sendGift } of responses) expect(sendGift).toMatchObject({ __typename: 'InsufficientCoinsError', code: 'INSUFFICIENT_COINS', neededCoins: '5', balanceCoins: '0' });
+    expect(await db.idempotencyKey.count({ where: { callerId: viewer.id, operation: 'sendGift' } })).toBe(1);
+    expect(await moneySnapshot(db)).toEqual(before);
+    await expectCleanAudit(db);
+  });
+
   test('a refused first call is the answer for that key: topping up the wallet does not change it', async () => {
     const viewer = await createFundedViewer(db, 3n);
     const { creator, session } = await createLiveCreator(db);
