@@ -56,7 +56,7 @@ describe('a driver transaction', () => {
     const work = transaction(
       db,
       async (tx) => {
-        const [{ pid }] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+        const [{ pid }] = (await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`) as [{ pid: number }];
         // A restart or a failover, as the connection sees it: its server ends it while it sits idle.
         await db.$queryRaw`SELECT pg_terminate_backend(${pid}::int)`;
         await new Promise((resolve) => setTimeout(resolve, 200));
