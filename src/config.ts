@@ -105,7 +105,7 @@ const environment = z.object({
   STAGING: z.stringbool().optional(),
   IDEMPOTENCY_KEY_HOURS: z.coerce.number({ error: KEY_HOURS }).int(KEY_HOURS).min(24, KEY_HOURS).default(168),
   ENABLE_SANDBOX_PROVIDERS: z.stringbool().optional(),
-  GIFT_IN_FLIGHT: z.coerce.number({ error: IN_FLIGHT }).int(IN_FLIGHT).min(1, IN_FLIGHT).max(64, IN_FLIGHT).default(2),
+  GIFT_IN_FLIGHT: z.coerce.number({ error: IN_FLIGHT }).int(IN_FLIGHT).min(1, IN_FLIGHT).max(64, IN_FLIGHT).default(1),
   PAYOUT_MINIMUM_DIAMONDS: z.coerce.bigint({ error: 'must be a whole number of diamonds' }).min(2n, 'must be at least 2 diamonds (1 US cent)').optional(),
   PAYOUT_DAILY_CAP_CENTS: cents.optional(),
   PAYOUT_FEE_CENTS: cents.optional(),

@@ -33,7 +33,7 @@ describe('readConfig', () => {
       seedDemoData: true,
       idempotencyKeyHours: 168,
       sandboxProviders: true,
-      giftBatchesInFlight: 2,
+      giftBatchesInFlight: 1,
       corsOrigins: '*',
     });
   });

@@ -78,7 +78,7 @@ const UNOBSERVED: GiftObserver = { batchCommitted() {}, giftCommitted() {}, gift
  * When idle, a gift is written at once, alone: batching only happens under load.
  */
 export function createGiftSender(db: Database, announcer: Announcer, policy: Policy, options: Options = {}): GiftSender {
-  const { maxBatch = 100, maxInFlight = 2, observer = UNOBSERVED, now = () => new Date() } = options;
+  const { maxBatch = 100, maxInFlight = 1, observer = UNOBSERVED, now = () => new Date() } = options;
   const queue: Request[] = [];
   let inFlight = 0;
 
