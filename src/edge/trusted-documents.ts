@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import { GraphQLError, Kind, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { ConfigError } from '../config.js';
 import overlayManifest from '../generated/overlay/persisted-documents.json' with { type: 'json' };
 
 /**
@@ -38,8 +39,8 @@ type Manifest = { name: string; entries?: unknown; problem?: string };
 /** Ovation's own documents (the stream overlays' subscription, src/overlay/overlay.graphql), always trusted. */
 const OWN_MANIFEST: Manifest = { name: 'src/generated/overlay/persisted-documents.json', entries: overlayManifest };
 
-/** A manifest that cannot be trusted: the server does not start. */
-export class TrustedDocumentsError extends Error {
+/** A manifest that cannot be trusted: the server does not start, saying why as for any bad variable. */
+export class TrustedDocumentsError extends ConfigError {
   override name = 'TrustedDocumentsError';
 }
 

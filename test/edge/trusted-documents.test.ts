@@ -12,7 +12,8 @@ import { UpdateProfile, UserUpdated } from '../realtime/profile-documents.js';
 import { gid } from '../support/gifting.js';
 import { documentIdOf, ok, request, TEST_DOCUMENTS } from '../support/graphql.js';
 import { balances, createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
-import { startTestServer } from '../support/server.js';
+import { startServerProcess } from '../support/process.js';
+import { startTestServer, TEST_JWT_SECRET, TEST_WEBHOOK_SECRET } from '../support/server.js';
 import { subscribeOverSse, type SseFrame } from '../support/sse.js';
 import { tokenFor } from '../support/users.js';
 import { publishUntilReceived, releaseWhenDone, within } from '../support/wait.js';
@@ -25,6 +26,7 @@ const open = await startTestServer({ variables: { TRUSTED_DOCUMENTS: TEST_DOCUME
 const only = await startTestServer({ database: open.database, variables: { TRUSTED_DOCUMENTS: TEST_DOCUMENTS, TRUSTED_DOCUMENTS_ONLY: 'true' } });
 const { db } = open;
 
+const SECRETS = { JWT_SECRET: TEST_JWT_SECRET, PAYMENT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET };
 const UNKNOWN_ID = `sha256:${'0'.repeat(64)}`;
 const RATES = { exchangeRates: { diamondsPerCoin: { numerator: expect.any(String), denominator: expect.any(String) }, usdCentsPerDiamond: expect.any(Object) } };
 
@@ -188,9 +190,14 @@ describe('manifests are checked at start', () => {
 
   test('an id that is not the SHA-256 of its text stops the server, naming the file and the id', async () => {
     const file = manifest('edited.json', { [UNKNOWN_ID]: '{ gifts { id } }' });
-    await expect(start(TEST_DOCUMENTS, file)).rejects.toThrow(
-      `${file}: ${UNKNOWN_ID}: is not the SHA-256 of its document's text, which is ${idOf('{ gifts { id } }')}: the manifest was edited or damaged`,
-    );
+    const reason = `${file}: ${UNKNOWN_ID}: is not the SHA-256 of its document's text, which is ${idOf('{ gifts { id } }')}: the manifest was edited or damaged`;
+    await expect(start(TEST_DOCUMENTS, file)).rejects.toThrow(reason);
+
+    // As `node dist/src/main.js` runs: exit 1, the reason on stderr as for a bad variable.
+    const refused = await startServerProcess({ ...SECRETS, DATABASE_URL: open.databaseUrl, PORT: '0', TRUSTED_DOCUMENTS: `${TEST_DOCUMENTS},${file}` });
+    expect(refused.url).toBeUndefined();
+    expect(await refused.exited).toBe(1);
+    expect(refused.stderr()).toBe(`Trusted documents refused (TRUSTED_DOCUMENTS):\n  ${reason}\n`);
   });
 
   test("a document that does not parse, or is not valid against the schema, stops the server with graphql's reason", async () => {
