@@ -48,6 +48,8 @@ export type Prepared = {
 /** sendGift over HTTP: one POST of `query` per gift. */
 export type GiftSending = {
   query: string;
+  /** Sent instead of `query` when set: its trusted-document id (bench:gifts with TRUSTED=1). */
+  documentId?: string;
   /** Every request's variables; each "{{request}}" in them is replaced by a name unique to the request. */
   variables: unknown;
   /** Each sender's request headers (its credentials); requests take the senders in turn. */

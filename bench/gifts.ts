@@ -2,6 +2,7 @@
 // Target: gifts/s >= 70% of the ceiling, p99 < 100 ms, ledger audit clean.
 // BENCH_PG_STATEMENTS=1 prints where PostgreSQL's time went while gifting, statement by statement, and
 // the WAL each gift writes, by table and index and by record kind.
+// TRUSTED=1 sends the gift mutation by its trusted-document id instead of its text (README, "Trusted documents").
 import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -24,7 +25,9 @@ const SENDERS = Number(process.env.SENDERS ?? 1000);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
 const SECONDS = Number(process.env.SECONDS ?? 15);
 
-const server = await startBenchServer();
+const TRUSTED = Boolean(process.env.TRUSTED);
+
+const server = await startBenchServer({ trustedGifts: TRUSTED });
 try {
   console.log(`Setting up: ${SENDERS} senders with coins, one creator live...`);
   const { db } = server;
@@ -34,7 +37,8 @@ try {
     console.log('With an active matching campaign on the creator.');
     await openCampaign(db, room);
   }
-  const sending = await giftSending(room, await fundedUsers(db, SENDERS, 'bench_sender'));
+  if (TRUSTED) console.log('Gifts go by their trusted-document id (documentId), not their text.');
+  const sending = await giftSending(room, await fundedUsers(db, SENDERS, 'bench_sender'), { byId: TRUSTED });
 
   const run = (title: string, options: Partial<autocannon.Options>) =>
     new Promise<autocannon.Result>((resolve, reject) => {

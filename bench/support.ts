@@ -3,6 +3,7 @@
 // environment, its tokens and GraphQL documents, its room's figures), which bench/ab-build.ts also
 // answers to the A/B benches.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -34,10 +35,18 @@ export type BenchServer = { url: string; websocketUrl: string; databaseUrl: stri
  * (`node dist/src/main.js`, NODE_ENV=production) in a child process. Run `npm run build` first.
  * With `commitTimestamps`, PostgreSQL records when each transaction committed (`pg_xact_commit_timestamp`).
  */
-export async function startBenchServer({ commitTimestamps = false } = {}): Promise<BenchServer> {
+export async function startBenchServer({ commitTimestamps = false, trustedGifts = false } = {}): Promise<BenchServer> {
   const postgres = await startBenchPostgres({ commitTimestamps });
   await applyMigrations(postgres.url);
-  const server = await startServerProcess(await serverPlan(postgres.url), { profileDir: process.env.BENCH_SERVER_PROFILE });
+  const plan = await serverPlan(postgres.url);
+  // With `trustedGifts`, the server trusts the gift mutation (giftSending's byId sends its id).
+  const manifestDir = trustedGifts ? await fs.mkdtemp(path.join(os.tmpdir(), 'ovation-bench-documents-')) : undefined;
+  if (manifestDir) {
+    const manifest = path.join(manifestDir, 'persisted-documents.json');
+    await fs.writeFile(manifest, JSON.stringify({ [SEND_GIFT_ID]: SEND_GIFT }));
+    plan.env.TRUSTED_DOCUMENTS = manifest;
+  }
+  const server = await startServerProcess(plan, { profileDir: process.env.BENCH_SERVER_PROFILE });
   const db = createPrismaClient(postgres.url, 20);
   if (process.env.BENCH_PG_STATEMENTS) await db.$executeRaw`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`;
   return {
@@ -48,6 +57,7 @@ export async function startBenchServer({ commitTimestamps = false } = {}): Promi
       await server.stop();
       await db.$disconnect();
       await postgres.stop();
+      if (manifestDir) await fs.rm(manifestDir, { recursive: true, force: true });
     },
   };
 }
@@ -252,13 +262,19 @@ export async function fundedUsers(db: Database, count: number, prefix: string): 
 }
 
 const SEND_GIFT = `mutation SendGift($input: SendGiftInput!) { sendGift(input: $input) { __typename ... on SentGift { id coins } ... on Error { code } } }`;
+/** SEND_GIFT's trusted-document id: "sha256:" and the hex SHA-256 of its text. */
+const SEND_GIFT_ID = `sha256:${createHash('sha256').update(SEND_GIFT).digest('hex')}`;
 
 const headersOf = async (user: User) => ({ authorization: `Bearer ${await auth.issueToken({ userId: user.id })}` });
 
-/** Roses into `room` from `senders` in turn, each request with an idempotency key of its own. */
-export async function giftSending(room: { liveSessionId: string; giftId: string }, senders: User[]): Promise<GiftSending> {
+/**
+ * Roses into `room` from `senders` in turn, each request with an idempotency key of its own; with `byId`,
+ * the mutation goes by its trusted-document id (to a server started with `trustedGifts`).
+ */
+export async function giftSending(room: { liveSessionId: string; giftId: string }, senders: User[], { byId = false } = {}): Promise<GiftSending> {
   return {
     query: SEND_GIFT,
+    ...(byId ? { documentId: SEND_GIFT_ID } : {}),
     variables: { input: { liveSessionId: room.liveSessionId, giftId: room.giftId, quantity: 1, idempotencyKey: '{{request}}' } },
     senders: await Promise.all(senders.map(headersOf)),
     sent: '"__typename":"SentGift"',
@@ -283,8 +299,9 @@ export async function topGifts(db: Database, room: { liveSessionId: string }, co
   );
 }
 
-/** A gift request's body: `query` and `variables`, each "{{request}}" in them replaced by `request`. */
-const giftBody = (query: string, variables: unknown, request = '') => JSON.stringify({ query, variables }).replaceAll('{{request}}', request);
+/** A gift request's body: `query` (or `documentId`) and `variables`, each "{{request}}" in them replaced by `request`. */
+const giftBody = ({ query, documentId }: GiftSending, variables: unknown, request = '') =>
+  JSON.stringify({ ...(documentId ? { documentId } : { query }), variables }).replaceAll('{{request}}', request);
 
 /** What became of a gift: 'sent', or why not (the response's first "code", else its HTTP status). */
 const giftOutcome = (sending: GiftSending, status: number, body: string) =>
@@ -300,7 +317,7 @@ export function sendGiftRequests(sending: GiftSending, prefix: string, onOutcome
     {
       setupRequest: (request: autocannon.Request) => {
         const i = sequence++;
-        return { ...request, headers: { ...request.headers, ...sending.senders[i % sending.senders.length] }, body: giftBody(sending.query, sending.variables, `${prefix}-${i}`) };
+        return { ...request, headers: { ...request.headers, ...sending.senders[i % sending.senders.length] }, body: giftBody(sending, sending.variables, `${prefix}-${i}`) };
       },
       onResponse: (status: number, body: string) => onOutcome(giftOutcome(sending, status, body)),
     },
@@ -309,7 +326,7 @@ export function sendGiftRequests(sending: GiftSending, prefix: string, onOutcome
 
 /** One gift over HTTP, `request` naming it; resolves to 'sent' or why not. */
 export async function postGift(url: string, sending: GiftSending, { headers, variables }: GiftRequest, request?: string): Promise<string> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: giftBody(sending.query, variables, request) });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: giftBody(sending, variables, request) });
   return giftOutcome(sending, response.status, await response.text());
 }
 

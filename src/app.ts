@@ -6,6 +6,8 @@ import { OVERLAY_DEFAULTS } from './events/overlay-stream.js';
 import { createRateLimits, trustedProxies } from './edge/rate-limits.js';
 import { createMetrics, listenForScrapes, METRICS_PATH, metricsAccess } from './edge/metrics.js';
 import { createServer } from './edge/server.js';
+import { loadTrustedDocuments } from './edge/trusted-documents.js';
+import { schema } from './schema/index.js';
 import { createAnnouncer } from './events/announcer.js';
 import { createPresence } from './events/presence.js';
 import { createEventBus } from './events/pubsub.js';
@@ -40,6 +42,12 @@ export type RunningOvation = {
 
 /** Starts one instance: database (embedded unless DATABASE_URL), migrations, demo data, pub/sub, server. */
 export async function startOvation(config: Config, log: Logger): Promise<RunningOvation> {
+  // Before anything starts: a manifest that cannot be trusted stops the server, naming what is wrong.
+  const trustedDocuments = await loadTrustedDocuments(schema, config.trustedDocuments);
+  log.info(
+    { trustedDocuments: trustedDocuments.size, trustedDocumentsOnly: trustedDocuments.only },
+    trustedDocuments.only ? 'only trusted documents run (TRUSTED_DOCUMENTS_ONLY)' : 'trusted documents run by id; document text runs too',
+  );
   const database = await openDatabase(config, log);
   try {
     if (config.seedDemoData && (await seedDemoData(database.prisma))) log.info('seeded demo data');
@@ -115,6 +123,7 @@ export async function startOvation(config: Config, log: Logger): Promise<Running
       corsOrigins: config.corsOrigins,
       maxQueryCost: config.maxQueryCost,
       introspection: config.introspection,
+      trustedDocuments,
       metrics,
       metricsAccess: access,
       rateLimits,

@@ -127,6 +127,12 @@ const environment = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   GRAPHQL_MAX_COST: z.coerce.number({ error: MAX_COST }).int(MAX_COST).min(1, MAX_COST).default(DEFAULT_MAX_COST),
   GRAPHQL_INTROSPECTION: z.stringbool().optional(),
+  TRUSTED_DOCUMENTS: z
+    .string()
+    .transform((text) => text.split(',').map((file) => file.trim()).filter(Boolean))
+    .pipe(z.array(z.string()).min(1, 'must name one or more manifest files (JSON: "sha256:<hex>" -> document), comma-separated'))
+    .optional(),
+  TRUSTED_DOCUMENTS_ONLY: z.stringbool().optional(),
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).min(1, 'must be at least 1 second').max(60, 'must be at most 60 seconds').default(10),
   WEBHOOK_RETRY_HOURS: z.coerce.number({ error: 'must be a number of hours' }).min(0, 'must not be negative').default(72),
   WEBHOOK_DISABLE_AFTER_HOURS: z.coerce.number({ error: 'must be a number of hours' }).min(0, 'must not be negative').default(120),
@@ -202,6 +208,13 @@ export type Config = {
   maxQueryCost: number;
   /** Introspection and "Did you mean ...?" in errors, which both spell out the schema; on by default in development only. */
   introspection: boolean;
+  /** Documents clients may send by id instead of text (src/edge/trusted-documents.ts). */
+  trustedDocuments: {
+    /** TRUSTED_DOCUMENTS: absolute paths of the manifests, read and checked at start. */
+    files: string[];
+    /** TRUSTED_DOCUMENTS_ONLY: refuse document text; run only trusted documents, by id. */
+    only: boolean;
+  };
   /** Brand webhooks: attempts, retries, when a failing endpoint is disabled, and where they may go. */
   brandWebhooks: DeliveryOptions & AddressPolicy;
   /** Background jobs (webhook deliveries) this instance runs at once. */
@@ -253,6 +266,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       : undefined;
   const stripe = stripeSettings(e);
+  if (e.TRUSTED_DOCUMENTS_ONLY && !e.TRUSTED_DOCUMENTS) {
+    // Only Ovation's own overlay document would run: every client of the API refused.
+    throw new ConfigError('Invalid configuration:\n  TRUSTED_DOCUMENTS: required with TRUSTED_DOCUMENTS_ONLY=true (the manifests of the documents your clients send)');
+  }
   if (!development) {
     const missing = [
       ...(e.JWT_SECRET || identityProvider
@@ -294,6 +311,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     maxQueryCost: e.GRAPHQL_MAX_COST,
     introspection: e.GRAPHQL_INTROSPECTION ?? development,
+    trustedDocuments: { files: (e.TRUSTED_DOCUMENTS ?? []).map((file) => path.resolve(file)), only: e.TRUSTED_DOCUMENTS_ONLY ?? false },
     brandWebhooks: {
       timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
       retryForMs: e.WEBHOOK_RETRY_HOURS * 3600_000,

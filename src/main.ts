@@ -16,6 +16,11 @@ let ovation: RunningOvation;
 try {
   ovation = await startOvation(config, log);
 } catch (error) {
+  // A configured file that cannot be used (TRUSTED_DOCUMENTS) is told as a bad variable is.
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
   // Why, in the log's words (the embedded PostgreSQL's refusal, a port in use), not an uncaught rejection.
   log.fatal({ err: error }, 'Ovation could not start');
   process.exit(1);

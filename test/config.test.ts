@@ -229,6 +229,16 @@ describe('readConfig', () => {
     expect(refusal({ METRICS_TOKEN: 'guessable' }).message).toMatch(/^\s+METRICS_TOKEN: must be at least 16 characters$/m);
   });
 
+  test('trusted documents: none but Ovation\'s own and text allowed by default; manifests are a comma-separated list; only-trusted needs one', () => {
+    expect(readConfig({ NODE_ENV: 'development' }).trustedDocuments).toEqual({ files: [], only: false });
+    expect(readConfig({ NODE_ENV: 'development', TRUSTED_DOCUMENTS: 'web.json, /srv/ios.json', TRUSTED_DOCUMENTS_ONLY: 'true' }).trustedDocuments).toEqual({
+      files: [path.resolve('web.json'), '/srv/ios.json'],
+      only: true,
+    });
+    expect(refusal({ NODE_ENV: 'development', TRUSTED_DOCUMENTS_ONLY: 'true' }).message).toMatch(/^\s+TRUSTED_DOCUMENTS: required with TRUSTED_DOCUMENTS_ONLY=true/m);
+    expect(refusal({ NODE_ENV: 'development', TRUSTED_DOCUMENTS_ONLY: 'always' }).message).toMatch(/^\s+TRUSTED_DOCUMENTS_ONLY: /m);
+  });
+
   test('every bad variable is named at once, and no value is echoed', () => {
     const message = refusal({ PORT: 'http', DATABASE_URL: 'mysql://root:hunter2@db/app', JWT_SECRET: 'hunter2' }).message;
     expect(message.split('\n').slice(1).map((line) => line.trim().split(':')[0])).toEqual(['PORT', 'DATABASE_URL', 'JWT_SECRET']);

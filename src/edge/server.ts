@@ -24,6 +24,7 @@ import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metr
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { isOverlayRequest, serveOverlay } from './overlay-pages.js';
 import { useSchemaDiscovery } from './schema-discovery.js';
+import type { TrustedDocuments } from './trusted-documents.js';
 import { handlePaymentWebhook, handlePayoutWebhook, handleStripeWebhook, PAYOUT_WEBHOOK_PATH, STRIPE_WEBHOOK_PATH, WEBHOOK_PATH } from './webhooks.js';
 
 export type ServerDeps = {
@@ -40,6 +41,8 @@ export type ServerDeps = {
   maxQueryCost: number;
   /** Introspection and "Did you mean ...?" in errors (src/edge/schema-discovery.ts). */
   introspection: boolean;
+  /** Documents sent by id, and whether text is refused (src/edge/trusted-documents.ts). */
+  trustedDocuments: TrustedDocuments;
   rateLimits: RateLimits;
   /** TRUST_PROXY: proxies whose X-Forwarded-For names the client. */
   trustedProxies: BlockList | undefined;
@@ -70,6 +73,7 @@ export function createServer({
   corsOrigins,
   maxQueryCost,
   introspection,
+  trustedDocuments,
   metrics,
   metricsAccess,
   rateLimits,
@@ -188,6 +192,7 @@ export function createServer({
       limitMutations,
       limitSubscriptions,
       useRequestBodyLimit(),
+      ...trustedDocuments.plugins,
       ...useSchemaDiscovery(introspection),
       ...useQueryLimits({ maxCost: maxQueryCost }),
       useReadinessCheck({
@@ -337,10 +342,14 @@ export function createServer({
           }
         }
         const address = addressOf(ctx.extra.request);
-        const enveloped = yoga.getEnveloped({ ...signedInAs, clientAddress: address, params } as object);
+        const initial = { ...signedInAs, clientAddress: address, params };
+        const enveloped = yoga.getEnveloped(initial);
+        // The same rules as over HTTP: a trusted document by id, text only unless TRUSTED_DOCUMENTS_ONLY.
+        const source = trustedDocuments.socketSource(initial, params);
+        if (source instanceof GraphQLError) return [source];
         let document;
         try {
-          document = enveloped.parse(params.query);
+          document = enveloped.parse(source);
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the query')];
         }

@@ -1,4 +1,4 @@
-import { createClient } from 'graphql-ws';
+import { createClient, type SubscribePayload } from 'graphql-ws';
 
 /** Where the page left off: the session and the sequence of the last gift it rendered. */
 export type Cursor = { liveSessionId: string; sequence: number };
@@ -8,7 +8,8 @@ export type Final = 'revoked' | 'unknown-token';
 
 type Options<Event> = {
   url: string;
-  query: string;
+  /** The trusted document's id ("sha256:<hex>"), sent instead of its text. */
+  documentId: string;
   variables: (cursor: Cursor | null) => Record<string, unknown>;
   /** The page's own cursor, read at every (re)subscription. */
   cursor: () => Cursor | null;
@@ -70,8 +71,10 @@ function subscribeOnce<Event>(options: Options<Event>, flowing: () => void): Pro
     },
   });
   return new Promise<Outcome>((resolve) => {
+    // graphql-ws requires a query string: an empty one, and the id beside it, as over HTTP.
+    const payload: SubscribePayload & { documentId: string } = { query: '', documentId: options.documentId, variables: options.variables(options.cursor()) };
     client.subscribe<{ overlayEvents: Event }>(
-      { query: options.query, variables: options.variables(options.cursor()) },
+      payload,
       {
         next: (result) => {
           const code = codeOf(result);

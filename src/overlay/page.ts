@@ -1,24 +1,15 @@
 import { follow, type Cursor, type Final } from './connection.js';
-import { alertsRenderer, ALERT_KINDS, GIFT_EVENTS, goalRenderer, topGiftersRenderer, viewersRenderer, type OverlayEvent } from './render.js';
+import { alertsRenderer, GIFT_EVENTS, goalRenderer, topGiftersRenderer, viewersRenderer, type OverlayEvent } from './render.js';
 import { cursorMemory } from './memory.js';
 import { readSettings } from './settings.js';
+import { OverlayDocument } from '../generated/overlay/graphql.js';
 
 // A stream overlay (an OBS browser source): /overlay/<kind>?<settings>#token=<overlay token>. The server
 // folds gifts into streaks; this page renders what it hears, each gift once, and keeps listening.
 
-const QUERY = `
-  subscription Overlay($overlayToken: String!, $liveSessionId: ID, $after: Int, $streakQuietMs: Int) {
-    overlayEvents(overlayToken: $overlayToken, liveSessionId: $liveSessionId, after: $after, streakQuietMs: $streakQuietMs) {
-      __typename liveSessionId sequence
-      ${ALERT_KINDS.map((kind) => kind.fragment).join('\n')}
-      ... on OverlayStateEvent { viewers goal { goalCoins progressCoins reached } top { ...Gifter } }
-      ... on OverlayGoalEvent { goalCoins progressCoins reached }
-      ... on OverlayTopGiftersEvent { top { ...Gifter } }
-      ... on OverlayViewersEvent { viewers }
-    }
-  }
-  fragment Streak on GiftStreak { streakId count coins firstSequence lastSequence sender { handle displayName } gift { name imageUrl } }
-  fragment Gifter on LeaderboardEntrySnapshot { rank coins user { handle displayName } }`;
+// The subscription is src/overlay/overlay.graphql, which codegen replaces with its trusted document's id:
+// the server always trusts it (src/edge/trusted-documents.ts), so the page sends only the id.
+const { hash: documentId } = (OverlayDocument as unknown as { __meta__: { hash: string } }).__meta__;
 
 const MESSAGES: Record<Final | 'no-token', string> = {
   revoked: "This overlay's token was revoked. Create a new one in Ovation and update this source's URL.",
@@ -72,7 +63,7 @@ else {
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   void follow<OverlayEvent>({
     url: url.href,
-    query: QUERY,
+    documentId,
     variables: (from) => ({ overlayToken: settings.token, streakQuietMs: settings.streakQuietMs, ...(from ? { liveSessionId: from.liveSessionId, after: from.sequence } : {}) }),
     cursor: () => cursor,
     forget: () => (cursor = null),

@@ -36,11 +36,10 @@ export type OverlayEvent = { __typename: string; liveSessionId: string | null; s
 export const GIFT_EVENTS = new Set(['StreakStartedEvent', 'StreakGrewEvent']);
 
 /**
- * One kind of alert: the fields it needs from the subscription, and how its events become alerts: gift
- * streaks, and brands' matches of gifts.
+ * One kind of alert: how its events become alerts (gift streaks, and brands' matches of gifts). The
+ * fields each needs are in the subscription, overlay.graphql.
  */
 export type AlertKind = {
-  fragment: string;
   /** The alert an event opens or updates, or null if it is not this kind's. */
   alertOf(event: OverlayEvent): { id: string; coins: bigint; ended: boolean; fill(element: HTMLElement): void } | null;
 };
@@ -59,10 +58,6 @@ function part(parent: HTMLElement, tag: string, className: string, text?: string
 }
 
 export const giftStreakAlerts: AlertKind = {
-  fragment: `
-    ... on StreakStartedEvent { streak { ...Streak } }
-    ... on StreakGrewEvent { streak { ...Streak } }
-    ... on StreakEndedEvent { streak { ...Streak } }`,
   alertOf(event) {
     const { streak } = event;
     if (!streak) return null;
@@ -93,8 +88,6 @@ export const giftStreakAlerts: AlertKind = {
 
 /** A brand matched a gift: "<Brand> matched <sender>'s <gift>", with the coins it added. */
 export const matchAlerts: AlertKind = {
-  fragment: `
-    ... on OverlayMatchEvent { matchId coins manual brand { name } sender { handle displayName } gift { name imageUrl } }`,
   alertOf(event) {
     if (event.__typename !== 'OverlayMatchEvent' || !event.matchId || !event.brand || !event.sender || !event.gift) return null;
     const { matchId, brand, sender, gift, coins } = event;

@@ -5,8 +5,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { buildOverlay } from '../../scripts/build-overlay.js';
 import type { User } from '../../src/generated/prisma/client.js';
-import { range, sendGift } from '../rooms-live/support.js';
-import { ok } from '../support/graphql.js';
+import { range, sendGift as sendRoomGift } from '../rooms-live/support.js';
+import { ok, TEST_DOCUMENTS } from '../support/graphql.js';
 import { ARTIFACTS, browserMissing, launchBrowser } from '../support/browser.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit } from '../support/money.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -18,11 +18,15 @@ import { RemainderRule } from '../../src/generated/prisma/client.js';
 import { createFundedBrand } from '../brands/support.js';
 
 // The overlays as OBS shows them: pages served by Ovation, in Chromium, against running instances on
-// real PostgreSQL (and Redis, for the restart). Screenshots go to test-artifacts/overlays.
+// real PostgreSQL (and Redis, for the restart). Screenshots go to test-artifacts/overlays. Every instance
+// runs only trusted documents, as production may (the pages' document is Ovation's own; the tests send
+// theirs by id): the overlays must keep working there.
 
 const missing = browserMissing();
 const redisUrl = process.env.REDIS_URL;
 const SHOTS = path.join(ARTIFACTS, 'overlays');
+const TRUSTED_ONLY = { TRUSTED_DOCUMENTS: TEST_DOCUMENTS, TRUSTED_DOCUMENTS_ONLY: 'true' };
+const sendGift = (...[url, sender, session, gift, options]: Parameters<typeof sendRoomGift>) => sendRoomGift(url, sender, session, gift, { ...options, byId: true });
 
 let browser: BrowserContext;
 let a: TestServer;
@@ -31,11 +35,11 @@ beforeAll(async () => {
   await buildOverlay();
   fs.mkdirSync(SHOTS, { recursive: true });
   browser = await launchBrowser();
-  a = await startTestServer({ redisUrl, variables: { OVERLAY_STREAK_QUIET_MS: '1000' } });
+  a = await startTestServer({ redisUrl, variables: { OVERLAY_STREAK_QUIET_MS: '1000', ...TRUSTED_ONLY } });
 }, 60_000);
 
 async function overlayTokenOf(server: TestServer, creator: Pick<User, 'id'>) {
-  const created = (await ok(server.url, CreateOverlayToken, { input: { label: 'OBS' } }, { token: await tokenFor(creator) })).createOverlayToken;
+  const created = (await ok(server.url, CreateOverlayToken, { input: { label: 'OBS' } }, { token: await tokenFor(creator), byId: true })).createOverlayToken;
   if (created.__typename !== 'CreatedOverlayToken') throw new Error(JSON.stringify(created));
   return created;
 }
@@ -125,8 +129,8 @@ describe.skipIf(missing)('overlays in Chromium', () => {
   });
 
   test.skipIf(!redisUrl)('the instance the page is on restarts while gifts go through another: every gift once, in order', async () => {
-    const first = await startTestServer({ database: a.database, redisUrl });
-    const b = await startTestServer({ database: a.database, redisUrl });
+    const first = await startTestServer({ database: a.database, redisUrl, variables: TRUSTED_ONLY });
+    const b = await startTestServer({ database: a.database, redisUrl, variables: TRUSTED_ONLY });
     const { db } = a;
     const { creator, session } = await createLiveCreator(db);
     const heart = await createCatalogGift(db, 5n, { name: 'Heart' });
@@ -140,7 +144,7 @@ describe.skipIf(missing)('overlays in Chromium', () => {
     await first.stop();
     for (const i of range(6, 15)) await send(b, i);
     await expect.poll(() => page.locator('#ovation').getAttribute('data-state')).toBe('connecting');
-    await startTestServer({ database: a.database, redisUrl, variables: { PORT: new URL(first.url).port } });
+    await startTestServer({ database: a.database, redisUrl, variables: { PORT: new URL(first.url).port, ...TRUSTED_ONLY } });
     for (const i of range(16, 30)) await send(b, i);
     await expect.poll(() => page.locator('#ovation').getAttribute('data-sequence'), { timeout: 20_000 }).toBe('30');
     expect((await addedAlerts(page)).map((alert) => alert.first)).toEqual(range(1, 30));
@@ -200,7 +204,7 @@ describe.skipIf(missing)('overlays in Chromium', () => {
     const fan = await createFundedViewer(db, 100n);
     const { secret, overlayToken } = await overlayTokenOf(a, creator);
     const page = await openOverlay(a.url, 'alerts', secret);
-    await ok(a.url, RevokeOverlayToken, { input: { overlayTokenId: overlayToken.id } }, { token: await tokenFor(creator) });
+    await ok(a.url, RevokeOverlayToken, { input: { overlayTokenId: overlayToken.id } }, { token: await tokenFor(creator), byId: true });
     await expect.poll(() => page.locator('#ovation').getAttribute('data-state'), { timeout: 10_000 }).toBe('revoked');
     expect(await page.locator('.ovation-status').textContent()).toContain('revoked');
     await sendGift(a.url, fan, session, rose);

@@ -24,17 +24,17 @@ export function watchRoom(socket: Client, session: Pick<LiveSession, 'id'>, afte
   return subscribe(socket, RoomEvents, { liveSessionId: gid('LiveSession', session.id), ...(after === undefined ? {} : { after }) });
 }
 
-/** A gift sent over HTTP as the sender's client would; refusals come back as typed results. */
+/** A gift sent over HTTP as the sender's client would (`byId`: by its trusted-document id); refusals come back as typed results. */
 export async function sendGift(
   url: string,
   sender: Pick<User, 'id' | 'roles'> | string,
   session: Pick<LiveSession, 'id'>,
   gift: Pick<Gift, 'id'>,
-  options: { quantity?: number; comboId?: string } = {},
+  { byId, ...options }: { quantity?: number; comboId?: string; byId?: boolean } = {},
 ) {
   const token = typeof sender === 'string' ? sender : await tokenFor(sender);
   const input = { liveSessionId: gid('LiveSession', session.id), giftId: gid('Gift', gift.id), idempotencyKey: uniqueKey('room'), ...options };
-  return (await ok(url, SendRoomGift, { input }, { token })).sendGift;
+  return (await ok(url, SendRoomGift, { input }, { token, byId })).sendGift;
 }
 
 export async function endSession(url: string, creator: Pick<User, 'id' | 'roles'>, session: Pick<LiveSession, 'id'>) {

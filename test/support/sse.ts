@@ -1,5 +1,5 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print } from 'graphql';
+import { documentParams } from './graphql.js';
 import { Inbox, releaseWhenDone } from './wait.js';
 
 /** One Server-Sent Events frame: its `event:` name and its `data:` lines joined. */
@@ -15,14 +15,15 @@ export type EventStream = {
 };
 
 /**
- * A GraphQL subscription over SSE on the same /graphql path: a POST asking for `text/event-stream`.
- * Closed when the test is done if the test has not closed it.
+ * A GraphQL subscription over SSE on the same /graphql path: a POST asking for `text/event-stream`
+ * (`byId`: the document's trusted-document id instead of its text). Closed when the test is done if the
+ * test has not closed it.
  */
 export async function subscribeOverSse<Data, Variables>(
   url: string,
   document: TypedDocumentNode<Data, Variables>,
   variables: Variables,
-  options: { token?: string; headers?: Record<string, string> } = {},
+  options: { token?: string; headers?: Record<string, string>; byId?: boolean } = {},
 ): Promise<EventStream> {
   const abort = new AbortController();
   const response = await fetch(url, {
@@ -34,7 +35,7 @@ export async function subscribeOverSse<Data, Variables>(
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       ...options.headers,
     },
-    body: JSON.stringify({ query: print(document), variables }),
+    body: JSON.stringify({ ...documentParams(document as TypedDocumentNode<unknown, never>, options.byId), variables }),
   });
   const frames = new Inbox<SseFrame>('SSE frame');
   void readFrames(response, frames);

@@ -1,7 +1,8 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
-import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
+import { createClient, type Client, type FormattedExecutionResult, type SubscribePayload } from 'graphql-ws';
 import WebSocket from 'ws';
+import { documentIdOf } from './graphql.js';
 import { Inbox, releaseWhenDone, within } from './wait.js';
 
 export type Closed = { code: number; reason: string };
@@ -71,23 +72,36 @@ export function subscribe<Data, Variables>(
 ): Subscription<Data>;
 export function subscribe(client: Client, document: string): Subscription<unknown>;
 export function subscribe<Data>(client: Client, document: TypedDocumentNode | string, variables?: Record<string, unknown>): Subscription<Data> {
+  return subscribeWith<Data>(client, { query: typeof document === 'string' ? document : print(document), variables });
+}
+
+/**
+ * A typed subscription sent by its trusted-document id: graphql-ws requires a query string, so an empty
+ * one with `documentId` beside it, as urql's subscriptionExchange sends a persisted document.
+ */
+export function subscribeById<Data, Variables>(
+  client: Client,
+  document: TypedDocumentNode<Data, Variables>,
+  ...[variables]: Variables extends Record<string, never> ? [Variables?] : [Variables]
+): Subscription<Data> {
+  return subscribeWith<Data>(client, { query: '', documentId: documentIdOf(document as TypedDocumentNode<unknown, never>), variables: variables as Record<string, unknown> | undefined });
+}
+
+function subscribeWith<Data>(client: Client, payload: SubscribePayload & { documentId?: string }): Subscription<Data> {
   const results = new Inbox<Result<Data>>('subscription result');
   let onEnded!: (end: { error?: unknown }) => void;
   const ended = new Promise<{ error?: unknown }>((resolve) => (onEnded = resolve));
-  const unsubscribe = client.subscribe<Data>(
-    { query: typeof document === 'string' ? document : print(document), variables },
-    {
-      next: (result) => results.push(result),
-      error: (error) => {
-        results.end(new Error(`The subscription failed: ${describeFailure(error)}`));
-        onEnded({ error });
-      },
-      complete: () => {
-        results.end(new Error('The subscription completed'));
-        onEnded({});
-      },
+  const unsubscribe = client.subscribe<Data>(payload, {
+    next: (result) => results.push(result),
+    error: (error) => {
+      results.end(new Error(`The subscription failed: ${describeFailure(error)}`));
+      onEnded({ error });
     },
-  );
+    complete: () => {
+      results.end(new Error('The subscription completed'));
+      onEnded({});
+    },
+  });
   return { next: (ms) => results.next(ms), ended, results, unsubscribe };
 }
 
