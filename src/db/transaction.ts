@@ -1,5 +1,5 @@
 import type { Database } from './client.js';
-import { driverTx, type DriverTx } from './driver.js';
+import { driverTx, sendTogether, type DriverTx } from './driver.js';
 import { Prisma } from '../generated/prisma/client.js';
 import { statementFailure } from './sql-state.js';
 
@@ -44,6 +44,7 @@ async function onDriver<T>(db: Database, work: (tx: DriverTx) => Promise<T>): Pr
   let broken: Error | undefined;
   try {
     const tx = driverTx(client);
+    sendTogether(client);
     // BEGIN goes out with the work's first statements, in one round trip. SET LOCAL in the same string:
     // a statement stuck on a lock or a lost client gives up, as a Prisma transaction does at its
     // timeout, instead of holding the connection and its locks.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type execute, type subscribe } from 'graphql';
-import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaInitialContext } from 'graphql-yoga';
+import { createYoga, maskError, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AccountSuspendedError, IdentityProviderUnavailableError, NotAuthenticatedError, OvationError, RateLimitedError } from '../domain/errors.js';
@@ -20,6 +20,7 @@ import type { BlockList } from 'node:net';
 import { bearerToken, type Auth, type TokenSubject } from './auth.js';
 import { MAX_REQUEST_BODY_BYTES, useRequestBodyLimit } from './body-limit.js';
 import { useQueryLimits } from './query-limits.js';
+import { useReadiness } from './readiness.js';
 import { isScrape, serveMetrics, type Metrics, type MetricsAccess } from './metrics.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { isOverlayRequest, serveOverlay } from './overlay-pages.js';
@@ -195,18 +196,15 @@ export function createServer({
       ...trustedDocuments.plugins,
       ...useSchemaDiscovery(introspection),
       ...useQueryLimits({ maxCost: maxQueryCost }),
-      useReadinessCheck({
-        endpoint: '/readyz',
-        // The database and (with Redis) the event bus must answer; details go to the log, not the probe.
-        check: async () => {
-          try {
-            await db.$queryRaw`SELECT 1`;
-            return await services.pubsub.ready();
-          } catch (error) {
-            log.warn({ err: error }, 'not ready');
-            return false;
-          }
-        },
+      // The database and (with Redis) the event bus must answer; details go to the log, not the probe.
+      useReadiness(async () => {
+        try {
+          await db.$queryRaw`SELECT 1`;
+          return await services.pubsub.ready();
+        } catch (error) {
+          log.warn({ err: error }, 'not ready');
+          return false;
+        }
       }),
     ],
   });

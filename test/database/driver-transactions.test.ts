@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { combine, failedCheck, failUnless } from '../../src/db/combine.js';
 import { transaction } from '../../src/db/transaction.js';
@@ -66,6 +67,28 @@ describe('a driver transaction', () => {
     );
     await expect(work).rejects.toThrow();
     expect(await transaction(db, (tx) => tx.$queryRaw`SELECT 2 AS two`, { driver: true })).toEqual([{ two: 2 }]);
+  });
+
+  test('writes the statements it sends in one turn at once: a round trip is one write to the socket, not one per statement', async () => {
+    await transaction(db, (tx) => tx.$queryRaw`SELECT 0`, { driver: true }); // a connection already open
+    const writes: number[] = [];
+    const socket = net.Socket.prototype as unknown as { _write: (...args: unknown[]) => void; _writev: (chunks: unknown[], ...args: unknown[]) => void };
+    const [write, writev] = [socket._write, socket._writev];
+    socket._write = function (this: unknown, ...args: unknown[]) {
+      writes.push(1);
+      return write.apply(this, args);
+    };
+    socket._writev = function (this: unknown, chunks: unknown[], ...args: unknown[]) {
+      writes.push(chunks.length);
+      return writev.apply(this, [chunks, ...args]);
+    };
+    try {
+      await transaction(db, (tx) => Promise.all([tx.$queryRaw`SELECT 1`, tx.$queryRaw`SELECT 2`, tx.$queryRaw`SELECT 3`]), { driver: true });
+    } finally {
+      Object.assign(socket, { _write: write, _writev: writev });
+    }
+    // BEGIN and the three statements, then COMMIT.
+    expect(writes).toHaveLength(2);
   });
 
   test('gives up on a statement after the transaction timeout instead of holding its locks forever', async () => {
