@@ -127,18 +127,23 @@ export function createGiftSender(db: Database, announcer: Announcer, policy: Pol
     }
     observer.batchCommitted(batch.length, (performance.now() - started) / 1000);
     const { results, events } = applied;
-    batch.forEach((request, index) => {
-      const result = results[index]!;
-      if ('gift' in result) {
-        if (result.fresh) observer.giftCommitted();
-        request.resolve(result.gift);
-      } else {
-        if (result.fresh && result.error instanceof OvationError) observer.giftRefused(result.error.code);
-        request.reject(result.error);
-      }
+    // Answered in the next turn of the event loop: the next batch's first round trip goes out before
+    // this thread spends milliseconds writing these answers, and PostgreSQL runs it meanwhile
+    // (docs/benchmarks.md, "Batches in flight").
+    setImmediate(() => {
+      batch.forEach((request, index) => {
+        const result = results[index]!;
+        if ('gift' in result) {
+          if (result.fresh) observer.giftCommitted();
+          request.resolve(result.gift);
+        } else {
+          if (result.fresh && result.error instanceof OvationError) observer.giftRefused(result.error.code);
+          request.reject(result.error);
+        }
+      });
+      // After each commit, with the room events it stored; a rolled-back batch announces nothing.
+      if (events.length > 0) announcer.giftsCommitted(events);
     });
-    // After each commit, with the room events it stored; a rolled-back batch announces nothing.
-    if (events.length > 0) announcer.giftsCommitted(events);
   }
 
   return {
