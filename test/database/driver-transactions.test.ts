@@ -25,6 +25,20 @@ describe('a driver transaction', () => {
     ]);
   });
 
+  test('sends lists as they are, whatever their elements hold', async () => {
+    const texts = ['plain', '', 'NULL', 'null', null, 'a "quoted" word', 'back\\slash', 'comma, and {braces}', ' spaced ', 'émoji 🎁', '{"a": [1, "2"]}', 'a\nline'];
+    const ids = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002'];
+    const [row] = await transaction(
+      db,
+      (tx) => tx.$queryRaw<{ texts: (string | null)[]; ids: string[]; numbers: string[]; instants: Date[]; docs: unknown[] }[]>(
+        Prisma.sql`SELECT ${texts}::text[] AS texts, ${ids}::uuid[] AS ids, ${[1n, -2n, 9007199254740993n]}::bigint[]::text[] AS numbers,
+                          ${[new Date('2026-11-22T23:30:00.000Z')]}::timestamptz[] AS instants, ${[JSON.stringify({ say: 'a "b" \\ c' })]}::jsonb[] AS docs`,
+      ),
+      { driver: true },
+    );
+    expect(row).toEqual({ texts, ids, numbers: ['1', '-2', '9007199254740993'], instants: [new Date('2026-11-22T23:30:00.000Z')], docs: [{ say: 'a "b" \\ c' }] });
+  });
+
   test("sends a Date as the instant it is, whatever the server process's time zone", async () => {
     const zone = process.env.TZ;
     process.env.TZ = 'America/Los_Angeles';
