@@ -174,10 +174,13 @@ export function statementTimes(db: Database) {
         FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_walinspect%' AND query NOT LIKE '%wal_insert_lsn%'
         ORDER BY total_exec_time DESC LIMIT ${top}`;
       console.log('PostgreSQL statements (BENCH_PG_STATEMENTS), by execution time:');
-      console.log(`${'ms'.padStart(8)} ${'calls'.padStart(8)} ${'rows'.padStart(8)} ${'WAL recs'.padStart(9)} ${'full pages'.padStart(10)} ${'WAL MB'.padStart(7)}  statement`);
+      const perEach = per && per.count > 0 ? per : undefined;
+      console.log(
+        `${'ms'.padStart(8)} ${perEach ? `µs/${perEach.name}`.padStart(9) + ' ' : ''}${'calls'.padStart(8)} ${'rows'.padStart(8)} ${'WAL recs'.padStart(9)} ${'full pages'.padStart(10)} ${'WAL MB'.padStart(7)}  statement`,
+      );
       for (const row of rows) {
         console.log(
-          `${row.ms.toFixed(0).padStart(8)} ${String(row.calls).padStart(8)} ${String(row.rows).padStart(8)} ${String(row.wal).padStart(9)} ${String(row.fpi).padStart(10)} ${(row.walBytes / 2 ** 20).toFixed(1).padStart(7)}  ${row.query}`,
+          `${row.ms.toFixed(0).padStart(8)} ${perEach ? ((row.ms * 1000) / perEach.count).toFixed(1).padStart(9) + ' ' : ''}${String(row.calls).padStart(8)} ${String(row.rows).padStart(8)} ${String(row.wal).padStart(9)} ${String(row.fpi).padStart(10)} ${(row.walBytes / 2 ** 20).toFixed(1).padStart(7)}  ${row.query}`,
         );
       }
       if (!per || per.count === 0 || !from) return;
