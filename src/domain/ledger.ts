@@ -68,8 +68,8 @@ export function entryWrites(drafts: EntryDraft[]): { writes: { entries: Prisma.S
  * The statement clauses that apply balance changes with one conditional write: a user's balance may not
  * fall below zero unless the account is listed in `mayGoNegative` (a chargeback). Rows are locked in one
  * global order (user coins, user diamonds, then platform) so concurrent transactions never deadlock, and
- * with NO KEY UPDATE: a posting's foreign key holds KEY SHARE on its account, which FOR UPDATE would wait
- * on. `allApplied` is a select column that fails the statement unless every change applied; a failure
+ * with NO KEY UPDATE: a row naming the account through a foreign key (a brand's, a campaign's) holds KEY
+ * SHARE on it while it is written, which FOR UPDATE would wait on. `allApplied` is a select column that fails the statement unless every change applied; a failure
  * it causes reads as a LedgerError through `ledgerFailure`.
  */
 export function balanceWrites(changes: BalanceChanges, mayGoNegative: string[] = []): { writes: Record<string, Prisma.Sql>; allApplied: Prisma.Sql; accounts: number } {
