@@ -41,7 +41,10 @@ async function shutDown(code: number) {
     process.exit(1);
   }
 }
+// These stop the server in order, PostgreSQL last (app.ts). The embedded PostgreSQL's own handlers for them
+// (async-exit-hook, loaded with it) would stop PostgreSQL at once and exit with 130 or 143 half-way through.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.removeAllListeners(signal);
   process.on(signal, () => {
     log.info({ signal }, 'shutting down');
     void shutDown(0);

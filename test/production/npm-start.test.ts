@@ -31,5 +31,6 @@ test.each(['SIGTERM', 'SIGINT'] as const)('%s to `npm start` stops the server an
   npm.child.kill(signal);
   await npm.exited;
   await eventually(async () => (isRunning(serverPid) || isRunning(postgresPid) ? undefined : true), 'the server and PostgreSQL to stop', 15_000);
-  expect(npm.log.map((line) => line.msg)).toContain('stopped cleanly');
+  // npm's exit can come before its output has all been read (the child's 'exit' precedes its pipes' end).
+  await eventually(async () => (npm.log.some((line) => line.msg === 'stopped cleanly') ? true : undefined), 'the server to log that it stopped cleanly');
 });
