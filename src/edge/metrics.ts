@@ -22,6 +22,8 @@ export type Metrics = {
   webhook(outcome: WebhookOutcome): void;
   /** Counts and times GraphQL operations over HTTP, SSE and graphql-ws alike. */
   operations: Plugin;
+  /** A graphql-ws operation refused before it parsed (a trusted document missing or required, bad syntax). */
+  socketRefused(error: GraphQLError): void;
   /** Reads the fan-out's counts of messages sent, by path, at each scrape. */
   fanout(counts: FanoutCounts): void;
 };
@@ -115,6 +117,7 @@ export function createMetrics({ subscribers }: { subscribers: () => number }): M
     },
     webhook: (outcome) => webhooks.inc({ outcome }),
     operations: useOperationMetrics(requests, errors, duration),
+    socketRefused: (error) => errors.inc({ operation: 'anonymous', code: codeOf(error) }),
     fanout: (counts) => {
       fanout = counts;
     },
@@ -126,6 +129,10 @@ type Operation = { started: number; name: string; type: string };
 function useOperationMetrics(requests: Counter<'operation' | 'type'>, errors: Counter<'operation' | 'code'>, duration: Histogram<'operation' | 'type'>): Plugin {
   // Keyed by the operation's context, which the parse, validate and execute hooks share.
   const operations = new WeakMap<object, Operation>();
+  // HTTP requests whose operation was counted; the others were refused before validation (a document
+  // that does not parse, a trusted document missing or required, no query at all): their errors count
+  // as the result goes out.
+  const counted = new WeakSet<Request>();
   const names = new Set<string>();
   const nameOf = (name: string | undefined) => {
     if (!name) return 'anonymous';
@@ -148,6 +155,8 @@ function useOperationMetrics(requests: Counter<'operation' | 'type'>, errors: Co
         operation.name = nameOf(definition?.name?.value ?? requested);
         operation.type = definition?.operation ?? 'unknown';
         requests.inc({ operation: operation.name, type: operation.type });
+        const request = (context as { request?: Request }).request;
+        if (request) counted.add(request);
         if (!valid) errors.inc({ operation: operation.name, code: 'GRAPHQL_VALIDATION_FAILED' });
       };
     },
@@ -160,6 +169,10 @@ function useOperationMetrics(requests: Counter<'operation' | 'type'>, errors: Co
           duration.observe({ operation: operation.name, type: operation.type }, (performance.now() - operation.started) / 1000);
         },
       };
+    },
+    onResultProcess({ request, result }) {
+      if (counted.has(request)) return;
+      for (const each of Array.isArray(result) ? result : [result]) countErrors({ started: 0, name: 'anonymous', type: 'unknown' }, each);
     },
     onSubscribe({ args }) {
       const operation = operations.get(args.contextValue as object);

@@ -344,12 +344,17 @@ export function createServer({
         const enveloped = yoga.getEnveloped(initial);
         // The same rules as over HTTP: a trusted document by id, text only unless TRUSTED_DOCUMENTS_ONLY.
         const source = trustedDocuments.socketSource(initial, params);
-        if (source instanceof GraphQLError) return [source];
+        if (source instanceof GraphQLError) {
+          metrics.socketRefused(source);
+          return [source];
+        }
         let document;
         try {
           document = enveloped.parse(source);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the query')];
+          const refusal = error instanceof GraphQLError ? error : new GraphQLError('Could not parse the query');
+          metrics.socketRefused(refusal);
+          return [refusal];
         }
         // Subscriptions started per client address, whatever socket they come on.
         if (getOperationAST(document, params.operationName)?.operation === 'subscription') {

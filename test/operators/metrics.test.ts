@@ -6,13 +6,14 @@ import { bought, createTestBundle, paymentEvent, postWebhook, signedIn } from '.
 import { SendRoomGift } from '../rooms-live/documents.js';
 import { watchRoom } from '../rooms-live/support.js';
 import { gid } from '../support/gifting.js';
-import { ok, post, request } from '../support/graphql.js';
+import { ok, post, request, TEST_DOCUMENTS } from '../support/graphql.js';
 import { scrape } from '../support/metrics.js';
 import { createCatalogGift, createFundedViewer, createLiveCreator, uniqueKey } from '../support/money.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { tokenFor } from '../support/users.js';
-import { eventually, releaseWhenDone } from '../support/wait.js';
-import { openSocket } from '../support/ws.js';
+import { eventually, releaseWhenDone, within } from '../support/wait.js';
+import { openSocket, subscribe } from '../support/ws.js';
+import { UserUpdated } from '../realtime/profile-documents.js';
 
 // Operators watch each instance through Prometheus metrics at /metrics. Each test below reads an
 // instance of its own, so its counts are exactly what the test did.
@@ -72,6 +73,22 @@ describe('what /metrics shows', () => {
     expect(metrics.value('ovation_graphql_errors_total', { operation: 'PurchasesWallet', code: 'UNAUTHENTICATED' })).toBe(1);
     expect(metrics.value('ovation_graphql_requests_total', { operation: 'Misspelt', type: 'query' })).toBe(1);
     expect(metrics.value('ovation_graphql_errors_total', { operation: 'Misspelt', code: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
+  });
+
+  test('requests refused before they run: a document that does not parse, and text where only trusted documents run, over HTTP and graphql-ws', async () => {
+    const instance = await anotherInstance({ variables: { TRUSTED_DOCUMENTS: TEST_DOCUMENTS, TRUSTED_DOCUMENTS_ONLY: 'true' } });
+    const open = await anotherInstance();
+
+    expect((await post(instance.url, '{ __typename }')).errors?.map((error) => error.extensions?.code)).toEqual(['PERSISTED_DOCUMENT_REQUIRED']);
+    expect((await post(open.url, '{ gifts {')).errors?.map((error) => error.extensions?.code)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    const socket = openSocket(instance.url);
+    await socket.connected;
+    const refused = await within(subscribe(socket, UserUpdated).ended, 'the text subscription to be refused');
+    expect(refused.error).toEqual([expect.objectContaining({ extensions: { code: 'PERSISTED_DOCUMENT_REQUIRED' } })]);
+    await socket.dispose();
+
+    expect((await metricsOf(instance)).value('ovation_graphql_errors_total', { operation: 'anonymous', code: 'PERSISTED_DOCUMENT_REQUIRED' })).toBe(2);
+    expect((await metricsOf(open)).value('ovation_graphql_errors_total', { operation: 'anonymous', code: 'GRAPHQL_PARSE_FAILED' })).toBe(1);
   });
 
   test('payment webhooks by outcome: applied, duplicate, rejected', async () => {
