@@ -199,7 +199,7 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
   // when the context read found any (brands/matching.ts).
   const candidates = fresh.flatMap((index) => contexts[index]!.campaigns ?? []);
   const offers = candidates.length > 0 ? await offersOf(tx, candidates, fresh.map((index) => batch[index]!.senderId), now) : [];
-  const outcomes: { claim: Claim; outcome: Outcome<{ sentGiftId: string }> }[] = [];
+  const outcomes: { claim: Claim; requestHash: string; outcome: Outcome<{ sentGiftId: string }> }[] = [];
   for (const index of fresh) {
     const request = batch[index]!;
     try {
@@ -239,11 +239,11 @@ async function applyBatch(tx: DriverTx, policy: Policy, batch: Request[], now: D
         },
       });
       results[index] = { gift: sentGift, fresh: true };
-      outcomes.push({ claim: claims[index]!, outcome: { ok: { sentGiftId: sentGift.id } } });
+      outcomes.push({ claim: claims[index]!, requestHash: stored[index]!.requestHash, outcome: { ok: { sentGiftId: sentGift.id } } });
     } catch (error) {
       if (!(error instanceof OvationError)) throw error;
       results[index] = { error, fresh: true };
-      outcomes.push({ claim: claims[index]!, outcome: failure(error) });
+      outcomes.push({ claim: claims[index]!, requestHash: stored[index]!.requestHash, outcome: failure(error) });
     }
   }
 

@@ -42,18 +42,20 @@ export async function claimKeys<T>(tx: SqlTx, claims: Claim[]): Promise<ClaimRes
  * key here. One insert per key instead of an insert and an update. A first call that slipped past the
  * lock fails on the key's primary key when it writes (`isKeyRace`), and its caller runs it again.
  */
-export async function readKeys<T>(tx: SqlTx, claims: Claim[]): Promise<ClaimResult<T>[]> {
+export async function readKeys<T>(tx: SqlTx, claims: Claim[]): Promise<(ClaimResult<T> & { requestHash: string })[]> {
   if (claims.length === 0) return [];
-  return classify(claims, claims.map((claim) => requestHash(claim.operation, claim.input)), await storedKeys(tx, claims));
+  const hashes = claims.map((claim) => requestHash(claim.operation, claim.input));
+  const results = classify<T>(claims, hashes, await storedKeys(tx, claims));
+  return results.map((result, index) => ({ ...result, requestHash: hashes[index]! }));
 }
 
-/** The statement that stores keys read with readKeys, each with what its call ended in. */
-export function keysWrite<T>(items: { claim: Claim; outcome: Outcome<T> }[]): Prisma.Sql {
+/** The statement that stores keys read with readKeys (with the hash it worked out), each with what its call ended in. */
+export function keysWrite<T>(items: { claim: Claim; requestHash: string; outcome: Outcome<T> }[]): Prisma.Sql {
   const sorted = [...items].sort((a, b) => compareKeys(a.claim, b.claim));
   return Prisma.sql`
     INSERT INTO "IdempotencyKey" ("callerId", key, operation, "requestHash", outcome)
     SELECT * FROM unnest(${sorted.map((i) => i.claim.callerId)}::uuid[], ${sorted.map((i) => i.claim.key)}::text[],
-                         ${sorted.map((i) => i.claim.operation)}::text[], ${sorted.map((i) => requestHash(i.claim.operation, i.claim.input))}::text[],
+                         ${sorted.map((i) => i.claim.operation)}::text[], ${sorted.map((i) => i.requestHash)}::text[],
                          ${sorted.map((i) => JSON.stringify(i.outcome))}::jsonb[])`;
 }
 
