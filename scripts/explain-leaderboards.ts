@@ -46,6 +46,7 @@ const FILL = [
   `INSERT INTO "CreatorSupportDay" ("creatorId", day, "senderId", coins)
    SELECT creator, current_date - ((seed + d * 37) % ${VOLUME.days})::int, fan, floor(exp(random() * 7))::bigint + 1
    FROM pairs, generate_series(0, seed % 9) d`,
+  // All-time totals of the ended sessions; the live sessions' are their SessionSupporter rows (below).
   `INSERT INTO "CreatorSupporter" ("creatorId", "senderId", coins)
    SELECT "creatorId", "senderId", sum(coins) FROM "CreatorSupportDay" GROUP BY 1, 2`,
   `INSERT INTO "LiveSession" (id, "creatorId", title, status, "startedAt", "endedAt")

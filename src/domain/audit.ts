@@ -176,6 +176,32 @@ export async function auditLedger(db: Database): Promise<Violation[]> {
           FROM "LiveSession" s LEFT JOIN "RoomEvent" e ON e."liveSessionId" = s.id
           GROUP BY s.id HAVING count(e.sequence) <> s."lastSequence" OR coalesce(max(e.sequence), 0) <> s."lastSequence"`,
       );
+      // Leaderboards are totals kept beside the gifts (src/domain/leaderboards.ts): each must add up to
+      // them, a creator's all-time totals over their ended sessions only.
+      report(
+        'Supporter totals add up to the gifts',
+        await tx.$queryRaw`
+          SELECT 'SessionSupporter' AS "table", coalesce(t."liveSessionId", g."liveSessionId")::text AS "of", coalesce(t."senderId", g."senderId")::text AS sender,
+            t.coins, g.coins AS gifted
+          FROM "SessionSupporter" t
+          FULL JOIN (SELECT "liveSessionId", "senderId", sum(coins) AS coins, count(*) AS gifts FROM "SentGift" GROUP BY 1, 2) g
+            ON g."liveSessionId" = t."liveSessionId" AND g."senderId" = t."senderId"
+          WHERE t.coins IS DISTINCT FROM g.coins OR t.gifts IS DISTINCT FROM g.gifts
+          UNION ALL
+          SELECT 'CreatorSupportDay', coalesce(t."creatorId", g."creatorId")::text || ' ' || coalesce(t.day, g.day)::text, coalesce(t."senderId", g."senderId")::text,
+            t.coins, g.coins
+          FROM "CreatorSupportDay" t
+          FULL JOIN (SELECT "creatorId", ("createdAt" AT TIME ZONE 'UTC')::date AS day, "senderId", sum(coins) AS coins FROM "SentGift" GROUP BY 1, 2, 3) g
+            ON g."creatorId" = t."creatorId" AND g.day = t.day AND g."senderId" = t."senderId"
+          WHERE t.coins IS DISTINCT FROM g.coins
+          UNION ALL
+          SELECT 'CreatorSupporter', coalesce(t."creatorId", g."creatorId")::text, coalesce(t."senderId", g."senderId")::text, t.coins, g.coins
+          FROM "CreatorSupporter" t
+          FULL JOIN (SELECT s."creatorId", p."senderId", sum(p.coins) AS coins
+                     FROM "SessionSupporter" p JOIN "LiveSession" s ON s.id = p."liveSessionId" WHERE s.status = 'ENDED' GROUP BY 1, 2) g
+            ON g."creatorId" = t."creatorId" AND g."senderId" = t."senderId"
+          WHERE t.coins IS DISTINCT FROM g.coins`,
+      );
       report(
         'No brand or campaign budget is negative',
         await tx.$queryRaw`SELECT id, owner, balance FROM "Account" WHERE owner IN ('BRAND', 'CAMPAIGN') AND balance < 0`,

@@ -1,12 +1,15 @@
 import type { Database } from '../db/client.js';
+import type { Tx } from '../db/transaction.js';
 import type { Prisma, User } from '../generated/prisma/client.js';
 import { ValidationError } from './errors.js';
 import { spendDay } from './safeguards.js';
 
 /**
  * Leaderboards, read from the totals that gift batches keep (src/domain/rooms.ts): SessionSupporter per
- * session, CreatorSupportDay per creator and UTC day, CreatorSupporter per creator for all time. Every
- * query here reads one creator's (or one window's) rows through an index, never the whole table.
+ * session, CreatorSupportDay per creator and UTC day; and CreatorSupporter per creator for all time,
+ * which takes a session's totals when it ends (foldSessionSupporters), so the gift path writes two
+ * totals rather than three (docs/money.md, "What a gift writes"). Every query here reads one creator's
+ * (or one window's) rows through an index, never the whole table.
  *
  * A rank is a position: coins, highest first, ties in a stable order (the supporter's id), as the room's
  * live top three is announced.
@@ -53,13 +56,7 @@ export async function topSupporters(
   if (take === 0) return [];
   let rows: { userId: string; coins: bigint }[];
   if (period === 'ALL_TIME') {
-    const supporters = await db.creatorSupporter.findMany({
-      where: { creatorId },
-      orderBy: [{ coins: 'desc' }, { senderId: 'asc' }],
-      take,
-      select: { senderId: true, coins: true },
-    });
-    rows = supporters.map((row) => ({ userId: row.senderId, coins: row.coins }));
+    rows = await allTimeSupporters(db, creatorId, take);
   } else {
     const { from, to } = periodDays(period, now);
     const sums = await db.creatorSupportDay.groupBy({
@@ -73,6 +70,45 @@ export async function topSupporters(
   }
   const users = await usersById(db, rows.map((row) => row.userId), userQuery);
   return rows.map((row, index) => ({ rank: index + 1, user: users.get(row.userId)!, coins: row.coins }));
+}
+
+/**
+ * A creator's all-time top `take`: their ended sessions' totals (CreatorSupporter) plus their live
+ * session's (SessionSupporter), in one statement, so one snapshot sees a session on exactly one side.
+ * Only two kinds of supporter can be in the top: those in CreatorSupporter's own top `take` (a supporter
+ * who gave nothing live keeps their folded total, and everyone ahead of them there is ahead in the sum
+ * too) and those who gave in the live session; the sum is taken over those alone.
+ */
+async function allTimeSupporters(db: Database, creatorId: string, take: number): Promise<{ userId: string; coins: bigint }[]> {
+  return db.$queryRaw`
+    WITH live AS (
+      SELECT t."senderId", sum(t.coins) AS coins
+      FROM "LiveSession" s JOIN "SessionSupporter" t ON t."liveSessionId" = s.id
+      WHERE s."creatorId" = ${creatorId}::uuid AND s.status = 'LIVE'
+      GROUP BY t."senderId"),
+    candidates AS (
+      (SELECT "senderId" FROM "CreatorSupporter" WHERE "creatorId" = ${creatorId}::uuid ORDER BY coins DESC, "senderId" LIMIT ${take})
+      UNION SELECT "senderId" FROM live)
+    SELECT c."senderId" AS "userId", (coalesce(f.coins, 0) + coalesce(l.coins, 0))::bigint AS coins
+    FROM candidates c
+    LEFT JOIN "CreatorSupporter" f ON f."creatorId" = ${creatorId}::uuid AND f."senderId" = c."senderId"
+    LEFT JOIN live l ON l."senderId" = c."senderId"
+    ORDER BY 2 DESC, 1
+    LIMIT ${take}`;
+}
+
+/**
+ * Adds an ending session's supporters to its creator's all-time totals, in the transaction that ends
+ * it: after its status changed, so no gift commits into it any more (a batch holding its row commits
+ * first, and one waiting for the row finds it ended and rolls back).
+ */
+export async function foldSessionSupporters(tx: Tx, liveSessionId: string): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO "CreatorSupporter" ("creatorId", "senderId", coins)
+    SELECT s."creatorId", t."senderId", t.coins
+    FROM "SessionSupporter" t JOIN "LiveSession" s ON s.id = t."liveSessionId"
+    WHERE t."liveSessionId" = ${liveSessionId}::uuid
+    ON CONFLICT ("creatorId", "senderId") DO UPDATE SET coins = "CreatorSupporter".coins + EXCLUDED.coins`;
 }
 
 /** The creators who received the most coins today or over the last 7 UTC days. */

@@ -3,6 +3,7 @@ import type { Database } from '../db/client.js';
 import { transaction } from '../db/transaction.js';
 import type { Announcer } from '../events/announcer.js';
 import { LiveSessionStatus, Role, type LiveSession } from '../generated/prisma/client.js';
+import { foldSessionSupporters } from './leaderboards.js';
 import { ForbiddenError, LiveSessionEndedError, NotFoundError, ValidationError } from './errors.js';
 import type { Policy } from './policy.js';
 import { checkAge } from './safeguards.js';
@@ -30,6 +31,7 @@ export async function startLiveSession(db: Database, policy: Policy, creatorId: 
 /**
  * The creator ends their session; gifts can no longer be sent into it. The room hears that it ended and
  * after which gift (its last sequence is final: no gift commits into an ended session); its streams complete.
+ * Its supporters join the creator's all-time leaderboard in the same transaction.
  */
 export async function endLiveSession(db: Database, announcer: Announcer, creatorId: string, liveSessionId: string, now = new Date()): Promise<LiveSession> {
   const { ended, session } = await transaction(db, async (tx) => {
@@ -37,6 +39,7 @@ export async function endLiveSession(db: Database, announcer: Announcer, creator
       where: { id: liveSessionId, creatorId, status: LiveSessionStatus.LIVE },
       data: { status: LiveSessionStatus.ENDED, endedAt: now },
     });
+    if (count === 1) await foldSessionSupporters(tx, liveSessionId);
     return { ended: count === 1, session: await tx.liveSession.findUnique({ where: { id: liveSessionId } }) };
   });
   // Ending an ended session is harmless: it returns the session as it is, and announces nothing.

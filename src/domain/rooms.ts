@@ -45,8 +45,9 @@ export class SessionEndedMeanwhileError extends Error {
 }
 
 /**
- * The statements that add gifts to the supporter totals (session leaderboard, the creator's day and
- * all-time leaderboards); to be combined with the gift's other writes.
+ * The statements that add gifts to the supporter totals (the session's leaderboard and the creator's
+ * day); to be combined with the gift's other writes. The creator's all-time totals take a session's
+ * when it ends (leaderboards.ts, foldSessionSupporters), not per gift.
  */
 export function supportWrites(gifts: RoomGift[], now: Date): Record<string, Prisma.Sql> {
   const column = <T>(pick: (gift: RoomGift) => T) => gifts.map(pick);
@@ -64,10 +65,6 @@ export function supportWrites(gifts: RoomGift[], now: Date): Record<string, Pris
       INSERT INTO "CreatorSupportDay" ("creatorId", day, "senderId", coins)
       SELECT creator, ${spendDay(now)}::date, sender, sum(coins) FROM given GROUP BY creator, sender
       ON CONFLICT ("creatorId", day, "senderId") DO UPDATE SET coins = "CreatorSupportDay".coins + EXCLUDED.coins`,
-    all_time_support: Prisma.sql`
-      INSERT INTO "CreatorSupporter" ("creatorId", "senderId", coins)
-      SELECT creator, sender, sum(coins) FROM given GROUP BY creator, sender
-      ON CONFLICT ("creatorId", "senderId") DO UPDATE SET coins = "CreatorSupporter".coins + EXCLUDED.coins`,
   };
 }
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { auditLedger } from '../../src/domain/audit.js';
 import { createGiftSender } from '../../src/domain/gifting.js';
+import { endLiveSession } from '../../src/domain/live-sessions.js';
 import { DEFAULT_POLICY } from '../../src/domain/policy.js';
 import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createTestDatabase } from '../support/database.js';
@@ -15,11 +16,13 @@ import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAu
 const { db } = await createTestDatabase();
 
 beforeAll(async () => {
-  // One of everything: a purchase, a gift with its entry and postings, supporter totals, the day's spending.
+  // One of everything: a purchase, a gift with its entry and postings, supporter totals (all-time ones
+  // once the session has ended), the day's spending.
   const viewer = await createFundedViewer(db, 100n);
-  const { session } = await createLiveCreator(db);
+  const { creator, session } = await createLiveCreator(db);
   const rose = await createCatalogGift(db, 5n);
   await createGiftSender(db, silentAnnouncer, DEFAULT_POLICY).send(viewer.id, { liveSessionId: session.id, giftId: rose.id, quantity: 2, idempotencyKey: uniqueKey() });
+  await endLiveSession(db, silentAnnouncer, creator.id, session.id);
   await db.$executeRaw`UPDATE "LiveSession" SET "goalCoins" = 500`;
 });
 
@@ -106,6 +109,24 @@ describe('rows the ledger and the rooms name stay', () => {
     expect(violations.filter((v) => v.invariant === 'Every posting, sent gift and room event names rows that exist').map((v) => JSON.parse(v.detail).table).sort()).toEqual([
       'Posting',
       'SentGift',
+    ]);
+  });
+
+  test("supporter totals that do not add up to the gifts are found by the audit, a live session's in the all-time totals too", async () => {
+    const { db: broken } = await createTestDatabase();
+    const viewer = await createFundedViewer(broken, 100n);
+    const { creator, session } = await createLiveCreator(broken);
+    const rose = await createCatalogGift(broken, 5n);
+    await createGiftSender(broken, silentAnnouncer, DEFAULT_POLICY).send(viewer.id, { liveSessionId: session.id, giftId: rose.id, quantity: 1, idempotencyKey: uniqueKey() });
+    await expectCleanAudit(broken);
+    await broken.$executeRaw`UPDATE "SessionSupporter" SET coins = coins + 1`;
+    await broken.$executeRaw`UPDATE "CreatorSupportDay" SET coins = coins + 1`;
+    await broken.$executeRaw`INSERT INTO "CreatorSupporter" ("creatorId", "senderId", coins) VALUES (${creator.id}::uuid, ${viewer.id}::uuid, 5)`;
+    const violations = await auditLedger(broken);
+    expect(violations.filter((v) => v.invariant === 'Supporter totals add up to the gifts').map((v) => JSON.parse(v.detail).table).sort()).toEqual([
+      'CreatorSupportDay',
+      'CreatorSupporter',
+      'SessionSupporter',
     ]);
   });
 });

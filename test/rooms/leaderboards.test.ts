@@ -1,7 +1,12 @@
 import { describe, expect, test } from 'vitest';
 import { ok, request } from '../support/graphql.js';
 import { gid } from '../support/gifting.js';
-import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit } from '../support/money.js';
+import { createGiftSender } from '../../src/domain/gifting.js';
+import { endLiveSession, startLiveSession } from '../../src/domain/live-sessions.js';
+import { DEFAULT_POLICY } from '../../src/domain/policy.js';
+import { silentAnnouncer } from '../../src/events/announcer.js';
+import type { LiveSession } from '../../src/generated/prisma/client.js';
+import { createCatalogGift, createFundedViewer, createLiveCreator, expectCleanAudit, uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { TopCreators, TopSupporters } from './documents.js';
 import { daysAgo, sendInOrder } from './support.js';
@@ -14,29 +19,37 @@ const { db } = server;
 
 const coin = await createCatalogGift(db, 1n, { name: 'Coin' });
 const [s1, s2, s3] = await Promise.all([createFundedViewer(db, 2_000n), createFundedViewer(db, 2_000n), createFundedViewer(db, 2_000n)]);
-const maya = await createLiveCreator(db, { handle: 'maya' });
+const mayaBefore = await createLiveCreator(db, { handle: 'maya' });
 const noah = await createLiveCreator(db, { handle: 'noah' });
 await createLiveCreator(db, { handle: 'ollie' });
 
 const now = new Date();
-const give = (creator: typeof maya, sender: typeof s1, coins: number, days: number) =>
-  sendInOrder(db, creator.session, [{ sender, gift: coin, quantity: coins }], daysAgo(days, now));
-
+const give = (session: LiveSession, sender: typeof s1, coins: number, days: number) =>
+  sendInOrder(db, session, [{ sender, gift: coin, quantity: coins }], daysAgo(days, now));
 // Combos of at most 99 coins each: bigger amounts are several gifts on the same day.
-for (const [creator, sender, coins, days] of [
-  [maya, s1, 10, 0],
-  [maya, s1, 5, 3],
-  [maya, s1, 100, 10],
-  [maya, s1, 1000, 40],
-  [maya, s2, 20, 0],
-  [maya, s2, 5, 40],
-  [maya, s3, 30, 3],
-  [noah, s1, 7, 0],
-  [noah, s3, 100, 3],
-  [noah, s3, 50, 10],
-] as const) {
-  for (let left = coins; left > 0; left -= 99) await give(creator, sender, Math.min(left, 99), days);
+async function giveAll(gifts: (readonly [LiveSession, typeof s1, number, number])[]) {
+  for (const [session, sender, coins, days] of gifts) {
+    for (let left = coins; left > 0; left -= 99) await give(session, sender, Math.min(left, 99), days);
+  }
 }
+
+// Maya's older gifts went to a session she has ended since; the rest to the one she is live in now.
+await giveAll([
+  [mayaBefore.session, s1, 100, 10],
+  [mayaBefore.session, s1, 1000, 40],
+  [mayaBefore.session, s2, 5, 40],
+]);
+await endLiveSession(db, silentAnnouncer, mayaBefore.creator.id, mayaBefore.session.id);
+const maya = { creator: mayaBefore.creator, session: await startLiveSession(db, DEFAULT_POLICY, mayaBefore.creator.id, { title: 'Back' }) };
+await giveAll([
+  [maya.session, s1, 10, 0],
+  [maya.session, s1, 5, 3],
+  [maya.session, s2, 20, 0],
+  [maya.session, s3, 30, 3],
+  [noah.session, s1, 7, 0],
+  [noah.session, s3, 100, 3],
+  [noah.session, s3, 50, 10],
+]);
 
 const supporters = async (creator: typeof maya, period: 'DAY' | 'WEEK' | 'MONTH' | 'ALL_TIME', first?: number) =>
   (await ok(server.url, TopSupporters, { creatorId: gid('User', creator.creator.id), period, first })).topSupporters.map((line) => [
@@ -70,7 +83,7 @@ describe("a creator's top supporters", () => {
     ]);
   });
 
-  test('all time', async () => {
+  test("all time: the sessions she ended and the one she is live in, added up", async () => {
     expect(await supporters(maya, 'ALL_TIME')).toEqual([
       [1, id(s1), '1115'],
       [2, id(s3), '30'],
@@ -126,10 +139,61 @@ describe('top creators', () => {
   });
 
   test('the leaderboards add up to what the ledger says was gifted', async () => {
-    const allTime = await db.creatorSupporter.aggregate({ _sum: { coins: true } });
+    const allTime = await Promise.all([maya, noah].map((creator) => supporters(creator, 'ALL_TIME')));
     const gifted = await db.sentGift.aggregate({ _sum: { coins: true } });
-    expect(allTime._sum.coins).toBe(gifted._sum.coins);
+    expect(allTime.flat().reduce((sum, line) => sum + BigInt(line[2]!), 0n)).toBe(gifted._sum.coins);
     expect(gifted._sum.coins).toBe(1115n + 25n + 30n + 157n);
+    await expectCleanAudit(db);
+  });
+});
+
+// A creator's all-time totals take a session's when it ends; until then its own totals count.
+describe('all time, across sessions', () => {
+  const long = daysAgo(400, now);
+
+  test("an ended session's supporters stay; a live session's gifts count at once, and can overtake them", async () => {
+    const pia = await createLiveCreator(db, { handle: 'pia' });
+    await sendInOrder(db, pia.session, [{ sender: s1, gift: coin, quantity: 50 }, { sender: s2, gift: coin, quantity: 40 }], long);
+    await endLiveSession(db, silentAnnouncer, pia.creator.id, pia.session.id);
+    expect(await supporters(pia, 'ALL_TIME')).toEqual([[1, id(s1), '50'], [2, id(s2), '40']]);
+
+    const again = { ...pia, session: await startLiveSession(db, DEFAULT_POLICY, pia.creator.id, { title: 'Again' }) };
+    await sendInOrder(db, again.session, [{ sender: s3, gift: coin, quantity: 45 }], long);
+    expect(await supporters(again, 'ALL_TIME')).toEqual([[1, id(s1), '50'], [2, id(s3), '45'], [3, id(s2), '40']]);
+    // Second before, first with what they give live, even when only one line is asked for.
+    await sendInOrder(db, again.session, [{ sender: s2, gift: coin, quantity: 20 }], long);
+    expect(await supporters(again, 'ALL_TIME', 1)).toEqual([[1, id(s2), '60']]);
+
+    await endLiveSession(db, silentAnnouncer, pia.creator.id, again.session.id);
+    expect(await supporters(again, 'ALL_TIME')).toEqual([[1, id(s2), '60'], [2, id(s1), '50'], [3, id(s3), '45']]);
+    await expectCleanAudit(db);
+  });
+
+  test('a session ending while 20 viewers send gifts: each gift that committed counts once, none that was refused', async () => {
+    const quinn = await createLiveCreator(db, { handle: 'quinn' });
+    const viewers = await Promise.all(Array.from({ length: 20 }, () => createFundedViewer(db, 100n)));
+    const sender = createGiftSender(db, silentAnnouncer, DEFAULT_POLICY, { now: () => long });
+    let sent = 0;
+    let twentySent: () => void;
+    const ending = new Promise<void>((resolve) => (twentySent = resolve)).then(() => endLiveSession(db, silentAnnouncer, quinn.creator.id, quinn.session.id));
+    const sending = viewers.map(async (viewer) => {
+      const outcomes: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const input = { liveSessionId: quinn.session.id, giftId: coin.id, quantity: 3, idempotencyKey: uniqueKey('race') };
+        const outcome = await sender.send(viewer.id, input).then(() => 'sent', (error: { code?: string }) => error.code ?? String(error));
+        if (outcome === 'sent' && ++sent === 20) twentySent!();
+        outcomes.push(outcome);
+      }
+      return outcomes;
+    });
+    const outcomes = (await Promise.all(sending)).flat();
+    await ending;
+
+    expect(new Set(outcomes)).toEqual(new Set(['sent', 'LIVE_SESSION_ENDED']));
+    const lines = await supporters(quinn, 'ALL_TIME', 100);
+    expect(lines.reduce((sum, line) => sum + BigInt(line[2]!), 0n)).toBe(BigInt(sent * 3));
+    const gifted = await db.sentGift.aggregate({ where: { liveSessionId: quinn.session.id }, _sum: { coins: true } });
+    expect(gifted._sum.coins ?? 0n).toBe(BigInt(sent * 3));
     await expectCleanAudit(db);
   });
 });
