@@ -133,13 +133,19 @@ export function roomEventWrites(gifts: RoomGift[], now: Date): { writes: Record<
                  THEN jsonb_build_object('goal', jsonb_build_object('goalCoins', r."goalCoins"::text, 'progressCoins', r."totalCoins"::text, 'reached', r.goal_reached))
                  ELSE '{}' END,
           ${now}::timestamptz
-        FROM unnest(${events.map((e) => e.event.liveSessionId)}::uuid[], ${events.map((e) => e.ordinal)}::int[],
-                    ${events.map((e) => e.event.sentGift.id)}::uuid[], ${events.map((e) => JSON.stringify(e.event))}::jsonb[])
-          AS e(session, ordinal, gift, payload)
+        FROM jsonb_to_recordset(${eventRows(events)}::jsonb) AS e(session uuid, ordinal int, gift uuid, payload jsonb)
         JOIN room_state r ON r.id = e.session
         RETURNING "liveSessionId", sequence, payload`,
     },
   };
+}
+
+/**
+ * The events as one JSON parameter rather than a jsonb[]: an array's elements go as quoted strings, and
+ * the driver escapes every quote of every payload (docs/benchmarks.md, "Issue 26").
+ */
+function eventRows(events: { ordinal: number; event: Omit<RoomGiftEvent, 'sequence'> }[]): string {
+  return JSON.stringify(events.map(({ ordinal, event }) => ({ session: event.liveSessionId, ordinal, gift: event.sentGift.id, payload: event })));
 }
 
 /** The select column that reads roomEventWrites' events, in room order. */
