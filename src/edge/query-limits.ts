@@ -2,7 +2,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { complexityFromQuery } from '@pothos/plugin-complexity';
-import { GraphQLError, Kind, type DocumentNode, type GraphQLSchema, type ValidationContext } from 'graphql';
+import { GraphQLError, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type ValidationContext, type ValueNode } from 'graphql';
 import type { GraphQLParams, Plugin } from 'graphql-yoga';
 
 /**
@@ -57,19 +57,51 @@ function useValidationCache(): Plugin {
 
 /**
  * The cost of a valid document with this request's variables (`first: $n` costs what $n asks for),
- * measured after the document's validation is kept, so a refusal is never kept with it.
+ * measured after the document's validation is kept, so a refusal is never kept with it. A document
+ * whose cost no variable sizes (a mutation's `input`, say) costs the same every time: its cost is kept
+ * per operation, as measuring it coerces every variable again (docs/benchmarks.md, "Issue 26").
  */
 function useCostLimit(maxCost: number): Plugin {
+  // Per document: its operations' kept costs, or null when variables size it.
+  const fixedCosts = new WeakMap<DocumentNode, Map<string, number> | null>();
   return {
     onValidate({ context, params: { schema, documentAST } }) {
       return ({ valid, setResult }) => {
         if (!valid) return;
-        const cost = operationCost(schema, documentAST, (context as { params?: GraphQLParams }).params ?? {});
+        const params = (context as { params?: GraphQLParams }).params ?? {};
+        let kept = fixedCosts.get(documentAST);
+        if (kept === undefined) fixedCosts.set(documentAST, (kept = variablesSizeCost(schema, documentAST) ? null : new Map()));
+        let cost = kept?.get(params.operationName ?? '');
+        if (cost === undefined) {
+          cost = operationCost(schema, documentAST, params);
+          if (cost !== undefined) kept?.set(params.operationName ?? '', cost);
+        }
         if (cost !== undefined && cost > maxCost) setResult([costRefusal(cost, maxCost)]);
       };
     },
   };
 }
+
+/** Whether a variable is an argument (at any depth) of a field whose cost its arguments decide (src/schema/cost.ts). */
+function variablesSizeCost(schema: GraphQLSchema, document: DocumentNode): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let sized = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        const complexity = typeInfo.getFieldDef()?.extensions?.complexity;
+        if (typeof complexity === 'function' && node.arguments?.some((argument) => holdsVariable(argument.value))) sized = true;
+      },
+    }),
+  );
+  return sized;
+}
+
+const holdsVariable = (value: ValueNode): boolean =>
+  value.kind === Kind.VARIABLE ||
+  (value.kind === Kind.LIST && value.values.some(holdsVariable)) ||
+  (value.kind === Kind.OBJECT && value.fields.some((field) => holdsVariable(field.value)));
 
 /** The cost of the operation a request runs; undefined when it will not run (execution says why). */
 function operationCost(schema: GraphQLSchema, document: DocumentNode, { operationName, variables }: Partial<GraphQLParams>): number | undefined {

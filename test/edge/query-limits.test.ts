@@ -171,6 +171,23 @@ describe('query cost', () => {
     expect((await ask(100_000, 1)).errors).toBeUndefined();
   });
 
+  test('a document whose cost no variable sizes costs the same every time, each of its operations its own', async () => {
+    const SmallAndLarge = `query Small($id: ID!) { liveSession(id: $id) { id } }
+      query Large($id: ID!) { liveSession(id: $id) { recentGifts(last: 40) { liveSession { recentGifts(last: 40) { liveSession { recentGifts(last: 40) { id } } } } } } }`;
+    const ask = async (operationName: string) => {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: SmallAndLarge, operationName, variables: { id: sessionId } }),
+      });
+      return ((await response.json()) as { errors?: unknown[] }).errors;
+    };
+    for (let time = 0; time < 2; time++) {
+      expect(await ask('Small')).toBeUndefined();
+      expect(await ask('Large')).toEqual([costRefusal(67_282)]);
+    }
+  });
+
   test('nodes(ids:) counts each id', async () => {
     const ids = Array.from({ length: 100 }, () => sessionId);
     const NodesGifts = 'query NodesGifts($ids: [ID!]!, $gifts: Int!) { nodes(ids: $ids) { ... on LiveSession { recentGifts(last: $gifts) { id } } } }';
