@@ -4,14 +4,15 @@
 // compare the machine's moments as much as the builds; short alternating rounds (A B, B A, ...) see the
 // same drift and their ratio does not. Each build gets a database of its own, migrated and filled by its
 // own code (bench/ab-build.ts, the A/B contract: bench/ab.ts), so the builds may differ in schema, seed,
-// tokens and GraphQL documents; and its own server process. Prints each round, the medians and the
+// tokens and GraphQL documents; and its own server process. Prints each round (with the server's and
+// PostgreSQL's CPU per gift), the medians and the
 // median of the per-round ratios B/A, then audits both ledgers. ROUNDS (8) of SECONDS (5) each; SENDERS,
 // CONNECTIONS as bench:gifts. MATCHING=A or B gives that build's room an active matching campaign (so
 // `MATCHING=B npm run bench:gifts-ab -- .` measures what matching costs one build).
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { median, openBuild, printAudits, type Build } from './ab.js';
-import { cpuSecondsOf, sendGiftRequests, startBenchPostgres } from './support.js';
+import { cpuSecondsOf, postgresCpuSeconds, sendGiftRequests, startBenchPostgres } from './support.js';
 
 const other = process.argv[2];
 if (!other) {
@@ -36,15 +37,17 @@ try {
   }
   for (const build of builds) await run(build, 3);
 
-  const rounds: Record<string, { rate: number; p99: number; cpuUs: number }[]> = { A: [], B: [] };
+  const rounds: Record<string, { rate: number; p99: number; cpuUs: number; pgUs: number }[]> = { A: [], B: [] };
   for (let round = 1; round <= ROUNDS; round++) {
     for (const build of round % 2 ? builds : [...builds].reverse()) {
-      const before = cpuSecondsOf(build.pid);
+      const before = { server: cpuSecondsOf(build.pid), postgres: postgresCpuSeconds() };
       const result = await run(build, SECONDS);
-      const after = cpuSecondsOf(build.pid);
-      const cpuUs = ((after.user + after.system - before.user - before.system) / result.requests.total) * 1e6;
-      rounds[build.name]!.push({ rate: result.requests.average, p99: result.latency.p99, cpuUs });
-      console.log(`round ${round} ${build.name}: ${result.requests.average.toFixed(0)} gifts/s  p99 ${result.latency.p99} ms  server ${cpuUs.toFixed(0)} µs/gift`);
+      const after = { server: cpuSecondsOf(build.pid), postgres: postgresCpuSeconds() };
+      const cpuUs = ((after.server.user + after.server.system - before.server.user - before.server.system) / result.requests.total) * 1e6;
+      // One cluster serves both builds, one round at a time: its CPU in a round is that build's.
+      const pgUs = ((after.postgres - before.postgres) / result.requests.total) * 1e6;
+      rounds[build.name]!.push({ rate: result.requests.average, p99: result.latency.p99, cpuUs, pgUs });
+      console.log(`round ${round} ${build.name}: ${result.requests.average.toFixed(0)} gifts/s  p99 ${result.latency.p99} ms  server ${cpuUs.toFixed(0)} µs/gift  PostgreSQL ${pgUs.toFixed(0)} µs/gift`);
     }
   }
   console.log('');
@@ -52,7 +55,7 @@ try {
     const measured = rounds[build.name]!;
     const refused = [...build.outcomes].filter(([outcome]) => outcome !== 'sent');
     console.log(
-      `${build.name} (${build.checkout}): median ${median(measured.map((r) => r.rate)).toFixed(0)} gifts/s, p99 ${median(measured.map((r) => r.p99))} ms, server ${median(measured.map((r) => r.cpuUs)).toFixed(0)} µs/gift, refusals ${JSON.stringify(Object.fromEntries(refused))}`,
+      `${build.name} (${build.checkout}): median ${median(measured.map((r) => r.rate)).toFixed(0)} gifts/s, p99 ${median(measured.map((r) => r.p99))} ms, server ${median(measured.map((r) => r.cpuUs)).toFixed(0)} µs/gift, PostgreSQL ${median(measured.map((r) => r.pgUs)).toFixed(0)} µs/gift, refusals ${JSON.stringify(Object.fromEntries(refused))}`,
     );
   }
   const ratios = rounds.A!.map((a, index) => rounds.B![index]!.rate / a.rate);
