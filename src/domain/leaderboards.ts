@@ -77,7 +77,8 @@ export async function topSupporters(
  * session's (SessionSupporter), in one statement, so one snapshot sees a session on exactly one side.
  * Only two kinds of supporter can be in the top: those in CreatorSupporter's own top `take` (a supporter
  * who gave nothing live keeps their folded total, and everyone ahead of them there is ahead in the sum
- * too) and those who gave in the live session; the sum is taken over those alone.
+ * too) and those who gave in the live session; the sum is taken over those alone, each candidate's
+ * ended sessions' total looked up by key (a join would read the creator's whole history).
  */
 async function allTimeSupporters(db: Database, creatorId: string, take: number): Promise<{ userId: string; coins: bigint }[]> {
   return db.$queryRaw`
@@ -89,10 +90,10 @@ async function allTimeSupporters(db: Database, creatorId: string, take: number):
     candidates AS (
       (SELECT "senderId" FROM "CreatorSupporter" WHERE "creatorId" = ${creatorId}::uuid ORDER BY coins DESC, "senderId" LIMIT ${take})
       UNION SELECT "senderId" FROM live)
-    SELECT c."senderId" AS "userId", (coalesce(f.coins, 0) + coalesce(l.coins, 0))::bigint AS coins
-    FROM candidates c
-    LEFT JOIN "CreatorSupporter" f ON f."creatorId" = ${creatorId}::uuid AND f."senderId" = c."senderId"
-    LEFT JOIN live l ON l."senderId" = c."senderId"
+    SELECT c."senderId" AS "userId",
+      (coalesce((SELECT f.coins FROM "CreatorSupporter" f WHERE f."creatorId" = ${creatorId}::uuid AND f."senderId" = c."senderId"), 0)
+        + coalesce(l.coins, 0))::bigint AS coins
+    FROM candidates c LEFT JOIN live l ON l."senderId" = c."senderId"
     ORDER BY 2 DESC, 1
     LIMIT ${take}`;
 }
