@@ -169,6 +169,15 @@ describe('all time, across sessions', () => {
     await expectCleanAudit(db);
   });
 
+  test("a session ended five times at once joins the all-time leaderboard once", async () => {
+    const rae = await createLiveCreator(db, { handle: 'rae' });
+    await sendInOrder(db, rae.session, [{ sender: s1, gift: coin, quantity: 9 }], long);
+    const ended = await Promise.all(Array.from({ length: 5 }, () => endLiveSession(db, silentAnnouncer, rae.creator.id, rae.session.id)));
+    expect(ended.map((session) => session.status)).toEqual(Array(5).fill('ENDED'));
+    expect(await supporters(rae, 'ALL_TIME')).toEqual([[1, id(s1), '9']]);
+    await expectCleanAudit(db);
+  });
+
   test('a session ending while 20 viewers send gifts: each gift that committed counts once, none that was refused', async () => {
     const quinn = await createLiveCreator(db, { handle: 'quinn' });
     const viewers = await Promise.all(Array.from({ length: 20 }, () => createFundedViewer(db, 100n)));
