@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, inject, test } from 'vitest';
 import { applyMigrations, DATAMODEL_SNAPSHOT, MIGRATIONS_DIR, migrationNames } from '../../src/db/migrate.js';
 import { datamodelDiff, isEmptyDiff } from '../../scripts/schema-engine.js';
@@ -81,16 +80,6 @@ async function emptyDatabase(): Promise<string> {
   return withDatabase(serverUrl, name);
 }
 
-async function query<Row extends object>(url: string, sql: string, values: unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<Row>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 /**
  * What the public schema holds, by name, in a shape whose differences read well in a test diff.
  * Column order and enum value order are left out: every real database is built by the migrations, which
@@ -110,7 +99,7 @@ type Catalog = {
 async function catalogOf(url: string): Promise<Catalog> {
   const catalog: Catalog = { tables: {}, indexes: {}, constraints: {}, enums: {}, sequences: {}, triggers: {}, functions: {}, extensions: [] };
 
-  const tables = await query<{ name: string; kind: string }>(url, `
+  const tables = await adminQuery<{ name: string; kind: string }>(url, `
     SELECT c.relname AS name,
            CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'
                           WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END AS kind
@@ -119,7 +108,7 @@ async function catalogOf(url: string): Promise<Catalog> {
       AND c.relname <> '_prisma_migrations'`);
   for (const table of tables) catalog.tables[table.name] = { kind: table.kind, columns: {} };
 
-  const columns = await query<{ table: string; name: string; definition: string }>(url, `
+  const columns = await adminQuery<{ table: string; name: string; definition: string }>(url, `
     SELECT c.relname AS table, a.attname AS name,
            concat_ws(' ',
              format_type(a.atttypid, a.atttypmod),
@@ -138,13 +127,13 @@ async function catalogOf(url: string): Promise<Catalog> {
       AND c.relname <> '_prisma_migrations' AND a.attnum > 0 AND NOT a.attisdropped`);
   for (const column of columns) catalog.tables[column.table]!.columns[column.name] = column.definition;
 
-  const indexes = await query<{ name: string; definition: string }>(url, `
+  const indexes = await adminQuery<{ name: string; definition: string }>(url, `
     SELECT indexname AS name, indexdef AS definition FROM pg_indexes
     WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'`);
   for (const index of indexes) catalog.indexes[index.name] = index.definition;
 
   // NOT NULL constraints (PostgreSQL 18 lists them here) are the columns' nullability, compared above.
-  const constraints = await query<{ name: string; definition: string }>(url, `
+  const constraints = await adminQuery<{ name: string; definition: string }>(url, `
     SELECT coalesce(c.relname, t.typname) || '.' || con.conname AS name,
            pg_get_constraintdef(con.oid) || CASE WHEN con.convalidated THEN '' ELSE ' (not validated)' END AS definition
     FROM pg_constraint con
@@ -154,35 +143,35 @@ async function catalogOf(url: string): Promise<Catalog> {
       AND coalesce(c.relname, '') <> '_prisma_migrations'`);
   for (const constraint of constraints) catalog.constraints[constraint.name] = constraint.definition;
 
-  const enums = await query<{ name: string; values: string[] }>(url, `
+  const enums = await adminQuery<{ name: string; values: string[] }>(url, `
     SELECT t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumlabel) AS values
     FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
     WHERE t.typnamespace = 'public'::regnamespace
     GROUP BY t.typname`);
   for (const enumType of enums) catalog.enums[enumType.name] = enumType.values;
 
-  const sequences = await query<{ name: string; definition: string }>(url, `
+  const sequences = await adminQuery<{ name: string; definition: string }>(url, `
     SELECT sequencename AS name,
            format('%s START %s INCREMENT %s MIN %s MAX %s CACHE %s%s', data_type::text, start_value, increment_by,
                   min_value, max_value, cache_size, CASE WHEN cycle THEN ' CYCLE' ELSE '' END) AS definition
     FROM pg_sequences WHERE schemaname = 'public'`);
   for (const sequence of sequences) catalog.sequences[sequence.name] = sequence.definition;
 
-  const triggers = await query<{ name: string; definition: string }>(url, `
+  const triggers = await adminQuery<{ name: string; definition: string }>(url, `
     SELECT c.relname || '.' || tg.tgname AS name, pg_get_triggerdef(tg.oid) AS definition
     FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid
     WHERE c.relnamespace = 'public'::regnamespace AND NOT tg.tgisinternal`);
   for (const trigger of triggers) catalog.triggers[trigger.name] = trigger.definition;
 
   // Functions an extension brings belong to the extension, compared by name below.
-  const functions = await query<{ name: string; definition: string }>(url, `
+  const functions = await adminQuery<{ name: string; definition: string }>(url, `
     SELECT p.oid::regprocedure::text AS name, pg_get_functiondef(p.oid) AS definition
     FROM pg_proc p
     WHERE p.pronamespace = 'public'::regnamespace AND p.prokind IN ('f', 'p')
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`);
   for (const fn of functions) catalog.functions[fn.name] = fn.definition;
 
-  const extensions = await query<{ name: string }>(url, `SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname`);
+  const extensions = await adminQuery<{ name: string }>(url, `SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname`);
   catalog.extensions = extensions.map((extension) => extension.name);
   return catalog;
 }
@@ -226,7 +215,7 @@ const applied = await applyMigrations(migratedUrl);
 describe('prisma/schema.prisma and prisma/migrations', () => {
   test('the migrations build the database schema.prisma describes', async () => {
     expect(applied).toEqual(await migrationNames());
-    await query(fromSchemaUrl, await datamodelDiff(fromSchemaUrl, null, schemaPrisma));
+    await adminQuery(fromSchemaUrl, await datamodelDiff(fromSchemaUrl, null, schemaPrisma));
 
     const [migrated, fromSchema] = await Promise.all([catalogOf(migratedUrl), catalogOf(fromSchemaUrl)]);
     expect(Object.keys(fromSchema.tables).length, 'schema.prisma should produce tables').toBeGreaterThan(0);
@@ -251,13 +240,13 @@ describe('prisma/schema.prisma and prisma/migrations', () => {
 
 describe('applying migrations', () => {
   test('a second run applies nothing and changes no bookkeeping', async () => {
-    const before = await query(migratedUrl, 'SELECT * FROM "_prisma_migrations" ORDER BY migration_name');
+    const before = await adminQuery(migratedUrl, 'SELECT * FROM "_prisma_migrations" ORDER BY migration_name');
     expect(await applyMigrations(migratedUrl)).toEqual([]);
-    expect(await query(migratedUrl, 'SELECT * FROM "_prisma_migrations" ORDER BY migration_name')).toEqual(before);
+    expect(await adminQuery(migratedUrl, 'SELECT * FROM "_prisma_migrations" ORDER BY migration_name')).toEqual(before);
   });
 
   test('each migration is recorded the way `prisma migrate deploy` records it, so Prisma sees it as applied', async () => {
-    const rows = await query<{
+    const rows = await adminQuery<{
       id: string;
       checksum: string;
       migration_name: string;
@@ -280,7 +269,7 @@ describe('applying migrations', () => {
   });
 
   test("the bookkeeping table is Prisma's own", async () => {
-    const columns = await query<{ column_name: string; type: string; is_nullable: string }>(migratedUrl, `
+    const columns = await adminQuery<{ column_name: string; type: string; is_nullable: string }>(migratedUrl, `
       SELECT column_name, format_type(a.atttypid, a.atttypmod) AS type, is_nullable
       FROM information_schema.columns col
       JOIN pg_attribute a ON a.attrelid = '"_prisma_migrations"'::regclass AND a.attname = col.column_name
@@ -303,6 +292,6 @@ describe('applying migrations', () => {
     const url = await emptyDatabase();
     const runs = await Promise.all([applyMigrations(url), applyMigrations(url), applyMigrations(url)]);
     expect(runs.flat().sort()).toEqual(await migrationNames());
-    expect(await query(url, 'SELECT migration_name FROM "_prisma_migrations"')).toHaveLength(runs.flat().length);
+    expect(await adminQuery(url, 'SELECT migration_name FROM "_prisma_migrations"')).toHaveLength(runs.flat().length);
   });
 });

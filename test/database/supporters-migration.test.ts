@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, describe, expect, inject, test } from 'vitest';
 import { applyMigrations, MIGRATIONS_DIR, migrationNames } from '../../src/db/migrate.js';
 import { withDatabase } from '../setup/postgres.js';
@@ -34,16 +33,6 @@ async function databaseBefore(migration: string): Promise<string> {
   return url;
 }
 
-async function query<Row extends object>(url: string, sql: string, values: unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<Row>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 const url = await databaseBefore(MIGRATION);
 
 const handles = ['ava', 'ben', 'loyal', 'newcomer', 'regular'] as const;
@@ -52,7 +41,7 @@ const session = { avaEnded: randomUUID(), avaLive: randomUUID(), benEnded: rando
 
 /** Each supporter's all-time totals per creator, by handle. */
 function creatorSupporters() {
-  return query(url, `
+  return adminQuery(url, `
     SELECT creator.handle AS creator, supporter.handle AS supporter, c.coins::int AS coins
     FROM "CreatorSupporter" c JOIN "User" creator ON creator.id = c."creatorId" JOIN "User" supporter ON supporter.id = c."senderId"
     ORDER BY 1, 2`);
@@ -61,7 +50,7 @@ function creatorSupporters() {
 describe(`migration ${MIGRATION}`, () => {
   test("leaves a creator's all-time supporter totals with only their ended sessions' coins", async () => {
     for (const handle of handles) {
-      await query(url, `INSERT INTO "User" (id, handle, "displayName", "birthDate", country, "updatedAt") VALUES ($1, $2, $2, '1990-01-01', 'US', now())`, [
+      await adminQuery(url, `INSERT INTO "User" (id, handle, "displayName", "birthDate", country, "updatedAt") VALUES ($1, $2, $2, '1990-01-01', 'US', now())`, [
         user[handle],
         handle,
       ]);
@@ -71,7 +60,7 @@ describe(`migration ${MIGRATION}`, () => {
       [session.avaLive, user.ava, 'LIVE'],
       [session.benEnded, user.ben, 'ENDED'],
     ]) {
-      await query(url, `INSERT INTO "LiveSession" (id, "creatorId", title, status) VALUES ($1, $2, 'Live', $3)`, [id, creatorId, status]);
+      await adminQuery(url, `INSERT INTO "LiveSession" (id, "creatorId", title, status) VALUES ($1, $2, 'Live', $3)`, [id, creatorId, status]);
     }
     // loyal gave only before Ava's live session, newcomer only in it, regular in both; newcomer also in Ben's.
     for (const [liveSessionId, senderId, coins] of [
@@ -81,14 +70,14 @@ describe(`migration ${MIGRATION}`, () => {
       [session.avaLive, user.regular, 20],
       [session.benEnded, user.newcomer, 40],
     ]) {
-      await query(url, `INSERT INTO "SessionSupporter" ("liveSessionId", "senderId", coins, gifts, "lastGiftAt") VALUES ($1, $2, $3, 1, now())`, [
+      await adminQuery(url, `INSERT INTO "SessionSupporter" ("liveSessionId", "senderId", coins, gifts, "lastGiftAt") VALUES ($1, $2, $3, 1, now())`, [
         liveSessionId,
         senderId,
         coins,
       ]);
     }
     // What gifts wrote until now: every session's coins, live or ended.
-    await query(url, `
+    await adminQuery(url, `
       INSERT INTO "CreatorSupporter" ("creatorId", "senderId", coins)
       SELECT s."creatorId", t."senderId", sum(t.coins) FROM "SessionSupporter" t JOIN "LiveSession" s ON s.id = t."liveSessionId"
       GROUP BY 1, 2`);

@@ -20,11 +20,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return { url, db };
 }
 
-export async function adminQuery(url: string, sql: string): Promise<void> {
+/** One statement (or several, without values) on a connection of its own, for databases no Prisma client serves; its rows. */
+export async function adminQuery<Row extends object = object>(url: string, sql: string, values: unknown[] = []): Promise<Row[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query<Row>(sql, values)).rows;
   } finally {
     await client.end();
   }
