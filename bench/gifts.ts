@@ -13,7 +13,7 @@ import {
   giftSending,
   machineJiffies,
   openRoom,
-  postgresCpuSeconds,
+  postgresCpuByProcess,
   printAudit,
   matchesIn,
   openCampaign,
@@ -84,6 +84,7 @@ try {
   console.log(`CPU while gifting     : ${giftCost.shares}`);
   console.log(`CPU per request       : { __typename }: ${ceilingCost.perRequest(ceiling.requests.total)}`);
   console.log(`                        sendGift: ${giftCost.perRequest(gifts.requests.total)}  (targets: server <= 200 µs, PostgreSQL <= 150 µs)`);
+  console.log(`PostgreSQL per gift   : ${giftCost.postgresByProcess(gifts.requests.total)}`);
   console.log(`Gifts committed       : ${committed} in all (measured run: ${sent} sent, refusals ${JSON.stringify(Object.fromEntries(refusals))})`);
   if (process.env.MATCHING) console.log(`Gifts matched         : ${await matchesIn(db, room.session.id)} (each in the audit below)`);
   const clean = await printAudit(db);
@@ -100,16 +101,20 @@ try {
  */
 function cpuMeter(serverPid: number) {
   const startedAt = process.hrtime.bigint();
-  const before = { server: cpuSecondsOf(serverPid), postgres: postgresCpuSeconds(), bench: process.cpuUsage(), machine: machineJiffies() };
+  const before = { server: cpuSecondsOf(serverPid), postgres: postgresCpuByProcess(), bench: process.cpuUsage(), machine: machineJiffies() };
   return {
     read() {
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
       const after = cpuSecondsOf(serverPid);
       const bench = process.cpuUsage(before.bench);
       const machine = machineJiffies();
+      const postgres = postgresCpuByProcess();
+      const byProcess = Object.entries(postgres)
+        .map(([kind, cpuSeconds]) => [kind, cpuSeconds - (before.postgres[kind] ?? 0)] as const)
+        .sort((a, b) => b[1] - a[1]);
       const used = {
         server: after.user + after.system - before.server.user - before.server.system,
-        PostgreSQL: postgresCpuSeconds() - before.postgres,
+        PostgreSQL: byProcess.reduce((sum, [, cpuSeconds]) => sum + cpuSeconds, 0),
         'load generator': (bench.user + bench.system) / 1e6,
       };
       const busy = (machine.busy - before.machine.busy) / (machine.total - before.machine.total);
@@ -117,6 +122,9 @@ function cpuMeter(serverPid: number) {
       return {
         shares: `${list((cpuSeconds) => `${((cpuSeconds / seconds) * 100).toFixed(0)}%`)} of a core; machine ${(busy * 100).toFixed(0)}% busy`,
         perRequest: (requests: number) => list((cpuSeconds) => `${((cpuSeconds / requests) * 1e6).toFixed(0)} µs`),
+        /** PostgreSQL's CPU per request by kind of process (postgresCpuByProcess), largest first. */
+        postgresByProcess: (requests: number) =>
+          byProcess.filter(([, cpuSeconds]) => cpuSeconds > 0).map(([kind, cpuSeconds]) => `${kind} ${((cpuSeconds / requests) * 1e6).toFixed(0)} µs`).join(', '),
         microseconds: (requests: number) => ({ server: (used.server / requests) * 1e6, PostgreSQL: (used.PostgreSQL / requests) * 1e6 }),
       };
     },

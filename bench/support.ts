@@ -430,16 +430,39 @@ export function machineJiffies() {
  * grows and a difference over a run is what PostgreSQL spent in it.
  */
 export function postgresCpuSeconds(): number {
-  let seconds = 0;
+  return Object.values(postgresCpuByProcess()).reduce((sum, seconds) => sum + seconds, 0);
+}
+
+/**
+ * postgresCpuSeconds by kind of process, from each one's title: the backends that run statements, and
+ * the work behind them (autovacuum, the WAL writer, the checkpointer, I/O workers). A process that ended
+ * (an autovacuum worker, mostly) is counted in the postmaster's children's time, as "ended processes".
+ */
+export function postgresCpuByProcess(): Record<string, number> {
+  const seconds: Record<string, number> = {};
+  const add = (kind: string, value: number) => (seconds[kind] = (seconds[kind] ?? 0) + value);
   for (const pid of fsSync.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
       const { name, user, system, children } = procStat(pid);
-      if (name === 'postgres') seconds += user + system + children;
+      if (name !== 'postgres') continue;
+      const title = fsSync.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      if (!title.startsWith('postgres: ')) {
+        add('postmaster', user + system);
+        add('ended processes', children);
+      } else {
+        add(postgresProcessKind(title.slice('postgres: '.length)), user + system + children);
+      }
     } catch {
       // The process ended while we looked.
     }
   }
   return seconds;
+}
+
+function postgresProcessKind(title: string): string {
+  if (/\d+\.\d+\.\d+\.\d+\(\d+\)|\[local\]/.test(title)) return 'backends';
+  for (const kind of ['autovacuum', 'walwriter', 'checkpointer', 'background writer', 'io worker']) if (title.startsWith(kind)) return kind;
+  return 'other';
 }
 
 /**
