@@ -126,6 +126,15 @@ function createTrustedDocuments(documents: Map<string, DocumentNode>, only: bool
     only,
     size: documents.size,
     plugins: [
+      {
+        // Yoga refuses a documentId beside a query in a POST body, but reads only its own parameters from a
+        // GET's query string: there the text would run, and the id be ignored.
+        onParams({ params, request }) {
+          if (!only && request.method === 'GET' && params.query && requestedId(params, request) !== null) {
+            throw refusal('http', 'Unexpected parameter "documentId" beside a query: send one or the other.', 'BAD_REQUEST');
+          }
+        },
+      },
       usePersistedOperations({
         allowArbitraryOperations: !only,
         extractPersistedOperationId: requestedId,

@@ -100,12 +100,24 @@ describe('over HTTP', () => {
     expect(codesOf(await postBody(only.url, { query: '{ __schema { queryType { name } } }' }))).toEqual(['PERSISTED_DOCUMENT_REQUIRED']);
   });
 
-  test('a request with neither text nor id is refused; one with both is refused where text runs', async () => {
+  test('a request with neither text nor id is refused; one with both, by POST or GET, is refused where text runs', async () => {
     expect(codesOf(await postBody(open.url, {}))).toEqual(['BAD_REQUEST']);
     expect(codesOf(await postBody(only.url, {}))).toEqual(['PERSISTED_DOCUMENT_REQUIRED']);
     const both = { query: print(PublishedExchangeRates), documentId: documentIdOf(PublishedExchangeRates) };
     expect(await postBody(open.url, both)).toMatchObject({ status: 400, errors: [{ message: 'Unexpected parameter "documentId" in the request body.' }] });
     expect(codesOf(await postBody(only.url, both))).toEqual(['PERSISTED_DOCUMENT_REQUIRED']);
+
+    const getBoth = async (server: string) => {
+      const url = new URL(server);
+      for (const [name, value] of Object.entries(both)) url.searchParams.set(name, value);
+      const response = await fetch(url, { headers: { accept: 'application/graphql-response+json' } });
+      return { status: response.status, ...((await response.json()) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] }) };
+    };
+    expect(await getBoth(open.url)).toEqual({
+      status: 400,
+      errors: [{ message: 'Unexpected parameter "documentId" beside a query: send one or the other.', extensions: { code: 'BAD_REQUEST' } }],
+    });
+    expect(codesOf(await getBoth(only.url))).toEqual(['PERSISTED_DOCUMENT_REQUIRED']);
   });
 
   test('a subscription over SSE by its id streams as by text', async () => {
