@@ -14,12 +14,14 @@ export const METRICS_PATH = '/metrics';
 
 /** What became of one payment webhook delivery. */
 export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored' | 'rejected' | 'failed';
+/** What a webhook delivery was about: a payment (purchases, brand fundings) or a payout. */
+export type WebhookKind = 'payment' | 'payout';
 
 /** One instance's metrics: its own registry, so instances sharing a process (tests) never mix counts. */
 export type Metrics = {
   registry: Registry;
   gifts: GiftObserver;
-  webhook(outcome: WebhookOutcome): void;
+  webhook(kind: WebhookKind, outcome: WebhookOutcome): void;
   /** Counts and times GraphQL operations over HTTP, SSE and graphql-ws alike. */
   operations: Plugin;
   /** A graphql-ws operation refused before it parsed (a trusted document missing or required, bad syntax). */
@@ -105,6 +107,12 @@ export function createMetrics({ subscribers }: { subscribers: () => number }): M
     labelNames: ['outcome'],
     registers,
   });
+  const payoutWebhooks = new Counter({
+    name: 'ovation_payout_webhooks_total',
+    help: 'Payout webhook deliveries, by outcome.',
+    labelNames: ['outcome'],
+    registers,
+  });
   return {
     registry,
     gifts: {
@@ -115,7 +123,7 @@ export function createMetrics({ subscribers }: { subscribers: () => number }): M
       giftCommitted: () => committed.inc(),
       giftRefused: (code) => refused.inc({ reason: code }),
     },
-    webhook: (outcome) => webhooks.inc({ outcome }),
+    webhook: (kind, outcome) => (kind === 'payout' ? payoutWebhooks : webhooks).inc({ outcome }),
     operations: useOperationMetrics(requests, errors, duration),
     socketRefused: (error) => errors.inc({ operation: 'anonymous', code: codeOf(error) }),
     fanout: (counts) => {

@@ -232,7 +232,7 @@ export function createServer({
         req.method === 'POST' && req.url === WEBHOOK_PATH
           ? handlePaymentWebhook(req, res, services, log, metrics.webhook)
           : req.method === 'POST' && req.url === PAYOUT_WEBHOOK_PATH
-            ? handlePayoutWebhook(req, res, services, log)
+            ? handlePayoutWebhook(req, res, services, log, metrics.webhook)
             : req.method === 'POST' && req.url === STRIPE_WEBHOOK_PATH
               ? handleStripeWebhook(req, res, services, log, metrics.webhook)
               : isOverlayRequest(req)

@@ -3,11 +3,11 @@ import { WebhookRejectedError } from '../domain/payments/provider.js';
 import { applyPayoutEvent } from '../domain/payouts/lifecycle.js';
 import { applyPaymentEvent } from '../domain/purchases.js';
 import { paymentEventOf } from '../domain/payments/stripe.js';
-import { payoutEventOf } from '../domain/payouts/stripe.js';
+import { PAYOUT_EVENT_TYPES, payoutEventOf } from '../domain/payouts/stripe.js';
 import { readStripeEvent } from '../domain/stripe/client.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../schema/context.js';
-import type { WebhookOutcome } from './metrics.js';
+import type { WebhookKind, WebhookOutcome } from './metrics.js';
 
 export const WEBHOOK_PATH = '/webhooks/payments';
 export const PAYOUT_WEBHOOK_PATH = '/webhooks/payouts';
@@ -15,6 +15,9 @@ export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
 const MAX_BODY_BYTES = 64 * 1024;
 
 type Reply = (outcome: WebhookOutcome, status: number, body: object) => void;
+
+/** Counts a webhook delivery's outcome for operators (metrics.ts). */
+export type WebhookReport = (kind: WebhookKind, outcome: WebhookOutcome) => void;
 
 const replier =
   (res: http.ServerResponse, report: (outcome: WebhookOutcome) => void): Reply =>
@@ -75,9 +78,9 @@ export async function handlePaymentWebhook(
   res: http.ServerResponse,
   { db, payments: provider, announcer }: Services,
   log: Logger,
-  report: (outcome: WebhookOutcome) => void,
+  report: WebhookReport,
 ) {
-  const reply = replier(res, report);
+  const reply = replier(res, (outcome) => report('payment', outcome));
   if (!provider) return reply('rejected', 404, { error: 'No payment provider is configured' });
   const body = await receive(req, res, reply, log, 'payment');
   if (!body) return;
@@ -95,9 +98,9 @@ export async function handlePaymentWebhook(
  * The payout provider's webhook: outcomes of payouts and verifications of payout methods, each applied
  * once (the domain announces what changed). Answers as the payment webhook does.
  */
-export async function handlePayoutWebhook(req: http.IncomingMessage, res: http.ServerResponse, { payouts }: Services, log: Logger) {
+export async function handlePayoutWebhook(req: http.IncomingMessage, res: http.ServerResponse, { payouts }: Services, log: Logger, report: WebhookReport) {
   const { provider } = payouts;
-  const reply = replier(res, () => {});
+  const reply = replier(res, (outcome) => report('payout', outcome));
   if (!provider) return reply('rejected', 404, { error: 'No payout provider is configured' });
   const body = await receive(req, res, reply, log, 'payout');
   if (!body) return;
@@ -105,7 +108,7 @@ export async function handlePayoutWebhook(req: http.IncomingMessage, res: http.S
     const event = provider.readWebhook(body.rawBody, body.headers, new Date());
     const result = await applyPayoutEvent(payouts, provider, event);
     log.info({ eventId: event.eventId, type: event.type, result }, 'payout webhook');
-    reply('applied', 200, { received: true, result });
+    reply(result, 200, { received: true, result });
   } catch (error) {
     failed(error, reply, log, 'payout');
   }
@@ -123,9 +126,11 @@ export async function handleStripeWebhook(
   res: http.ServerResponse,
   services: Services,
   log: Logger,
-  report: (outcome: WebhookOutcome) => void,
+  report: WebhookReport,
 ) {
-  const reply = replier(res, report);
+  // Counted as a payment's unless the event is of a type the payouts read (a rejected one is a payment's).
+  let kind: WebhookKind = 'payment';
+  const reply = replier(res, (outcome) => report(kind, outcome));
   const { stripe, payments, payouts, db, announcer } = services;
   if (!stripe) return reply('rejected', 404, { error: 'Stripe is not configured' });
   const body = await receive(req, res, reply, log, 'stripe');
@@ -133,6 +138,7 @@ export async function handleStripeWebhook(
   try {
     const event = readStripeEvent(stripe.client, stripe.webhookSecrets, body.bytes, body.headers.get('stripe-signature'), new Date());
     const payment = paymentEventOf(event);
+    if (PAYOUT_EVENT_TYPES.has(event.type)) kind = 'payout';
     const payout = payment ? null : payoutEventOf(event);
     const result =
       payment && payments

@@ -1,8 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { SANDBOX_PAYEES } from '../../src/domain/payouts/sandbox.js';
 import { signWebhook } from '../../src/domain/webhook-signature.js';
+import { scrape } from '../support/metrics.js';
 import { expectCleanAudit, uniqueKey } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
+import { releaseWhenDone } from '../support/wait.js';
 import {
   approve,
   asked,
@@ -116,5 +118,23 @@ describe('without a payout provider', () => {
     const without = await startTestServer({ database: server.database, sandbox: false });
     const response = await fetch(new URL('/webhooks/payouts', without.url), { method: 'POST', body: '{}' });
     expect(response.status).toBe(404);
+  });
+});
+
+describe('operators count payout webhooks by outcome', () => {
+  test('applied, duplicate, ignored and rejected, apart from payment webhooks', async () => {
+    const instance = await startPayoutServer({}, { database: server.database, env: 'development' });
+    releaseWhenDone(instance.stop);
+    const { payoutId } = await processing();
+    const paid = payoutEvent('payout.paid', payoutId);
+    expect((await postPayoutWebhook(instance, paid)).body.result).toBe('applied');
+    expect((await postPayoutWebhook(instance, paid)).body.result).toBe('duplicate');
+    expect((await postPayoutWebhook(instance, payoutEvent('payout.paid', '00000000-0000-4000-8000-00000000dead'))).body.result).toBe('ignored');
+    expect((await postPayoutWebhook(instance, payoutEvent('payout.paid', payoutId), { secrets: ['someone-elses-secret-0000'] })).status).toBe(400);
+
+    const metrics = await scrape(instance.metricsUrl!);
+    for (const outcome of ['applied', 'duplicate', 'ignored', 'rejected']) expect(metrics.value('ovation_payout_webhooks_total', { outcome })).toBe(1);
+    expect(metrics.value('ovation_payment_webhooks_total')).toBe(0);
+    await expectCleanAudit(db);
   });
 });

@@ -7,6 +7,7 @@ import { createStripeClient } from '../../src/domain/stripe/client.js';
 import { silentAnnouncer } from '../../src/events/announcer.js';
 import { createLogger } from '../../src/logger.js';
 import { ok } from '../support/graphql.js';
+import { scrape } from '../support/metrics.js';
 import { expectCleanAudit } from '../support/money.js';
 import { startTestServer } from '../support/server.js';
 import { deliver, startStripeStandIn, STAND_IN_WEBHOOK_SECRETS } from '../support/stripe.js';
@@ -17,7 +18,8 @@ import { approve, asked, creatorWith, dbId, diamondsOf, payoutRecord, signedInAd
 // Stripe's API: a Transfer to the creator's connected account, then a Payout from it to their bank.
 
 const stripe = await startStripeStandIn();
-const server = await startTestServer({ sandbox: false, variables: { ...stripe.environment(), PAYOUT_FEE_CENTS: '100' } });
+const METRICS_TOKEN = 'stripe-payouts-metrics-token-0001';
+const server = await startTestServer({ sandbox: false, variables: { ...stripe.environment(), PAYOUT_FEE_CENTS: '100', METRICS_TOKEN } });
 const { db } = server;
 const admin = await signedInAdmin(db);
 const CONNECT_SECRET = STAND_IN_WEBHOOK_SECRETS[1];
@@ -52,6 +54,7 @@ async function sentPayout(creator: SignedIn, methodId: string) {
 
 describe('payouts through Stripe Connect', () => {
   test('a connected account verified by account.updated; PROCESSING makes a Transfer then a Payout, each with our idempotency key; payout.paid pays it', async () => {
+    const before = await scrape(server.metricsUrl!, METRICS_TOKEN);
     const { creator, account, methodId } = await connectedCreator();
     const { payoutId, providerPayoutId, transferId } = await sentPayout(creator, methodId);
 
@@ -70,6 +73,12 @@ describe('payouts through Stripe Connect', () => {
     expect((await deliver(server.url, paid)).body.result).toBe('applied');
     expect((await deliver(server.url, paid)).body.result).toBe('duplicate');
     expect(await payoutRecord(db, payoutId)).toMatchObject({ status: 'PAID', paid: 1, reversals: 0 });
+
+    // Stripe's one endpoint: its account and payout events count as payout webhooks.
+    const after = await scrape(server.metricsUrl!, METRICS_TOKEN);
+    const counted = (name: string, outcome: string) => after.value(name, { outcome }) - before.value(name, { outcome });
+    expect(['applied', 'duplicate', 'ignored'].map((outcome) => counted('ovation_payout_webhooks_total', outcome))).toEqual([2, 1, 1]);
+    expect(after.value('ovation_payment_webhooks_total')).toBe(before.value('ovation_payment_webhooks_total'));
     await expectCleanAudit(db);
   });
 

@@ -108,6 +108,9 @@ export function createStripePayoutProvider(stripe: Stripe): PayoutProvider {
   };
 }
 
+/** The Stripe event types payoutEventOf reads: the payouts' side of Stripe's one webhook endpoint. */
+export const PAYOUT_EVENT_TYPES: ReadonlySet<string> = new Set(['payout.paid', 'payout.failed', 'payout.canceled', 'account.updated']);
+
 /**
  * A verified Stripe event as a payout event, or null when it is not one (a payout Ovation did not ask
  * for has no payout id in its metadata).
