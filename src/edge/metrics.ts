@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 
 export const METRICS_PATH = '/metrics';
 
-/** What became of one payment webhook delivery. */
+/** What became of one webhook delivery. */
 export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored' | 'rejected' | 'failed';
 /** What a webhook delivery was about: a payment (purchases, brand fundings) or a payout. */
 export type WebhookKind = 'payment' | 'payout';
