@@ -200,13 +200,6 @@ function firstMessage(child: ChildProcess, exited: Promise<number | null>): Prom
   ]);
 }
 
-/** The middle value; of an even count, the mean of the two middle ones. */
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /** Runs each build's audit and prints its verdict; returns whether both are clean. */
 export async function printAudits(builds: Build[]): Promise<boolean> {
   let clean = true;

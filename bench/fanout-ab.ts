@@ -11,11 +11,12 @@
 // time as they can be; the idle room costs its server about 3% of a core meanwhile (docs/benchmarks.md).
 // A round sends RATE (10) gifts a second for SECONDS (20) into one room and drains it for at most
 // DRAIN_SECONDS (10). Per round: probe p99 from each gift's commit (the build's commit times) to receipt,
-// and the server's CPU per message delivered. Then the medians, the medians of the per-pair ratios, and
-// both builds' audits; exits 1 unless every round delivered every gift to every viewer and both ledgers
-// are clean.
+// and the server's CPU per message delivered. Then the medians, the medians of the per-pair ratios (with
+// their 90% intervals, bench/statistics.ts), and both builds' audits; exits 1 unless every round
+// delivered every gift to every viewer and both ledgers are clean.
 import path from 'node:path';
-import { median, openBuild, printAudits, type Build, type Commit, type RoomStatus } from './ab.js';
+import { openBuild, printAudits, type Build, type Commit, type RoomStatus } from './ab.js';
+import { describeMedian, median } from './statistics.js';
 import { delivery, fromCommit, openViewers, requireOpenFiles, sendAtRate, type Viewers } from './fanout-room.js';
 import { cpuSecondsOf, machineJiffies, memoryOf, postGift, startBenchPostgres } from './support.js';
 
@@ -81,7 +82,7 @@ try {
   }
   for (const [label, field] of [['probe p99 from commit', 'probeP99'], ['server CPU per message', 'cpuUs']] as const) {
     const ratios = rounds.A!.map((a, index) => rounds.B![index]![field] / a[field]);
-    console.log(`B/A by pair, ${label.padEnd(22)}: ${ratios.map((ratio) => ratio.toFixed(2)).join(' ')}; median ${median(ratios).toFixed(2)}`);
+    console.log(`B/A by pair, ${label.padEnd(22)}: ${ratios.map((ratio) => ratio.toFixed(2)).join(' ')}; median ${describeMedian(ratios)}`);
   }
   const correct = Object.values(rounds).every((measured) => measured.every((r) => r.correct));
   const clean = await printAudits(builds);

@@ -5,13 +5,14 @@
 // same drift and their ratio does not. Each build gets a database of its own, migrated and filled by its
 // own code (bench/ab-build.ts, the A/B contract: bench/ab.ts), so the builds may differ in schema, seed,
 // tokens and GraphQL documents; and its own server process. Prints each round (with the server's and
-// PostgreSQL's CPU per gift), the medians and the median of the per-round ratios B/A, then audits both
-// ledgers. ROUNDS (8) of SECONDS (5) each; SENDERS, CONNECTIONS as bench:gifts. MATCHING=A or B gives
-// that build's room an active matching campaign (so `MATCHING=B npm run bench:gifts-ab -- .` measures
-// what matching costs one build).
+// PostgreSQL's CPU per gift), the medians and the median of the per-round ratios B/A with its 90%
+// interval (bench/statistics.ts), then audits both ledgers. ROUNDS (8) of SECONDS (5) each; SENDERS,
+// CONNECTIONS as bench:gifts. MATCHING=A or B gives that build's room an active matching campaign (so
+// `MATCHING=B npm run bench:gifts-ab -- .` measures what matching costs one build).
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { median, openBuild, printAudits, type Build } from './ab.js';
+import { openBuild, printAudits, type Build } from './ab.js';
+import { describeMedian, median } from './statistics.js';
 import { cpuSecondsOf, postgresCpuSeconds, sendGiftRequests, startBenchPostgres } from './support.js';
 
 const other = process.argv[2];
@@ -59,7 +60,7 @@ try {
     );
   }
   const ratios = rounds.A!.map((a, index) => rounds.B![index]!.rate / a.rate);
-  console.log(`B/A by round         : ${ratios.map((ratio) => ratio.toFixed(2)).join(' ')}; median ${median(ratios).toFixed(2)}`);
+  console.log(`B/A by round         : ${ratios.map((ratio) => ratio.toFixed(2)).join(' ')}; median ${describeMedian(ratios)}`);
   process.exitCode = (await printAudits(builds)) ? 0 : 1;
 } finally {
   for (const build of builds) await build.stop();
