@@ -108,14 +108,18 @@ export function createStripePayoutProvider(stripe: Stripe): PayoutProvider {
   };
 }
 
-/** The Stripe event types payoutEventOf reads: the payouts' side of Stripe's one webhook endpoint. */
-export const PAYOUT_EVENT_TYPES: ReadonlySet<string> = new Set(['payout.paid', 'payout.failed', 'payout.canceled', 'account.updated']);
+/**
+ * The Stripe event types payoutEventOf reads: the payouts' side of Stripe's one webhook endpoint (its
+ * metrics count them as payout webhooks). The one list of them: payoutEventOf reads no other type.
+ */
+export const PAYOUT_EVENT_TYPES: ReadonlySet<Stripe.Event['type']> = new Set(['payout.paid', 'payout.failed', 'payout.canceled', 'account.updated']);
 
 /**
  * A verified Stripe event as a payout event, or null when it is not one (a payout Ovation did not ask
  * for has no payout id in its metadata).
  */
 export function payoutEventOf(event: Stripe.Event): PayoutEvent | null {
+  if (!PAYOUT_EVENT_TYPES.has(event.type)) return null;
   switch (event.type) {
     case 'payout.paid':
     case 'payout.failed':
