@@ -4,9 +4,13 @@
 // BENCH_PG_STATEMENTS=1 prints where PostgreSQL's time went while gifting, statement by statement, and
 // the WAL each gift writes, by table and index and by record kind.
 // TRUSTED=1 sends the gift mutation by its trusted-document id instead of its text (README, "Trusted documents").
+// Between the two, the floor: the same mutation with a quantity its checks refuse before any database
+// work, so what a gift costs the server and its share of the ceiling with no statement at all
+// (docs/benchmarks.md, "The floors").
 import fs from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { MAX_COMBO_QUANTITY } from '../src/domain/gifting.js';
 import {
   cpuSecondsOf,
   fundedUsers,
@@ -55,6 +59,17 @@ try {
   const ceiling = await run('Ceiling: { __typename }', { body: trivialBody });
   const ceilingCost = ceilingCpu.read();
 
+  const floorOutcomes = new Map<string, number>();
+  const refused = { ...sending, variables: { input: { ...(sending.variables as { input: object }).input, quantity: MAX_COMBO_QUANTITY + 1 } } };
+  const floorRequests = sendGiftRequests(refused, 'bench-floor', (outcome) => floorOutcomes.set(outcome, (floorOutcomes.get(outcome) ?? 0) + 1));
+  await run('Warm-up (floor)', { requests: floorRequests, duration: 3 });
+  floorOutcomes.clear();
+  const floorWindow = profileWindow('floor-window.json');
+  const floorCpu = cpuMeter(server.pid);
+  const floor = await run('Floor: sendGift refused before the database', { requests: floorRequests });
+  const floorCost = floorCpu.read();
+  floorWindow.end();
+
   let sent = 0;
   const refusals = new Map<string, number>();
   const giftRequests = sendGiftRequests(sending, 'bench-gift', (outcome) =>
@@ -63,16 +78,13 @@ try {
   await run('Warm-up (gifts)', { requests: giftRequests, duration: 3 });
   sent = 0;
   refusals.clear();
-  const profileFrom = process.hrtime.bigint() / 1000n;
+  const giftWindow = profileWindow('window.json');
   const statements = statementTimes(db);
   await statements.start();
   const giftCpu = cpuMeter(server.pid);
   const gifts = await run('Gifts: sendGift', { requests: giftRequests });
   const giftCost = giftCpu.read();
-  if (process.env.BENCH_SERVER_PROFILE) {
-    const window = { fromUs: Number(profileFrom), toUs: Number(process.hrtime.bigint() / 1000n) };
-    fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, 'window.json'), JSON.stringify(window));
-  }
+  giftWindow.end();
 
   await statements.print({ per: { name: 'gift', count: sent } });
   const committed = await db.sentGift.count();
@@ -81,9 +93,15 @@ try {
   console.log(`Trivial query ceiling : ${ceiling.requests.average.toFixed(0)} req/s  p50 ${ceiling.latency.p50} ms  p99 ${ceiling.latency.p99} ms  errors ${ceiling.errors + ceiling.non2xx}`);
   console.log(`sendGift              : ${gifts.requests.average.toFixed(0)} gifts/s  p50 ${gifts.latency.p50} ms  p99 ${gifts.latency.p99} ms  errors ${gifts.errors + gifts.non2xx}`);
   console.log(`Gifts / ceiling       : ${(ratio * 100).toFixed(1)}%  (target >= 45% at p99 < 50 ms)`);
+  console.log(`Floor (no database)   : ${floor.requests.average.toFixed(0)} req/s  p99 ${floor.latency.p99} ms  ${((floor.requests.average / ceiling.requests.average) * 100).toFixed(1)}% of the ceiling  outcomes ${JSON.stringify(Object.fromEntries(floorOutcomes))}`);
+  if ([...floorOutcomes.keys()].some((outcome) => outcome !== 'VALIDATION_FAILED')) console.log('  (not the floor: some requests were not refused by their input checks)');
   console.log(`CPU while gifting     : ${giftCost.shares}`);
   console.log(`CPU per request       : { __typename }: ${ceilingCost.perRequest(ceiling.requests.total)}`);
   console.log(`                        sendGift: ${giftCost.perRequest(gifts.requests.total)}  (targets: server <= 200 µs, PostgreSQL <= 150 µs)`);
+  const serverPer = (cost: typeof giftCost, result: autocannon.Result) => cost.microseconds(result.requests.total).server;
+  const trivialServer = serverPer(ceilingCost, ceiling);
+  console.log(`                        floor: ${floorCost.perRequest(floor.requests.total)}`);
+  console.log(`Server, x the trivial : floor ${(serverPer(floorCost, floor) / trivialServer).toFixed(2)}x, sendGift ${(serverPer(giftCost, gifts) / trivialServer).toFixed(2)}x`);
   console.log(`PostgreSQL per gift   : ${giftCost.postgresByProcess(gifts.requests.total)}`);
   console.log(`Gifts committed       : ${committed} in all (measured run: ${sent} sent, refusals ${JSON.stringify(Object.fromEntries(refusals))})`);
   if (process.env.MATCHING) console.log(`Gifts matched         : ${await matchesIn(db, room.session.id)} (each in the audit below)`);
@@ -95,6 +113,18 @@ try {
 } finally {
   await server.stop();
 }
+/** With BENCH_SERVER_PROFILE, writes the phase from now to end() as `file` there, for bench/profile-summary.ts. */
+function profileWindow(file: string) {
+  const fromUs = Number(process.hrtime.bigint() / 1000n);
+  return {
+    end() {
+      if (!process.env.BENCH_SERVER_PROFILE) return;
+      const window = { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) };
+      fs.writeFileSync(path.join(process.env.BENCH_SERVER_PROFILE, file), JSON.stringify(window));
+    },
+  };
+}
+
 /**
  * CPU used from now on by the server, PostgreSQL, this load generator and the whole machine: as shares
  * of a core over the run, and per request. Where a gift costs more than the trivial query, and who pays.

@@ -1,6 +1,7 @@
-// Where a profiled server's CPU went: `tsx bench/profile-summary.ts <dir or .cpuprofile> [--all] [--top N]`.
+// Where a profiled server's CPU went: `tsx bench/profile-summary.ts <dir or .cpuprofile> [--all] [--top N] [--window NAME]`.
 // Given a directory, reads its newest .cpuprofile and, unless --all, only the samples inside the window
-// the benchmark wrote there (window.json: its measured phase), so setup and warm-up do not blur the picture.
+// the benchmark wrote there (window.json: its measured phase; with --window NAME, NAME-window.json, such
+// as bench:gifts' floor), so setup and warm-up do not blur the picture.
 // Prints self time by package, the top functions by self and by inclusive time, and inclusive time by
 // package (what share of samples had that package anywhere on the stack).
 import fs from 'node:fs';
@@ -11,11 +12,13 @@ type ProfileNode = { id: number; callFrame: CallFrame; children?: number[] };
 type Profile = { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] };
 
 const args = process.argv.slice(2);
-const target = args.find((arg) => !arg.startsWith('--') && !/^\d+$/.test(arg));
+const valueOf = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+const windowName = valueOf('--window');
+const target = args.find((arg, i) => !arg.startsWith('--') && !/^\d+$/.test(arg) && args[i - 1] !== '--window');
 const all = args.includes('--all');
-const top = Number(args[args.indexOf('--top') + 1]) || 25;
+const top = Number(valueOf('--top')) || 25;
 if (!target) {
-  console.error('usage: tsx bench/profile-summary.ts <dir or .cpuprofile> [--all] [--top N]');
+  console.error('usage: tsx bench/profile-summary.ts <dir or .cpuprofile> [--all] [--top N] [--window NAME]');
   process.exit(1);
 }
 
@@ -25,7 +28,7 @@ if (fs.statSync(target).isDirectory()) {
   const profiles = fs.readdirSync(target).filter((name) => name.endsWith('.cpuprofile'));
   if (profiles.length === 0) throw new Error(`No .cpuprofile in ${target}`);
   file = path.join(target, profiles.sort((a, b) => fs.statSync(path.join(target, b)).mtimeMs - fs.statSync(path.join(target, a)).mtimeMs)[0]!);
-  const windowFile = path.join(target, 'window.json');
+  const windowFile = path.join(target, windowName ? `${windowName}-window.json` : 'window.json');
   if (!all && fs.existsSync(windowFile)) window = JSON.parse(fs.readFileSync(windowFile, 'utf8'));
 }
 const profile: Profile = JSON.parse(fs.readFileSync(file, 'utf8'));
