@@ -83,8 +83,7 @@ const STILL_LIVE_CHECK = 'sessions-live';
  * hottest there are, and each further round trip would hold them locked for a turn of the event loop.
  */
 export function roomEventWrites(gifts: RoomGift[], now: Date): { writes: Record<string, Prisma.Sql>; allLive: Prisma.Sql } {
-  const bySession = new Map<string, RoomGift[]>();
-  for (const gift of gifts) bySession.set(gift.sentGift.liveSessionId, [...(bySession.get(gift.sentGift.liveSessionId) ?? []), gift]);
+  const bySession = Map.groupBy(gifts, (gift) => gift.sentGift.liveSessionId);
   const ids = [...bySession.keys()].sort();
   const sum = (id: string, pick: (gift: RoomGift) => bigint) => bySession.get(id)!.reduce((total, gift) => total + pick(gift), 0n).toString();
   const events = ids.flatMap((id) => bySession.get(id)!.map((gift, index) => ({ ordinal: index + 1, event: eventOf(gift) })));

@@ -34,13 +34,9 @@ export function createAnnouncer(pubsub: PubSub): Announcer {
     profileChanged: (userId) => pubsub.publish('userUpdated', userId, { userId }),
     giftsCommitted(events) {
       // One message per room per batch: the room's fan-out then runs once for all of the batch's gifts.
-      const byRoom = new Map<string, RoomGiftEvent[]>();
       const wallets = new Set<string>();
-      for (const event of events) {
-        byRoom.set(event.liveSessionId, [...(byRoom.get(event.liveSessionId) ?? []), event]);
-        wallets.add(event.sentGift.sender.id).add(event.creatorId);
-      }
-      for (const [liveSessionId, roomEvents] of byRoom) pubsub.publish('room', liveSessionId, { kind: 'gifts', events: roomEvents });
+      for (const event of events) wallets.add(event.sentGift.sender.id).add(event.creatorId);
+      for (const [liveSessionId, roomEvents] of Map.groupBy(events, (event) => event.liveSessionId)) pubsub.publish('room', liveSessionId, { kind: 'gifts', events: roomEvents });
       walletChanged(wallets);
     },
     goalSet: (liveSessionId, { goalCoins, progressCoins, atSequence }) =>
