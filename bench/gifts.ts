@@ -36,6 +36,11 @@ const server = await startBenchServer({ trustedGifts: TRUSTED });
 try {
   console.log(`Setting up: ${SENDERS} senders with coins, one creator live...`);
   const { db } = server;
+  // Autovacuum visits a database once a minute, so whether it falls inside a run's window is chance (0 or
+  // about 20 µs per gift). Instead the tables are vacuumed before the gifts and after them, and the second
+  // VACUUM's CPU is counted per gift: what vacuuming their rows costs, every run.
+  await db.$executeRawUnsafe('ALTER SYSTEM SET autovacuum = off');
+  await db.$executeRawUnsafe('SELECT pg_reload_conf()');
   const room = await openRoom(db, 'Benchmark live');
   // MATCHING=1: a brand's campaign matches every measured gift, inside its transaction.
   if (process.env.MATCHING) {
@@ -78,6 +83,7 @@ try {
   await run('Warm-up (gifts)', { requests: giftRequests, duration: 3 });
   sent = 0;
   refusals.clear();
+  await db.$executeRawUnsafe('VACUUM');
   const giftWindow = profileWindow('window.json');
   const statements = statementTimes(db);
   await statements.start();
@@ -85,6 +91,9 @@ try {
   const gifts = await run('Gifts: sendGift', { requests: giftRequests });
   const giftCost = giftCpu.read();
   giftWindow.end();
+  const vacuumCpu = cpuMeter(server.pid);
+  await db.$executeRawUnsafe('VACUUM');
+  const vacuumCost = vacuumCpu.read();
 
   await statements.print({ per: { name: 'gift', count: sent } });
   const committed = await db.sentGift.count();
@@ -97,17 +106,19 @@ try {
   if ([...floorOutcomes.keys()].some((outcome) => outcome !== 'VALIDATION_FAILED')) console.log('  (not the floor: some requests were not refused by their input checks)');
   console.log(`CPU while gifting     : ${giftCost.shares}`);
   console.log(`CPU per request       : { __typename }: ${ceilingCost.perRequest(ceiling.requests.total)}`);
-  console.log(`                        sendGift: ${giftCost.perRequest(gifts.requests.total)}  (targets: server <= 200 µs, PostgreSQL <= 150 µs)`);
+  console.log(`                        sendGift: ${giftCost.perRequest(gifts.requests.total)}  (target: server <= 200 µs)`);
   const serverPer = (cost: typeof giftCost, result: autocannon.Result) => cost.microseconds(result.requests.total).server;
   const trivialServer = serverPer(ceilingCost, ceiling);
   console.log(`                        floor: ${floorCost.perRequest(floor.requests.total)}`);
   console.log(`Server, x the trivial : floor ${(serverPer(floorCost, floor) / trivialServer).toFixed(2)}x, sendGift ${(serverPer(giftCost, gifts) / trivialServer).toFixed(2)}x`);
-  console.log(`PostgreSQL per gift   : ${giftCost.postgresByProcess(gifts.requests.total)}`);
+  const vacuumPerGift = vacuumCost.microseconds(gifts.requests.total).PostgreSQL;
+  const postgresPerGift = giftCost.microseconds(gifts.requests.total).PostgreSQL + vacuumPerGift;
+  console.log(`PostgreSQL per gift   : ${postgresPerGift.toFixed(0)} µs: ${giftCost.postgresByProcess(gifts.requests.total)}; VACUUM of the gifts' rows ${vacuumPerGift.toFixed(0)} µs  (target <= 150 µs)`);
   console.log(`Gifts committed       : ${committed} in all (measured run: ${sent} sent, refusals ${JSON.stringify(Object.fromEntries(refusals))})`);
   if (process.env.MATCHING) console.log(`Gifts matched         : ${await matchesIn(db, room.session.id)} (each in the audit below)`);
   const clean = await printAudit(db);
   const perGift = giftCost.microseconds(gifts.requests.total);
-  const met = ratio >= 0.45 && gifts.latency.p99 < 50 && perGift.server <= 200 && perGift.PostgreSQL <= 150 && clean && refusals.size === 0;
+  const met = ratio >= 0.45 && gifts.latency.p99 < 50 && perGift.server <= 200 && postgresPerGift <= 150 && clean && refusals.size === 0;
   console.log(met ? 'TARGET MET' : 'TARGET NOT MET');
   process.exitCode = clean ? 0 : 1;
 } finally {
