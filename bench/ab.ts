@@ -82,6 +82,8 @@ export type Build = {
   prepared: Prepared;
   /** The build's server. */
   pid: number;
+  /** The build's own database on the cluster. */
+  databaseUrl: string;
   ask<T>(question: DistributiveOmit<Question, 'id'>): Promise<T>;
   stop(): Promise<void>;
 };
@@ -126,6 +128,7 @@ export async function openBuild(name: string, checkout: string, clusterUrl: stri
       checkout,
       prepared,
       pid: server.pid,
+      databaseUrl: databaseUrl.href,
       ask: own ? side.ask : auditedByItsOwnScript(side.ask, checkout, databaseUrl.href),
       async stop() {
         await server.stop();

@@ -5,7 +5,7 @@
 // same drift and their ratio does not. Each build gets a database of its own, migrated and filled by its
 // own code (bench/ab-build.ts, the A/B contract: bench/ab.ts), so the builds may differ in schema, seed,
 // tokens and GraphQL documents; and its own server process. Prints each round (with the server's and
-// PostgreSQL's CPU per gift), the medians and the median of the per-round ratios B/A with its 90%
+// PostgreSQL's CPU per gift, a VACUUM of the round's rows included), the medians and the median of the per-round ratios B/A with its 90%
 // interval (bench/statistics.ts), then audits both ledgers. ROUNDS (8) of SECONDS (5) each; SENDERS,
 // CONNECTIONS as bench:gifts. MATCHING=A or B gives that build's room an active matching campaign (so
 // `MATCHING=B npm run bench:gifts-ab -- .` measures what matching costs one build).
@@ -13,7 +13,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { openBuild, printAudits, type Build } from './ab.js';
 import { describeMedian, median } from './statistics.js';
-import { cpuSecondsOf, postgresCpuSeconds, sendGiftRequests, startBenchPostgres } from './support.js';
+import { cpuSecondsOf, postgresCpuSeconds, sendGiftRequests, startBenchPostgres, vacuumed } from './support.js';
 
 const other = process.argv[2];
 if (!other) {
@@ -26,7 +26,8 @@ const SENDERS = Number(process.env.SENDERS ?? 1000);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 64);
 const MATCHING = process.env.MATCHING;
 
-const postgres = await startBenchPostgres();
+// As in bench:gifts: no autovacuum round by chance; each round's build vacuums its gifts' rows, counted in its round.
+const postgres = await startBenchPostgres({ autovacuum: false });
 const builds: (Build & { outcomes: Map<string, number>; requests: autocannon.Request[] })[] = [];
 try {
   for (const [name, checkout] of [['A', path.resolve('.')], ['B', path.resolve(other)]] as const) {
@@ -36,7 +37,7 @@ try {
     const outcomes = new Map<string, number>();
     builds.push({ ...build, outcomes, requests: sendGiftRequests(build.prepared.gifts, 'bench-gift', (outcome) => outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)) });
   }
-  for (const build of builds) await run(build, 3);
+  for (const build of builds) await run(build, 3).then(() => vacuumed(build.databaseUrl));
 
   const rounds: Record<string, { rate: number; p99: number; cpuUs: number; pgUs: number }[]> = { A: [], B: [] };
   for (let round = 1; round <= ROUNDS; round++) {
@@ -46,7 +47,7 @@ try {
       const after = { server: cpuSecondsOf(build.pid), postgres: postgresCpuSeconds() };
       const cpuUs = ((after.server.user + after.server.system - before.server.user - before.server.system) / result.requests.total) * 1e6;
       // One cluster serves both builds, one round at a time: its CPU in a round is that build's.
-      const pgUs = ((after.postgres - before.postgres) / result.requests.total) * 1e6;
+      const pgUs = ((after.postgres - before.postgres + (await vacuumed(build.databaseUrl))) / result.requests.total) * 1e6;
       rounds[build.name]!.push({ rate: result.requests.average, p99: result.latency.p99, cpuUs, pgUs });
       console.log(`round ${round} ${build.name}: ${result.requests.average.toFixed(0)} gifts/s  p99 ${result.latency.p99} ms  server ${cpuUs.toFixed(0)} µs/gift  PostgreSQL ${pgUs.toFixed(0)} µs/gift`);
     }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type autocannon from 'autocannon';
+import pg from 'pg';
 import type { Commit, GiftRequest, GiftSending, RoomStatus, ViewerSubscription } from './ab.js';
 import { createPrismaClient, type Database } from '../src/db/client.js';
 import { freePort, startEmbeddedPostgres } from '../src/db/embedded.js';
@@ -35,8 +36,8 @@ export type BenchServer = { url: string; websocketUrl: string; databaseUrl: stri
  * (`node dist/src/main.js`, NODE_ENV=production) in a child process. Run `npm run build` first.
  * With `commitTimestamps`, PostgreSQL records when each transaction committed (`pg_xact_commit_timestamp`).
  */
-export async function startBenchServer({ commitTimestamps = false, trustedGifts = false } = {}): Promise<BenchServer> {
-  const postgres = await startBenchPostgres({ commitTimestamps });
+export async function startBenchServer({ commitTimestamps = false, trustedGifts = false, autovacuum = true } = {}): Promise<BenchServer> {
+  const postgres = await startBenchPostgres({ commitTimestamps, autovacuum });
   await applyMigrations(postgres.url);
   const plan = await serverPlan(postgres.url);
   // With `trustedGifts`, the server trusts the gift mutation (giftSending's byId sends its id).
@@ -63,7 +64,7 @@ export async function startBenchServer({ commitTimestamps = false, trustedGifts 
 }
 
 /** An embedded PostgreSQL in a directory of its own, removed when it stops. */
-export async function startBenchPostgres({ commitTimestamps = false } = {}): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startBenchPostgres({ commitTimestamps = false, autovacuum = true } = {}): Promise<{ url: string; stop(): Promise<void> }> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ovation-bench-'));
   const postgres = await startEmbeddedPostgres({
     dataDir,
@@ -71,6 +72,8 @@ export async function startBenchPostgres({ commitTimestamps = false } = {}): Pro
       // Statement statistics (printStatementTimes) cost PostgreSQL a little on every statement: only when asked.
       ...(process.env.BENCH_PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : {}),
       ...(commitTimestamps ? { track_commit_timestamp: 'on' } : {}),
+      // Off where a bench vacuums itself (vacuumed) and counts it, rather than catch autovacuum's once-a-minute round by chance.
+      ...(autovacuum ? {} : { autovacuum: 'off' }),
     },
   });
   return {
@@ -431,6 +434,19 @@ export function machineJiffies() {
  */
 export function postgresCpuSeconds(): number {
   return Object.values(postgresCpuByProcess()).reduce((sum, seconds) => sum + seconds, 0);
+}
+
+/** Runs VACUUM on the database at `url`; resolves to PostgreSQL's CPU seconds meanwhile. */
+export async function vacuumed(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const before = postgresCpuSeconds();
+    await client.query('VACUUM');
+    return postgresCpuSeconds() - before;
+  } finally {
+    await client.end();
+  }
 }
 
 /**
