@@ -7,6 +7,7 @@ import { priceFor } from './bundles.js';
 import { BundleUnavailableError, IdempotencyInProgressError, NotFoundError, OvationError, PaymentDeclinedError, PaymentProviderUnavailableError } from './errors.js';
 import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from './idempotency.js';
 import { lockUserAccounts, PLATFORM, record, userAccountIds } from './ledger.js';
+import { disputeAfter } from './payments/disputes.js';
 import type { ChargeRequest, ChargeResult, PaymentEvent, PaymentLookup, PaymentProvider, PendingPayment } from './payments/provider.js';
 import type { Policy } from './policy.js';
 import { checkAge, checkNotRestricted, countryInForce } from './safeguards.js';
@@ -354,10 +355,9 @@ export async function applyPaymentEvent(db: Database, announcer: Announcer, prov
       case 'payment.charged_back':
       case 'payment.dispute_won':
       case 'payment.dispute_lost': {
-        // A dispute opens once and closes once; a closure heard first stands (its opening changes nothing).
-        const to = event.type === 'payment.charged_back' ? DisputeStatus.OPEN : event.type === 'payment.dispute_won' ? DisputeStatus.WON : DisputeStatus.LOST;
-        if (to === DisputeStatus.OPEN ? purchase.dispute !== null : purchase.dispute !== null && purchase.dispute !== DisputeStatus.OPEN) return { result: 'ignored' };
-        return moved(await adjust(tx, await tx.purchase.update({ where: { id: purchase.id }, data: { dispute: to } })));
+        const dispute = disputeAfter(purchase, event);
+        if (!dispute) return { result: 'ignored' };
+        return moved(await adjust(tx, await tx.purchase.update({ where: { id: purchase.id }, data: dispute })));
       }
     }
   });

@@ -305,6 +305,46 @@ describe('refunds and disputes', () => {
     expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'CHARGED_BACK', dispute: 'LOST', coinsTakenBack: 70n });
     await expectCleanAudit(db);
   });
+
+  test('an inquiry that closed and then became a chargeback (a new dispute) takes the coins back again; news of the inquiry told late changes nothing', async () => {
+    const buyer = await signedIn(db);
+    const purchase = await bought(buyer, TEST_CARDS.visa);
+    const intentId = intentOf(purchase.dbId).id;
+    const inquiryOpened = new Date(Date.now() - 3600_000);
+    const inquiry = (status: 'warning_needs_response' | 'warning_closed') => stripe.dispute(intentId, status, 'dp_inquiry', inquiryOpened);
+    const chargeback = (status: 'needs_response' | 'lost') => stripe.dispute(intentId, status, 'dp_chargeback');
+
+    expect((await deliver(server.url, stripe.signedEvent('charge.dispute.created', inquiry('warning_needs_response')))).body.result).toBe('applied');
+    expect(await coinsOf(buyer)).toBe(0n);
+    expect((await deliver(server.url, stripe.signedEvent('charge.dispute.closed', inquiry('warning_closed')))).body.result).toBe('applied');
+    expect(await coinsOf(buyer)).toBe(70n);
+
+    expect((await deliver(server.url, stripe.signedEvent('charge.dispute.created', chargeback('needs_response')))).body.result).toBe('applied');
+    expect(await coinsOf(buyer)).toBe(0n);
+    expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'CHARGED_BACK', dispute: 'OPEN', disputeId: 'dp_chargeback', coinsTakenBack: 70n });
+    // The inquiry's events again (new deliveries, as a retry of a failed one would be): the chargeback stands.
+    expect((await deliver(server.url, stripe.signedEvent('charge.dispute.closed', inquiry('warning_closed')))).body.result).toBe('ignored');
+    expect((await deliver(server.url, stripe.signedEvent('charge.dispute.created', inquiry('warning_needs_response')))).body.result).toBe('ignored');
+    expect(await coinsOf(buyer)).toBe(0n);
+
+    await deliver(server.url, stripe.signedEvent('charge.dispute.closed', chargeback('lost')));
+    expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'CHARGED_BACK', dispute: 'LOST', disputeId: 'dp_chargeback', coinsTakenBack: 70n });
+    expect(await db.journalEntry.count({ where: { memo: { endsWith: `of purchase ${purchase.dbId}` } } })).toBe(3);
+    await expectCleanAudit(db);
+  });
+
+  test("a chargeback heard before the inquiry it followed: the inquiry's closing gives nothing back", async () => {
+    const buyer = await signedIn(db);
+    const purchase = await bought(buyer, TEST_CARDS.visa);
+    const intentId = intentOf(purchase.dbId).id;
+    const inquiryOpened = new Date(Date.now() - 3600_000);
+    expect((await deliver(server.url, stripe.signedEvent('charge.dispute.created', stripe.dispute(intentId, 'needs_response', 'dp_later')))).body.result).toBe('applied');
+    expect((await deliver(server.url, stripe.signedEvent('charge.dispute.created', stripe.dispute(intentId, 'warning_needs_response', 'dp_earlier', inquiryOpened)))).body.result).toBe('ignored');
+    expect((await deliver(server.url, stripe.signedEvent('charge.dispute.closed', stripe.dispute(intentId, 'warning_closed', 'dp_earlier', inquiryOpened)))).body.result).toBe('ignored');
+    expect(await coinsOf(buyer)).toBe(0n);
+    expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'CHARGED_BACK', dispute: 'OPEN', disputeId: 'dp_later', coinsTakenBack: 70n });
+    await expectCleanAudit(db);
+  });
 });
 
 describe('reconciliation through Stripe', () => {
@@ -448,6 +488,10 @@ describe("a brand's budget through Stripe", () => {
     await deliver(server.url, stripe.signedEvent('charge.dispute.closed', stripe.dispute(disputedIntent, 'won', 'dp_brand')));
     expect((await brandBudget(db, brand.id)).availableCoins).toBe(before);
     expect(await db.brandFunding.findUniqueOrThrow({ where: { id: disputed } })).toMatchObject({ dispute: 'WON', takenBackCoins: 0n });
+    // The payment disputed again, as a new dispute (an inquiry become a chargeback): every coin taken back again.
+    await deliver(server.url, stripe.signedEvent('charge.dispute.created', stripe.dispute(disputedIntent, 'needs_response', 'dp_brand_again', new Date(Date.now() + 1000))));
+    expect((await brandBudget(db, brand.id)).availableCoins).toBe(before - 70n);
+    expect(await db.brandFunding.findUniqueOrThrow({ where: { id: disputed } })).toMatchObject({ dispute: 'OPEN', disputeId: 'dp_brand_again', takenBackCoins: 70n });
     await expectCleanAudit(db);
   });
 });

@@ -301,10 +301,11 @@ export async function startStripeStandIn() {
         status: 'succeeded',
       };
     },
-    /** A Dispute of a PaymentIntent's charge. */
-    dispute(intentId: string, status: 'needs_response' | 'won' | 'lost', id = newId('dp')): Json {
+    /** A Dispute of a PaymentIntent's charge, opened at `openedAt` (an inquiry's statuses start with "warning_"). */
+    dispute(intentId: string, status: 'needs_response' | 'won' | 'lost' | 'warning_needs_response' | 'warning_closed', id = newId('dp'), openedAt = new Date()): Json {
       const intent = intents.get(intentId)!;
-      return { id, object: 'dispute', amount: intent.amount, currency: intent.currency, charge: intentCharge(intent), payment_intent: intent.id, status, reason: 'fraudulent' };
+      const created = Math.floor(openedAt.getTime() / 1000);
+      return { id, object: 'dispute', amount: intent.amount, currency: intent.currency, charge: intentCharge(intent), payment_intent: intent.id, status, reason: 'fraudulent', created };
     },
     /** An event as Stripe sends it, and its Stripe-Signature header (the library's generateTestHeaderString). */
     signedEvent(type: string, object: Json, options: { account?: string; id?: string; at?: Date; secret?: string } = {}) {

@@ -6,6 +6,7 @@ import { DEFAULT_REGION, priceFor } from '../bundles.js';
 import { BundleUnavailableError, NotFoundError, OvationError, PaymentDeclinedError, PaymentProviderUnavailableError } from '../errors.js';
 import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from '../idempotency.js';
 import { PLATFORM, record } from '../ledger.js';
+import { disputeAfter } from '../payments/disputes.js';
 import type { ChargeResult, PaymentEvent, PaymentProvider } from '../payments/provider.js';
 import { RECONCILE_AFTER_MS, waitingForFirstCall } from '../purchases.js';
 import { validate } from '../validation.js';
@@ -154,10 +155,9 @@ export async function applyFundingEvent(tx: Tx, provider: PaymentProvider, event
     case 'payment.charged_back':
     case 'payment.dispute_won':
     case 'payment.dispute_lost': {
-      // A dispute opens once and closes once; a closure heard first stands (its opening changes nothing).
-      const to = event.type === 'payment.charged_back' ? DisputeStatus.OPEN : event.type === 'payment.dispute_won' ? DisputeStatus.WON : DisputeStatus.LOST;
-      if (to === DisputeStatus.OPEN ? funding.dispute !== null : funding.dispute !== null && funding.dispute !== DisputeStatus.OPEN) return 'ignored';
-      await adjustFunding(tx, await tx.brandFunding.update({ where: { id: funding.id }, data: { dispute: to } }));
+      const dispute = disputeAfter(funding, event);
+      if (!dispute) return 'ignored';
+      await adjustFunding(tx, await tx.brandFunding.update({ where: { id: funding.id }, data: dispute }));
       return 'applied';
     }
   }

@@ -64,8 +64,17 @@ export type PaymentEventType =
 /**
  * `refundedMinor` (payment.refunded): the total refunded so far, in minor units; absent, all of it.
  * A dispute opened (charged_back) takes every coin back until it is closed; won gives them back.
+ * `dispute` (dispute events): which of the payment's disputes, and when the provider opened it
+ * (disputes.ts); absent where the provider names none.
  */
-export type PaymentEvent = { eventId: string; type: PaymentEventType; providerPaymentId: string; purchaseId?: string; refundedMinor?: bigint };
+export type PaymentEvent = {
+  eventId: string;
+  type: PaymentEventType;
+  providerPaymentId: string;
+  purchaseId?: string;
+  refundedMinor?: bigint;
+  dispute?: { id: string; openedAt: Date };
+};
 
 export class WebhookRejectedError extends Error {
   override name = 'WebhookRejectedError';

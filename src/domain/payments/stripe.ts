@@ -142,8 +142,9 @@ export function paymentEventOf(event: Stripe.Event): PaymentEvent | null {
     case 'charge.dispute.created':
     case 'charge.dispute.closed': {
       const dispute = event.data.object;
-      const found = base(intentId(dispute.payment_intent));
-      if (!found) return null;
+      const payment = base(intentId(dispute.payment_intent));
+      if (!payment) return null;
+      const found = { ...payment, dispute: { id: dispute.id, openedAt: new Date(dispute.created * 1000) } };
       if (event.type === 'charge.dispute.created') return { ...found, type: 'payment.charged_back' };
       // Closed as won (or an inquiry closed without a chargeback): the coins come back. Lost: they stay taken.
       if (dispute.status === 'won' || dispute.status === 'warning_closed') return { ...found, type: 'payment.dispute_won' };
