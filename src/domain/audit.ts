@@ -148,14 +148,14 @@ export async function auditLedger(db: Database): Promise<Violation[]> {
           WHERE e.kind = 'PURCHASE' AND p.id IS NULL`,
       );
       report(
-        'Each refund, chargeback and dispute-won entry is one purchase adjustment, moving its coins',
+        'Each refund, chargeback, dispute-won and failed-refund entry is one purchase adjustment, moving its coins',
         await tx.$queryRaw`
           SELECT e.id, e.kind, a.coins FROM "JournalEntry" e
           FULL JOIN "PurchaseAdjustment" a ON a."entryId" = e.id
           LEFT JOIN (SELECT p."entryId", sum(p.amount) AS amount FROM "Posting" p JOIN "Account" ac ON ac.id = p."accountId" AND ac.owner = 'USER'
                      GROUP BY p."entryId") w ON w."entryId" = e.id
-          WHERE (e.kind IN ('REFUND', 'CHARGEBACK', 'CHARGEBACK_REVERSAL') OR a.id IS NOT NULL)
-            AND (a.id IS NULL OR e.id IS NULL OR e.kind NOT IN ('REFUND', 'CHARGEBACK', 'CHARGEBACK_REVERSAL') OR coalesce(w.amount, 0) <> -a.coins)`,
+          WHERE (e.kind IN ('REFUND', 'CHARGEBACK', 'CHARGEBACK_REVERSAL', 'REFUND_REVERSAL') OR a.id IS NOT NULL)
+            AND (a.id IS NULL OR e.id IS NULL OR e.kind NOT IN ('REFUND', 'CHARGEBACK', 'CHARGEBACK_REVERSAL', 'REFUND_REVERSAL') OR coalesce(w.amount, 0) <> -a.coins)`,
       );
       report(
         "Each purchase's coins taken back equal its adjustments, and only a credited purchase has any",

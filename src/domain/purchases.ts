@@ -8,6 +8,7 @@ import { BundleUnavailableError, IdempotencyInProgressError, NotFoundError, Ovat
 import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from './idempotency.js';
 import { lockUserAccounts, PLATFORM, record, userAccountIds } from './ledger.js';
 import { disputeAfter } from './payments/disputes.js';
+import { refundedAfter } from './payments/refunds.js';
 import type { ChargeRequest, ChargeResult, PaymentEvent, PaymentLookup, PaymentProvider, PendingPayment } from './payments/provider.js';
 import type { Policy } from './policy.js';
 import { checkAge, checkNotRestricted, countryInForce } from './safeguards.js';
@@ -262,7 +263,7 @@ async function creditPurchase(tx: Tx, purchase: Purchase): Promise<void> {
     },
   ]);
   const credited = await tx.purchase.update({ where: { id: purchase.id }, data: { status: PurchaseStatus.SUCCEEDED, creditEntryId: entryId, nextAction: null } });
-  await adjust(tx, credited);
+  await adjust(tx, credited, 'credit');
 }
 
 const disputeInForce = (purchase: Purchase) => purchase.dispute === DisputeStatus.OPEN || purchase.dispute === DisputeStatus.LOST;
@@ -279,18 +280,21 @@ export function coinsOwedBack(purchase: Pick<Purchase, 'coins' | 'amountMinor' |
 
 /**
  * Brings a credited purchase's coins in line with what the provider has said (refunds, a dispute): takes
- * back what is owed, or gives back what a won dispute returns, in one entry. Coins already spent leave
- * the wallet negative, recorded as a debt that blocks spending until later purchases cover it. Says
- * whether coins moved; a purchase not credited yet changes nothing (its credit applies it).
+ * back what is owed, or gives back what a won dispute or a failed refund returns (`because` says which),
+ * in one entry. Coins already spent leave the wallet negative, recorded as a debt that blocks spending
+ * until later purchases cover it. Says whether coins moved; a purchase not credited yet changes nothing
+ * (its credit applies it).
  */
-async function adjust(tx: Tx, purchase: Purchase): Promise<boolean> {
+async function adjust(tx: Tx, purchase: Purchase, because: 'credit' | 'refund' | 'dispute'): Promise<boolean> {
   if (!purchase.creditEntryId) return false;
   const owed = coinsOwedBack(purchase);
   const change = owed - purchase.coinsTakenBack;
   if (change === 0n) return false;
   const wallet = (await lockUserAccounts(tx, [purchase.buyerId], Asset.COIN)).get(purchase.buyerId)!;
-  const kind = change < 0n ? EntryKind.CHARGEBACK_REVERSAL : disputeInForce(purchase) ? EntryKind.CHARGEBACK : EntryKind.REFUND;
-  const what = kind === EntryKind.REFUND ? 'Refund' : kind === EntryKind.CHARGEBACK ? 'Chargeback' : 'Dispute won';
+  const [kind, what] =
+    change > 0n
+      ? disputeInForce(purchase) ? [EntryKind.CHARGEBACK, 'Chargeback'] : [EntryKind.REFUND, 'Refund']
+      : because === 'dispute' ? [EntryKind.CHARGEBACK_REVERSAL, 'Dispute won'] : [EntryKind.REFUND_REVERSAL, 'Refund failed'];
   const [entryId] = await record(
     tx,
     [
@@ -347,17 +351,16 @@ export async function applyPaymentEvent(db: Database, announcer: Announcer, prov
       case 'payment.failed':
         return { result: (await settle(tx, provider, purchase, 'declined')) ? 'applied' : 'ignored' };
       case 'payment.refunded': {
-        // Refunds are told as a running total, so one told late (or twice) takes nothing back twice.
-        const refundedMinor = event.refundedMinor ?? purchase.amountMinor;
-        if (refundedMinor <= purchase.refundedMinor || refundedMinor > purchase.amountMinor) return { result: 'ignored' };
-        return moved(await adjust(tx, await tx.purchase.update({ where: { id: purchase.id }, data: { refundedMinor } })));
+        const refundedMinor = await refundedAfter(provider, event, purchase);
+        if (refundedMinor === null) return { result: 'ignored' };
+        return moved(await adjust(tx, await tx.purchase.update({ where: { id: purchase.id }, data: { refundedMinor } }), 'refund'));
       }
       case 'payment.charged_back':
       case 'payment.dispute_won':
       case 'payment.dispute_lost': {
         const dispute = disputeAfter(purchase, event);
         if (!dispute) return { result: 'ignored' };
-        return moved(await adjust(tx, await tx.purchase.update({ where: { id: purchase.id }, data: dispute })));
+        return moved(await adjust(tx, await tx.purchase.update({ where: { id: purchase.id }, data: dispute }), 'dispute'));
       }
     }
   });

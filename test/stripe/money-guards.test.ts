@@ -37,7 +37,7 @@ describe('purchase adjustments', () => {
       await tx.purchase.update({ where: { id: purchase.id }, data: { coinsTakenBack: 5n } });
     });
     const invariants = (await auditLedger(db)).map((violation) => violation.invariant);
-    expect(invariants).toContain('Each refund, chargeback and dispute-won entry is one purchase adjustment, moving its coins');
+    expect(invariants).toContain('Each refund, chargeback, dispute-won and failed-refund entry is one purchase adjustment, moving its coins');
     expect(invariants).toContain("Each purchase's coins taken back equal its adjustments, and only a credited purchase has any");
   });
 

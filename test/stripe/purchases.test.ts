@@ -230,11 +230,13 @@ describe('refunds and disputes', () => {
     const intentId = intentOf(purchase.dbId).id;
 
     // 50 of 99 cents: floor(70 x 50 / 99) = 35 coins (35.35...), the buyer keeps the fraction.
-    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId, 50)))).body.result).toBe('applied');
+    stripe.refund(intentId, 50);
+    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId)))).body.result).toBe('applied');
     expect(await coinsOf(buyer)).toBe(35n);
     expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'SUCCEEDED', refundedMinor: 50n, coinsTakenBack: 35n });
 
-    const rest = stripe.signedEvent('charge.refunded', stripe.charge(intentId, 99));
+    stripe.refund(intentId, 49);
+    const rest = stripe.signedEvent('charge.refunded', stripe.charge(intentId));
     const late = stripe.signedEvent('charge.refunded', stripe.charge(intentId, 60)); // sent before `rest`, arrives after
     expect((await deliver(server.url, rest)).body.result).toBe('applied');
     expect((await deliver(server.url, late)).body.result).toBe('ignored');
@@ -247,7 +249,8 @@ describe('refunds and disputes', () => {
   test('a full refund takes every coin back', async () => {
     const buyer = await signedIn(db);
     const purchase = await bought(buyer, TEST_CARDS.visa);
-    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentOf(purchase.dbId).id, 99)))).body.result).toBe('applied');
+    stripe.refund(intentOf(purchase.dbId).id, 99);
+    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentOf(purchase.dbId).id)))).body.result).toBe('applied');
     expect(await coinsOf(buyer)).toBe(0n);
     expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'REFUNDED', coinsTakenBack: 70n });
     await expectCleanAudit(db);
@@ -258,10 +261,71 @@ describe('refunds and disputes', () => {
     const purchase = await bought(buyer);
     const intentId = intentOf(purchase.dbId).id;
     stripe.confirm(intentId, 'succeeded');
-    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId, 99)))).body.result).toBe('ignored');
+    stripe.refund(intentId, 99);
+    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId)))).body.result).toBe('ignored');
     expect((await deliver(server.url, intentEvent('payment_intent.succeeded', purchase.dbId))).body.result).toBe('applied');
     expect(await coinsOf(buyer)).toBe(0n);
     expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'REFUNDED', coinsTakenBack: 70n });
+    await expectCleanAudit(db);
+  });
+
+  test('a refund that fails gives the coins back (the buyer has the money or the coins, never neither); its events told after the failure change nothing', async () => {
+    const buyer = await signedIn(db);
+    const purchase = await bought(buyer, TEST_CARDS.visa);
+    const intentId = intentOf(purchase.dbId).id;
+    const refund = stripe.refund(intentId, 99);
+    const refunded = stripe.signedEvent('charge.refunded', stripe.charge(intentId));
+    expect((await deliver(server.url, refunded)).body.result).toBe('applied');
+    expect(await coinsOf(buyer)).toBe(0n);
+
+    const failed = stripe.failRefund(refund.id as string);
+    expect((await deliver(server.url, stripe.signedEvent('refund.failed', failed))).body.result).toBe('applied');
+    expect(await coinsOf(buyer)).toBe(70n);
+    expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'SUCCEEDED', refundedMinor: 0n, coinsTakenBack: 0n });
+    expect(await db.journalEntry.count({ where: { kind: EntryKind.REFUND_REVERSAL, memo: `Refund failed of purchase ${purchase.dbId}` } })).toBe(1);
+
+    // The same news again, and the refund's own event redelivered late (Stripe retries for days): Stripe is asked what stands.
+    expect((await deliver(server.url, stripe.signedEvent('charge.refund.updated', failed))).body.result).toBe('ignored');
+    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId, 99)))).body.result).toBe('ignored');
+    expect(await coinsOf(buyer)).toBe(70n);
+    await expectCleanAudit(db);
+  });
+
+  test('refund events delivered all at once, after one of two refunds failed, end where Stripe stands', async () => {
+    const buyer = await signedIn(db);
+    const purchase = await bought(buyer, TEST_CARDS.visa);
+    const intentId = intentOf(purchase.dbId).id;
+    const first = stripe.refund(intentId, 50);
+    const firstTold = stripe.charge(intentId);
+    stripe.refund(intentId, 49);
+    const bothTold = stripe.charge(intentId);
+    const failed = stripe.failRefund(first.id as string);
+    const events = [
+      stripe.signedEvent('charge.refunded', firstTold),
+      stripe.signedEvent('charge.refunded', bothTold),
+      stripe.signedEvent('charge.refund.updated', failed),
+      stripe.signedEvent('refund.failed', failed),
+    ];
+    const results = await Promise.all(events.flatMap((event) => [event, event]).map((event) => deliver(server.url, event)));
+    expect(results.every((result) => result.status === 200)).toBe(true);
+    // 49 of 99 cents stands refunded: floor(70 x 49 / 99) = 34 coins taken back.
+    expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'SUCCEEDED', refundedMinor: 49n, coinsTakenBack: 34n });
+    expect(await coinsOf(buyer)).toBe(36n);
+    await expectCleanAudit(db);
+  });
+
+  test('while Stripe cannot say what stands refunded, a refund event is refused (500, so Stripe retries) and changes nothing', async () => {
+    const buyer = await signedIn(db);
+    const purchase = await bought(buyer, TEST_CARDS.visa);
+    const intentId = intentOf(purchase.dbId).id;
+    stripe.refund(intentId, 99);
+    const refunded = stripe.signedEvent('charge.refunded', stripe.charge(intentId));
+    stripe.dropAnswers('GET /v1/refunds', 3); // the library's first try and its two retries
+    expect((await deliver(server.url, refunded)).status).toBe(500);
+    expect(await coinsOf(buyer)).toBe(70n);
+    expect(await purchaseRow(purchase.dbId)).toMatchObject({ status: 'SUCCEEDED', refundedMinor: 0n, coinsTakenBack: 0n });
+    expect((await deliver(server.url, refunded)).body.result).toBe('applied');
+    expect(await coinsOf(buyer)).toBe(0n);
     await expectCleanAudit(db);
   });
 
@@ -457,7 +521,8 @@ describe("a brand's budget through Stripe", () => {
     const funding = () => db.brandFunding.findUniqueOrThrow({ where: { id: fundingId } });
 
     // Half refunded (49 of 99 cents): 34 of its 70 coins (rounded down, in the brand's favour).
-    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId, 49)))).body.result).toBe('applied');
+    stripe.refund(intentId, 49);
+    expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId)))).body.result).toBe('applied');
     expect(await funding()).toMatchObject({ refundedMinor: 49n, takenBackCoins: 34n });
     expect((await brandBudget(db, brand.id)).availableCoins).toBe(36n);
 
@@ -468,15 +533,24 @@ describe("a brand's budget through Stripe", () => {
       startsAt: new Date(Date.now() - 1000), endsAt: new Date(Date.now() + 3600_000), remainderRule: RemainderRule.RETURN_TO_BRAND,
     });
     await changeCampaign(db, silentAnnouncer, caller, 'activate', { campaignId: draft.id });
-    const full = stripe.signedEvent('charge.refunded', stripe.charge(intentId, 99));
+    const second = stripe.refund(intentId, 50);
+    const full = stripe.signedEvent('charge.refunded', stripe.charge(intentId));
     const results = await Promise.all([1, 2, 3].map(() => deliver(server.url, full)));
     expect(results.map((result) => result.body.result).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
     expect(await funding()).toMatchObject({ refundedMinor: 99n, takenBackCoins: 34n });
     // A smaller running total arriving late (out of order) changes nothing.
     expect((await deliver(server.url, stripe.signedEvent('charge.refunded', stripe.charge(intentId, 60)))).body.result).toBe('ignored');
+
     const OWED = `query ($id: ID!) { brand(id: $id) { fundings { id refundedMinor takenBackCoins owedCoins } } }`;
     const listed = await post(server.url, OWED, { authorization: `Bearer ${token}` }, { id: anyGlobalId('Brand', brand.id) });
     expect(JSON.stringify(listed.data)).toContain('"owedCoins":"36"');
+    await expectCleanAudit(db);
+
+    // The second refund fails: the brand no longer owes what it could not give back.
+    expect((await deliver(server.url, stripe.signedEvent('refund.failed', stripe.failRefund(second.id as string)))).body.result).toBe('applied');
+    expect(await funding()).toMatchObject({ refundedMinor: 49n, takenBackCoins: 34n });
+    const after = await post(server.url, OWED, { authorization: `Bearer ${token}` }, { id: anyGlobalId('Brand', brand.id) });
+    expect(JSON.stringify(after.data)).toContain(`"refundedMinor":"49","takenBackCoins":"34","owedCoins":"0"`);
     await expectCleanAudit(db);
 
     // Another funding, disputed: every coin taken back while the dispute is open; won, all given back.

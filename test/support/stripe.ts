@@ -60,6 +60,7 @@ export async function startStripeStandIn() {
   const intents = new Map<string, Json>();
   const transfers = new Map<string, Json>();
   const payouts = new Map<string, Json>();
+  const refunds = new Map<string, Json>();
   const answered = new Map<string, Answer>();
   /** Requests (by method and path prefix) whose effect happens but whose answer is lost on the way: the socket is destroyed. */
   const drops: { match: string; times: number }[] = [];
@@ -67,6 +68,9 @@ export async function startStripeStandIn() {
   const holds: { match: string; release: Promise<void> }[] = [];
 
   const intentCharge = (intent: Json) => intent.latest_charge as string | null;
+  /** What stands refunded of a PaymentIntent: its refunds that did not fail. */
+  const refundedOf = (intentId: string) =>
+    [...refunds.values()].filter((refund) => refund.payment_intent === intentId && refund.status !== 'failed').reduce((sum, refund) => sum + (refund.amount as number), 0);
 
   function createIntent(params: Record<string, string>, metadata: Record<string, string>): Answer {
     const id = newId('pi');
@@ -122,6 +126,11 @@ export async function startStripeStandIn() {
         Object.assign(intent, { status: 'canceled', canceled_at: now(), cancellation_reason: params.cancellation_reason ?? null });
         return { status: 200, body: intent };
       }
+    }
+    if (method === 'GET' && path === '/v1/refunds') {
+      // Newest first, as Stripe lists them; one page holds them all here.
+      const data = [...refunds.values()].filter((refund) => !params.payment_intent || refund.payment_intent === params.payment_intent).reverse();
+      return { status: 200, body: { object: 'list', data, has_more: false, url: '/v1/refunds' } };
     }
     if (method === 'POST' && path === '/v1/transfers') {
       const id = newId('tr');
@@ -286,8 +295,19 @@ export async function startStripeStandIn() {
       else Object.assign(payout, { status: 'failed', failure_code: failureCode, failure_message: 'The bank account has been closed.' });
       return payout;
     },
-    /** The Charge behind a PaymentIntent, as charge.refunded carries it (amount_refunded: the running total). */
-    charge(intentId: string, amountRefunded: number): Json {
+    /** A refund of a PaymentIntent's charge, as made in Stripe's Dashboard: it stands until failRefund. */
+    refund(intentId: string, amount: number): Json {
+      const intent = intents.get(intentId)!;
+      const refund: Json = { id: newId('re'), object: 'refund', amount, currency: intent.currency, charge: intentCharge(intent), payment_intent: intent.id, status: 'succeeded', metadata: {}, created: now() };
+      refunds.set(refund.id as string, refund);
+      return refund;
+    },
+    /** A refund fails (the card was closed, say): the money goes back to the account, not to the buyer. */
+    failRefund(refundId: string): Json {
+      return Object.assign(refunds.get(refundId)!, { status: 'failed', failure_reason: 'expired_or_canceled_card' });
+    },
+    /** The Charge behind a PaymentIntent, as charge.refunded carries it (amount_refunded: the running total; by default, what stands refunded). */
+    charge(intentId: string, amountRefunded = refundedOf(intentId)): Json {
       const intent = intents.get(intentId)!;
       return {
         id: intentCharge(intent),

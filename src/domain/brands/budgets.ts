@@ -7,6 +7,7 @@ import { BundleUnavailableError, NotFoundError, OvationError, PaymentDeclinedErr
 import { claimKeys, failure, idempotencyKey, replay, storeOutcomes, type Outcome } from '../idempotency.js';
 import { PLATFORM, record } from '../ledger.js';
 import { disputeAfter } from '../payments/disputes.js';
+import { refundedAfter } from '../payments/refunds.js';
 import type { ChargeResult, PaymentEvent, PaymentProvider } from '../payments/provider.js';
 import { RECONCILE_AFTER_MS, waitingForFirstCall } from '../purchases.js';
 import { validate } from '../validation.js';
@@ -130,9 +131,10 @@ export async function recordInvoicePayment(db: Database, adminId: string, input:
 
 /**
  * A payment-provider event about a brand funding (applyPaymentEvent hands over those that name no
- * purchase), inside its transaction: a pending funding is credited or declined, once; a refund (told as a
- * running total) or a dispute takes coins back from the brand's budget, and a won dispute gives them
- * back (adjustFunding). Each event applies once, in any order, as a purchase's do.
+ * purchase), inside its transaction: a pending funding is credited or declined, once; a refund
+ * (refundedAfter) or a dispute (disputeAfter) takes coins back from the brand's budget, and a won dispute
+ * or a failed refund gives them back (adjustFunding). Each event applies once, in any order, as a
+ * purchase's do.
  */
 export async function applyFundingEvent(tx: Tx, provider: PaymentProvider, event: PaymentEvent): Promise<'applied' | 'ignored'> {
   const [locked] = await tx.$queryRaw<{ id: string }[]>`
@@ -147,8 +149,8 @@ export async function applyFundingEvent(tx: Tx, provider: PaymentProvider, event
     case 'payment.failed':
       return (await settleFunding(tx, funding, event.type === 'payment.succeeded' ? 'succeeded' : 'declined')) ? 'applied' : 'ignored';
     case 'payment.refunded': {
-      const refundedMinor = event.refundedMinor ?? funding.amountMinor;
-      if (refundedMinor <= funding.refundedMinor || refundedMinor > funding.amountMinor) return 'ignored';
+      const refundedMinor = await refundedAfter(provider, event, funding);
+      if (refundedMinor === null) return 'ignored';
       await adjustFunding(tx, await tx.brandFunding.update({ where: { id: funding.id }, data: { refundedMinor } }));
       return 'applied';
     }

@@ -17,6 +17,11 @@ export type PaymentProvider = {
   abandonAfterMs?: number;
   /** A declined payment may still be paid (and is then credited); otherwise a decline is final. */
   declinedMayStillSucceed?: boolean;
+  /**
+   * What stands refunded of a payment now, in minor units: its refunds that did not fail and were not
+   * canceled. Absent: the provider's refund events carry their running total, which is taken as told.
+   */
+  refundedSoFar?(providerPaymentId: string): Promise<bigint>;
   /** Verifies a webhook's signature over the raw body and reads it; throws WebhookRejectedError if it must not be trusted. */
   readWebhook(rawBody: string, headers: Headers, now: Date): PaymentEvent;
 };
@@ -62,7 +67,8 @@ export type PaymentEventType =
   | 'payment.dispute_lost';
 
 /**
- * `refundedMinor` (payment.refunded): the total refunded so far, in minor units; absent, all of it.
+ * `refundedMinor` (payment.refunded): the total refunded so far, in minor units; absent, all of it (where
+ * the provider has refundedSoFar, the event only says that the payment's refunds changed).
  * A dispute opened (charged_back) takes every coin back until it is closed; won gives them back.
  * `dispute` (dispute events): which of the payment's disputes, and when the provider opened it
  * (disputes.ts); absent where the provider names none.

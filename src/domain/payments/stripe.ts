@@ -77,6 +77,13 @@ export function createStripePaymentProvider(stripe: Stripe, settings: StripeSett
     // After a failed attempt a PaymentIntent waits for another payment method; paid, its coins are owed.
     declinedMayStillSucceed: true,
     charge: create,
+    async refundedSoFar(paymentIntentId) {
+      let refunded = 0n;
+      for await (const refund of stripe.refunds.list({ payment_intent: paymentIntentId, limit: 100 })) {
+        if (refund.status !== 'failed' && refund.status !== 'canceled') refunded += BigInt(refund.amount);
+      }
+      return refunded;
+    },
     async lookup(payment, now) {
       if (payment.providerPaymentId) return lookupOf(outcomeOf(await stripe.paymentIntents.retrieve(payment.providerPaymentId)));
       // The create call never answered: sent again with the same key, Stripe answers with the first
@@ -138,6 +145,13 @@ export function paymentEventOf(event: Stripe.Event): PaymentEvent | null {
       if (!ours(charge.metadata)) return null;
       const found = base(intentId(charge.payment_intent), purchaseIdIn(charge.metadata));
       return found && { ...found, type: 'payment.refunded', refundedMinor: BigInt(charge.amount_refunded) };
+    }
+    // A refund that failed (or changed otherwise) after charge.refunded told it: what stands refunded is
+    // read again (refundedSoFar).
+    case 'charge.refund.updated':
+    case 'refund.failed': {
+      const found = base(intentId(event.data.object.payment_intent));
+      return found && { ...found, type: 'payment.refunded' };
     }
     case 'charge.dispute.created':
     case 'charge.dispute.closed': {
